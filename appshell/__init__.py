@@ -1,0 +1,46 @@
+"""appshell: a command line for web applications, built around the best interactive shell.
+
+The public API is listed in ``__all__`` and imported lazily, so that ``import appshell``
+(which ``%load_ext appshell`` does) costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import typing as t
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "AppAdapter": "appshell.adapters",
+    "AppGroup": "appshell.cli",
+    "AppShellGroup": "appshell.cli",
+    "BaseAdapter": "appshell.adapters",
+    "FlaskGroup": "appshell.cli",
+    "NoAppException": "appshell.exceptions",
+    "Route": "appshell.adapters",
+    "ScriptInfo": "appshell.cli",
+    "pass_script_info": "appshell.cli",
+    "with_appcontext": "appshell.cli",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+if t.TYPE_CHECKING:
+    from .adapters import AppAdapter, BaseAdapter, Route
+    from .cli import AppGroup, AppShellGroup, FlaskGroup, ScriptInfo, pass_script_info
+    from .cli import with_appcontext
+    from .exceptions import NoAppException
+
+
+def __getattr__(name: str) -> t.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'appshell' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,228 @@
+"""What appshell needs to know about a web framework, behind one small protocol.
+
+An adapter wraps one application object. appshell reaches the framework only through it:
+to tell whether an object is an app, to push the app context, to list routes, to find the
+app's own click commands and its shell names. Built in: :mod:`.flask` and :mod:`.wsgi`
+(any WSGI callable). Third-party adapters register a class in the entry-point group
+``appshell.adapters``; they are asked before the built-in ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import typing as t
+
+if t.TYPE_CHECKING:
+    import click
+
+__all__ = [
+    "AppAdapter",
+    "BaseAdapter",
+    "Route",
+    "adapter_classes",
+    "adapter_for",
+    "find_adapter_class",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """One URL rule of an app, in the order the app matches them."""
+
+    rule: str
+    endpoint: str
+    methods: frozenset[str]
+    host: str | None = None
+    subdomain: str | None = None
+
+
+@t.runtime_checkable
+class AppAdapter(t.Protocol):
+    """The seam between appshell and a framework. See :class:`BaseAdapter` for defaults."""
+
+    #: Short framework name shown in banners and ``--version`` ("flask", "wsgi").
+    framework: t.ClassVar[str]
+    #: Whether an instance can be told from any other object, so that a module may be
+    #: scanned for "the only app in it". False for plain WSGI: every function is callable.
+    scannable: t.ClassVar[bool]
+    app: t.Any
+
+    @classmethod
+    def matches(cls, obj: object) -> bool:
+        """Whether ``obj`` is an application of this framework (never imports it)."""
+
+    @classmethod
+    def framework_version(cls) -> tuple[str, str] | None:
+        """The framework's distribution name and version, for ``--version`` and banners."""
+
+    @property
+    def name(self) -> str:
+        """The app's name."""
+
+    def set_debug(self, debug: bool) -> None:
+        """Set the app's debug flag (``--debug``)."""
+
+    def app_context(self) -> t.ContextManager[t.Any]:
+        """A context manager that makes the app current, as a request would."""
+
+    def context_is_active(self) -> bool:
+        """Whether this app's context is already pushed (it is then not pushed twice)."""
+
+    def request_context(self, path: str = "/") -> t.ContextManager[t.Any]:
+        """A context manager that simulates a request for ``path``."""
+
+    def default_names(self) -> dict[str, t.Any]:
+        """Names every shell gets before anything else (``app`` and the like)."""
+
+    def shell_context(self) -> dict[str, t.Any]:
+        """The framework's own shell names (Flask: ``app.make_shell_context()``)."""
+
+    def routes(self) -> list[Route] | None:
+        """The app's URL rules in matching order, or None if the app has no routing table."""
+
+    def command_group(self) -> click.Group | None:
+        """The app's own click commands (Flask: ``app.cli``), or None."""
+
+
+# The apps whose context appshell pushed through a BaseAdapter, for context_is_active().
+_active_apps: contextvars.ContextVar[tuple[int, ...]] = contextvars.ContextVar(
+    "appshell_active_apps", default=()
+)
+
+
+class BaseAdapter:
+    """Defaults for adapters: override what the framework offers.
+
+    The defaults use what the app object offers by convention: ``app_context()``,
+    ``test_request_context(path)``, ``make_shell_context()``, ``url_map`` (a werkzeug
+    ``Map``), ``cli`` (a click group), ``name``, ``debug``.
+    """
+
+    framework: t.ClassVar[str] = "app"
+    scannable: t.ClassVar[bool] = True
+
+    def __init__(self, app: t.Any) -> None:
+        self.app = app
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    @classmethod
+    def matches(cls, obj: object) -> bool:
+        return False
+
+    @classmethod
+    def framework_version(cls) -> tuple[str, str] | None:
+        return None
+
+    @property
+    def name(self) -> str:
+        name = getattr(self.app, "name", None)
+        if isinstance(name, str) and name:
+            return name
+        return getattr(self.app, "__name__", None) or type(self.app).__name__
+
+    def set_debug(self, debug: bool) -> None:
+        with contextlib.suppress(AttributeError, TypeError):
+            self.app.debug = debug
+
+    @contextlib.contextmanager
+    def app_context(self) -> t.Iterator[t.Any]:
+        factory = getattr(self.app, "app_context", None)
+        token = _active_apps.set((*_active_apps.get(), id(self.app)))
+        try:
+            if callable(factory):
+                with factory() as ctx:
+                    yield ctx
+            else:
+                yield None
+        finally:
+            _active_apps.reset(token)
+
+    def context_is_active(self) -> bool:
+        return id(self.app) in _active_apps.get()
+
+    def request_context(self, path: str = "/") -> t.ContextManager[t.Any]:
+        factory = getattr(self.app, "test_request_context", None)
+        if callable(factory):
+            return t.cast("t.ContextManager[t.Any]", factory(path))
+        return contextlib.nullcontext()
+
+    def default_names(self) -> dict[str, t.Any]:
+        return {"app": self.app}
+
+    def shell_context(self) -> dict[str, t.Any]:
+        make = getattr(self.app, "make_shell_context", None)
+        if not callable(make):
+            return {}
+        return dict(make())
+
+    def routes(self) -> list[Route] | None:
+        url_map = getattr(self.app, "url_map", None)
+        if url_map is None or not hasattr(url_map, "iter_rules"):
+            return None
+        return routes_from_map(url_map)
+
+    def command_group(self) -> click.Group | None:
+        import click
+
+        group = getattr(self.app, "cli", None)
+        return group if isinstance(group, click.Group) else None
+
+
+def routes_from_map(url_map: t.Any) -> list[Route]:
+    """The rules of a werkzeug ``Map`` (or anything with ``iter_rules()``) as routes."""
+    return [
+        Route(
+            rule=rule.rule,
+            endpoint=str(rule.endpoint),
+            methods=frozenset(rule.methods or ()),
+            host=getattr(rule, "host", None),
+            subdomain=getattr(rule, "subdomain", None) or None,
+        )
+        for rule in url_map.iter_rules()
+    ]
+
+
+def adapter_classes() -> list[type[AppAdapter]]:
+    """Every adapter class, in the order they are asked: plugins, Flask, WSGI."""
+    from .. import plugins
+    from .flask import FlaskAdapter
+    from .wsgi import WSGIAdapter
+
+    found: list[type[AppAdapter]] = []
+    for loaded in plugins.load_all(plugins.ADAPTERS):
+        if isinstance(loaded, type) and callable(getattr(loaded, "matches", None)):
+            found.append(t.cast("type[AppAdapter]", loaded))
+        else:
+            plugins.report_broken(
+                plugins.ADAPTERS, getattr(loaded, "__name__", repr(loaded)),
+                TypeError("an adapter must be a class with a matches() classmethod"),
+            )
+    return [*found, FlaskAdapter, WSGIAdapter]
+
+
+def find_adapter_class(obj: object, *, scanning: bool = False) -> type[AppAdapter] | None:
+    """The first adapter class that claims ``obj``; with ``scanning``, only scannable ones."""
+    for cls in adapter_classes():
+        if scanning and not cls.scannable:
+            continue
+        try:
+            if cls.matches(obj):
+                return cls
+        except Exception:  # a broken third-party adapter must not break discovery
+            continue
+    return None
+
+
+def adapter_for(app: object) -> AppAdapter:
+    """The adapter for a loaded app.
+
+    :raises TypeError: no adapter claims ``app`` (discovery only returns objects one claims).
+    """
+    cls = find_adapter_class(app)
+    if cls is None:
+        raise TypeError(f"no appshell adapter knows {type(app).__name__!r} objects")
+    return cls(app)  # type: ignore[call-arg]

@@ -1,0 +1,38 @@
+"""The adapter for any WSGI application: what appshell can use of a plain callable.
+
+Every function is callable, so a WSGI app is never found by scanning a module: only under
+the names ``app`` or ``application``, or when named explicitly (``--app module:name``).
+What the object offers by convention is used (see :class:`~appshell.adapters.BaseAdapter`):
+a werkzeug ``Map`` as ``url_map`` for routes, a click group as ``cli`` for commands,
+``make_shell_context()``, ``app_context()``.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from . import BaseAdapter
+
+__all__ = ["WSGIAdapter"]
+
+
+class WSGIAdapter(BaseAdapter):
+    """Any WSGI callable: ``app(environ, start_response)``."""
+
+    framework = "wsgi"
+    scannable = False
+
+    @classmethod
+    def matches(cls, obj: object) -> bool:
+        # Classes and modules are not apps; instances with __call__ and functions are.
+        return callable(obj) and not inspect.isclass(obj) and not inspect.ismodule(obj)
+
+    @classmethod
+    def framework_version(cls) -> tuple[str, str] | None:
+        from importlib.metadata import version
+
+        return "Werkzeug", version("werkzeug")
+
+    def __repr__(self) -> str:
+        return f"<WSGIAdapter {self.name!r}>"
+

@@ -1,0 +1,507 @@
+"""The thin click group: ``appshell`` and the custom-script pattern.
+
+The public names are those of ``flask.cli``, with the same signatures and meanings when the
+app is a Flask app, so that code written against ``flask.cli`` works with only the import
+line changed. What differs is what a user sees when something is wrong: one readable
+message and an exit code from DESIGN.md, never appshell's frames in front of theirs.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import platform
+import sys
+import typing as t
+from functools import update_wrapper
+
+import click
+from click.core import ParameterSource
+
+from . import plugins
+from .adapters import AppAdapter, adapter_for
+from .commands.routes import routes_command
+from .commands.run import run_command
+from .discovery import (
+    NoAppException,
+    find_best_app,
+    find_default_app,
+    load_from_import_string,
+    locate_app,
+    prepare_import,
+)
+from .envfiles import get_debug_flag, get_load_dotenv, load_dotenv
+from .exceptions import NoAppConfigured, UserCodeError, format_user_exception
+
+__all__ = [
+    "AppGroup",
+    "AppShellGroup",
+    "FlaskGroup",
+    "NoAppException",
+    "ScriptInfo",
+    "cli",
+    "find_best_app",
+    "get_version",
+    "load_dotenv",
+    "locate_app",
+    "main",
+    "pass_script_info",
+    "prepare_import",
+    "routes_command",
+    "run_command",
+    "with_appcontext",
+]
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+class ScriptInfo:
+    """What the command line knows about the app, loaded lazily on first use.
+
+    :param app_import_path: the import string (``module:name``) given by ``--app``.
+    :param create_app: a callback that returns the app, for custom scripts.
+    :param set_debug_flag: set the app's debug flag from ``--debug`` / ``APPSHELL_DEBUG``.
+    :param load_dotenv_defaults: whether ``.env`` and ``.flaskenv`` are read.
+    """
+
+    def __init__(
+        self,
+        app_import_path: str | None = None,
+        create_app: t.Callable[..., t.Any] | None = None,
+        set_debug_flag: bool = True,
+        load_dotenv_defaults: bool = True,
+    ) -> None:
+        self.app_import_path = app_import_path
+        self.create_app = create_app
+        #: Arbitrary data for commands and plugins to share.
+        self.data: dict[t.Any, t.Any] = {}
+        self.set_debug_flag = set_debug_flag
+        self.load_dotenv_defaults = get_load_dotenv(load_dotenv_defaults)
+        #: What went wrong the last time loading was tried while listing commands.
+        self.load_error: BaseException | None = None
+        self._loaded_app: t.Any = None
+        self._adapter: AppAdapter | None = None
+
+    def load_app(self) -> t.Any:
+        """Load the app (once) and return it.
+
+        :raises NoAppException: no app could be found from what was configured.
+        Exceptions raised by the user's module or factory propagate unchanged.
+        """
+        if self._loaded_app is not None:
+            return self._loaded_app
+        if self.create_app is not None:
+            app = self.create_app()
+            if app is None:
+                raise NoAppException(
+                    f"The create_app callback {getattr(self.create_app, '__name__', '')!r}"
+                    " returned None instead of an app."
+                )
+        elif self.app_import_path:
+            app = load_from_import_string(self.app_import_path)
+        else:
+            app = find_default_app()
+
+        try:
+            adapter = adapter_for(app)
+        except TypeError:
+            raise NoAppException(
+                f"{type(app).__name__!r} object returned by the create_app callback is not"
+                " an app that appshell knows."
+            ) from None
+        if self.set_debug_flag:
+            adapter.set_debug(get_debug_flag())
+        self._loaded_app, self._adapter = app, adapter
+        return app
+
+    @property
+    def adapter(self) -> AppAdapter:
+        """The adapter of the loaded app (loads it when needed)."""
+        self.load_app()
+        assert self._adapter is not None
+        return self._adapter
+
+    def push_app_context(self, ctx: click.Context) -> None:
+        """Push the app context for the life of ``ctx`` unless it is already active."""
+        adapter = self.adapter
+        if not adapter.context_is_active():
+            ctx.with_resource(adapter.app_context())
+
+
+pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
+
+
+def with_appcontext(f: F) -> F:
+    """Run the decorated command callback with the app context pushed (loading the app)."""
+
+    @click.pass_context
+    def decorator(ctx: click.Context, /, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        ctx.ensure_object(ScriptInfo).push_app_context(ctx)
+        return ctx.invoke(f, *args, **kwargs)
+
+    return update_wrapper(decorator, f)  # type: ignore[return-value]
+
+
+class AppGroup(click.Group):
+    """A click group whose commands run in the app context (``with_appcontext=False`` opts out).
+
+    Its subgroups are AppGroups too.
+    """
+
+    def command(  # type: ignore[override]
+        self, *args: t.Any, **kwargs: t.Any
+    ) -> t.Callable[[t.Callable[..., t.Any]], click.Command]:
+        wrap_for_ctx = kwargs.pop("with_appcontext", True)
+
+        def decorator(f: t.Callable[..., t.Any]) -> click.Command:
+            if wrap_for_ctx:
+                f = with_appcontext(f)
+            return t.cast("click.Command", super(AppGroup, self).command(*args, **kwargs)(f))
+
+        return decorator
+
+    def group(  # type: ignore[override]
+        self, *args: t.Any, **kwargs: t.Any
+    ) -> t.Callable[[t.Callable[..., t.Any]], click.Group]:
+        kwargs.setdefault("cls", AppGroup)
+        return t.cast("t.Callable[[t.Callable[..., t.Any]], click.Group]",
+                      super().group(*args, **kwargs))
+
+
+def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.ensure_object(ScriptInfo).app_import_path = value
+    return value
+
+
+# Eager, so that the app is known when --help lists the app's commands.
+_app_option = click.Option(
+    ["-A", "--app"],
+    metavar="IMPORT",
+    envvar=["APPSHELL_APP", "FLASK_APP"],
+    help=(
+        "The app or factory to load, as 'module:name'. The module can be a dotted import"
+        " or a file path; the name is not needed if it is 'app', 'application',"
+        " 'create_app' or 'make_app', and can be 'factory(args)' with literal arguments."
+        " [env: APPSHELL_APP, FLASK_APP]"
+    ),
+    is_eager=True,
+    expose_value=False,
+    callback=_set_app,
+)
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool | None:
+    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+    if source is None or source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        return None
+    # Through the environment, so that a factory sees it while it builds the app.
+    os.environ["APPSHELL_DEBUG"] = os.environ["FLASK_DEBUG"] = "1" if value else "0"
+    return value
+
+
+_debug_option = click.Option(
+    ["--debug/--no-debug"],
+    help="Set debug mode. [env: APPSHELL_DEBUG, FLASK_DEBUG]",
+    expose_value=False,
+    callback=_set_debug,
+)
+# As in flask.cli: `appshell run --debug` works as well as `appshell --debug run`.
+run_command.params.insert(0, _debug_option)
+
+
+def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        try:
+            import dotenv  # noqa: F401
+        except ImportError:
+            raise click.BadParameter(
+                "python-dotenv must be installed to load an env file:"
+                " pip install 'appshell[dotenv]'.",
+                ctx=ctx,
+                param=param,
+            ) from None
+    info = ctx.ensure_object(ScriptInfo)
+    if value is not None or info.load_dotenv_defaults:
+        load_dotenv(value, load_defaults=info.load_dotenv_defaults)
+
+
+# Eager and first, so that the variables it sets are seen by every other option.
+_env_file_option = click.Option(
+    ["-e", "--env-file"],
+    type=click.Path(exists=True, dir_okay=False),
+    help=(
+        "Load environment variables from this file, before '.env' and '.flaskenv'."
+        " Variables already set in the environment win. Needs python-dotenv."
+    ),
+    is_eager=True,
+    expose_value=False,
+    callback=_env_file_callback,
+)
+
+
+def _versions() -> list[tuple[str, str]]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    found = [("appshell", __version__), ("Python", platform.python_version())]
+    for dist in ("click", "werkzeug", "flask"):
+        try:
+            found.append((dist.capitalize(), version(dist)))
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def get_version(ctx: click.Context, param: click.Parameter, value: t.Any) -> None:
+    """``--version``: appshell's, Python's and the frameworks' versions."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo("\n".join(f"{name} {ver}" for name, ver in _versions()), color=ctx.color)
+    ctx.exit()
+
+
+version_option = click.Option(
+    ["--version"],
+    help="Show the versions of appshell, Python and the frameworks, and exit.",
+    expose_value=False,
+    callback=get_version,
+    is_flag=True,
+    is_eager=True,
+)
+
+
+def _show_load_error(ctx: click.Context) -> None:
+    """Below the help: why the app's commands are missing from it."""
+    info = ctx.find_object(ScriptInfo)
+    error = info.load_error if info is not None else None
+    if error is None or isinstance(error, NoAppConfigured):
+        return
+    if isinstance(error, click.ClickException):
+        error.show()
+    else:
+        click.echo(format_user_exception(error), err=True, nl=False)
+
+
+class AppShellGroup(AppGroup):
+    """The ``appshell`` group: global options, built-in, plugin and app commands.
+
+    Use it for a custom script (``manage.py``) exactly as Flask's ``FlaskGroup``.
+
+    :param add_default_commands: add the built-in commands (run, routes, shell).
+    :param create_app: a callback that returns the app, instead of discovering it.
+    :param add_version_option: add ``--version``.
+    :param load_dotenv: read ``.env`` and ``.flaskenv``.
+    :param set_debug_flag: set the app's debug flag from ``--debug``.
+    """
+
+    def __init__(
+        self,
+        add_default_commands: bool = True,
+        create_app: t.Callable[..., t.Any] | None = None,
+        add_version_option: bool = True,
+        load_dotenv: bool = True,
+        set_debug_flag: bool = True,
+        **extra: t.Any,
+    ) -> None:
+        params: list[click.Parameter] = list(extra.pop("params", None) or ())
+        params.extend((_env_file_option, _app_option, _debug_option))
+        if add_version_option:
+            params.append(version_option)
+        extra.setdefault("context_settings", {}).setdefault("auto_envvar_prefix", "APPSHELL")
+        super().__init__(params=params, **extra)
+
+        self.create_app = create_app
+        self.load_dotenv = load_dotenv
+        self.set_debug_flag = set_debug_flag
+        if add_default_commands:
+            self.add_command(run_command)
+            self.add_command(routes_command)
+
+    # -- where commands come from: built-in, plugins, then the app ------------------------
+
+    def _plugin_entry(self, name: str) -> tuple[str, t.Any] | None:
+        for group in self._plugin_groups():
+            ep = plugins.entry_points(group).get(name)
+            if ep is not None:
+                return group, ep
+        return None
+
+    @staticmethod
+    def _plugin_groups() -> tuple[str, ...]:
+        if plugins.flask_installed():
+            return (plugins.COMMANDS, plugins.FLASK_COMMANDS)
+        return (plugins.COMMANDS,)
+
+    def _plugin_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found = self._plugin_entry(name)
+        if found is None:
+            return None
+        group, _ = found
+        command = plugins.load(group, name)
+        if command is not None and not isinstance(command, click.Command):
+            plugins.report_broken(
+                group, name, TypeError(f"{type(command).__name__} is not a click command")
+            )
+            return None
+        if command is not None and group == plugins.FLASK_COMMANDS:
+            # Flask's plugins find the app through flask's current_app, not our ScriptInfo.
+            ctx.ensure_object(ScriptInfo).push_app_context(ctx)
+        return command
+
+    def _app_commands(self, ctx: click.Context) -> click.Group | None:
+        """The app's own command group, recording (not raising) why it is unavailable."""
+        info = ctx.ensure_object(ScriptInfo)
+        try:
+            return info.adapter.command_group()
+        except Exception as e:
+            info.load_error = e
+            return None
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name) or self._plugin_command(ctx, name)
+        if command is not None:
+            return command
+
+        info = ctx.ensure_object(ScriptInfo)
+        try:
+            app_group = info.adapter.command_group()
+        except NoAppConfigured:
+            if ctx.resilient_parsing:
+                return None
+            raise NoAppException(
+                f"No such command {name!r}. Only the built-in commands are available because"
+                " no app is configured: point appshell at one with --app IMPORT or"
+                " APPSHELL_APP."
+            ) from None
+        except NoAppException:
+            if ctx.resilient_parsing:
+                return None
+            raise
+        if app_group is None:
+            return None
+        # Make the context available to the command's callbacks and its options'.
+        info.push_app_context(ctx)
+        return app_group.get_command(ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        for group in self._plugin_groups():
+            names.update(plugins.entry_points(group))
+        app_group = self._app_commands(ctx)
+        if app_group is not None:
+            names.update(app_group.list_commands(ctx))
+        return sorted(names)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Like click's, but a plugin is listed from its metadata: never imported for help.
+        app_group = self._app_commands(ctx)
+        rows: list[tuple[str, str]] = []
+        for name in self.list_commands(ctx):
+            command = super().get_command(ctx, name)
+            if command is None and (entry := self._plugin_entry(name)) is not None:
+                dist = getattr(entry[1].dist, "name", None) or entry[1].value
+                rows.append((name, f"(plugin from {dist})"))
+                continue
+            if command is None and app_group is not None:
+                command = app_group.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        info = ctx.find_object(ScriptInfo)
+        if info is not None and isinstance(info.load_error, NoAppConfigured):
+            formatter.write_paragraph()
+            formatter.write_text(
+                "No app is configured, so only the built-in commands are listed: point"
+                " appshell at one with --app IMPORT or APPSHELL_APP."
+            )
+
+    # -- parsing, help and errors -----------------------------------------------------------
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: t.Any,
+    ) -> click.Context:
+        # A Flask app calling app.run() at import time must not start a server.
+        os.environ["FLASK_RUN_FROM_CLI"] = "true"
+        if "obj" not in extra and "obj" not in self.context_settings:
+            extra["obj"] = ScriptInfo(
+                create_app=self.create_app,
+                set_debug_flag=self.set_debug_flag,
+                load_dotenv_defaults=self.load_dotenv,
+            )
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if (not args and self.no_args_is_help) or (
+            len(args) == 1 and args[0] in self.get_help_option_names(ctx)
+        ):
+            # Help is eager too: read --env-file and --app from the environment first so
+            # that the help lists the app's commands.
+            _env_file_option.handle_parse_result(ctx, {}, [])
+            _app_option.handle_parse_result(ctx, {}, [])
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)
+            _show_load_error(ctx)
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is None:
+            return None
+
+        def show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+            if not value or ctx.resilient_parsing:
+                return
+            click.echo(ctx.get_help(), color=ctx.color)
+            _show_load_error(ctx)
+            ctx.exit()
+
+        option.callback = show_help
+        return option
+
+    def invoke(self, ctx: click.Context) -> t.Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo(err=True)
+            raise click.exceptions.Exit(130) from None
+        except OSError as e:
+            if e.errno == errno.EPIPE:
+                raise  # click's main() quiets a closed pipe
+            raise UserCodeError(e) from None
+        except Exception as e:
+            raise UserCodeError(e) from None
+
+
+#: Flask's name for the group, for code written against ``flask.cli``.
+FlaskGroup = AppShellGroup
+
+cli = AppShellGroup(
+    name="appshell",
+    help="""\
+A command line for your web app, built around the best interactive shell installed.
+
+The app to load is given with '--app', the 'APPSHELL_APP' (or 'FLASK_APP')
+environment variable, 'app' under [tool.appshell] in pyproject.toml, or a
+'wsgi.py' or 'app.py' file in the current folder.
+""",
+)
+
+
+def main() -> None:
+    """The ``appshell`` console script."""
+    cli.main(prog_name="appshell")

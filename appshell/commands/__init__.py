@@ -1,0 +1,1 @@
+"""The built-in commands that need the app: ``run`` and ``routes``."""

@@ -1,0 +1,381 @@
+"""Finding the user's application: import strings, files, packages, factories.
+
+The rules and names are those of ``flask.cli`` so that a Flask project can switch without
+surprises; what counts as "an app" is asked of the adapters, so any framework with an
+adapter is found the same way.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import os
+import re
+import sys
+import typing as t
+
+from .exceptions import NoAppConfigured, NoAppException
+
+if t.TYPE_CHECKING:
+    from types import ModuleType
+
+__all__ = [
+    "NoAppException",
+    "find_app_by_string",
+    "find_best_app",
+    "find_pyproject_app",
+    "locate_app",
+    "prepare_import",
+    "split_import_string",
+]
+
+_FACTORY_NAMES = ("create_app", "make_app")
+_APP_NAMES = ("app", "application")
+_HOW_TO_NAME = (
+    "Use --app 'MODULE:NAME' (or APPSHELL_APP) to name the app or factory; NAME can be"
+    " 'factory(args)' with literal arguments."
+)
+
+
+def _is_app(obj: object, *, scanning: bool = False) -> bool:
+    from .adapters import find_adapter_class
+
+    return find_adapter_class(obj, scanning=scanning) is not None
+
+
+def find_best_app(module: ModuleType) -> t.Any:
+    """Find the one application in ``module``, or raise :class:`NoAppException`.
+
+    Tried in order: the names ``app`` and ``application``; the only app instance in the
+    module (only frameworks whose adapter can tell an app from any callable take part:
+    a plain WSGI callable is never found by scanning); a factory ``create_app`` or
+    ``make_app`` called without arguments.
+    """
+    for attr_name in _APP_NAMES:
+        app = getattr(module, attr_name, None)
+        if app is not None and _is_app(app):
+            return app
+
+    found: dict[int, list[str]] = {}
+    for name, value in list(vars(module).items()):
+        if not name.startswith("__") and _is_app(value, scanning=True):
+            found.setdefault(id(value), []).append(name)
+    if len(found) == 1:
+        ((names),) = found.values()
+        return getattr(module, names[0])
+    if len(found) > 1:
+        names = " and ".join(repr(f"{module.__name__}:{n[0]}") for n in found.values())
+        raise NoAppException(
+            f"Found more than one app in module {module.__name__!r}: {names}."
+            f" Say which one with --app, for example --app"
+            f" '{module.__name__}:{next(iter(found.values()))[0]}'."
+        )
+
+    for attr_name in _FACTORY_NAMES:
+        factory = getattr(module, attr_name, None)
+        if inspect.isfunction(factory):
+            return _call_factory(module, attr_name, factory, [], {})
+
+    raise NoAppException(
+        f"Found no app in module {module.__name__!r}: looked for an app named"
+        f" {' or '.join(map(repr, _APP_NAMES))}, for a single app instance, and for a"
+        f" factory named {' or '.join(map(repr, _FACTORY_NAMES))}. {_HOW_TO_NAME}"
+    )
+
+
+def _called_with_wrong_args(f: t.Callable[..., t.Any]) -> bool:
+    """Whether the TypeError being handled came from the call itself, not from inside ``f``."""
+    tb = sys.exc_info()[2]
+    try:
+        while tb is not None:
+            if tb.tb_frame.f_code is f.__code__:
+                return False
+            tb = tb.tb_next
+        return True
+    finally:
+        del tb
+
+
+def _call_factory(
+    module: ModuleType,
+    name: str,
+    factory: t.Callable[..., t.Any],
+    args: list[t.Any],
+    kwargs: dict[str, t.Any],
+) -> t.Any:
+    try:
+        app = factory(*args, **kwargs)
+    except TypeError as e:
+        if not _called_with_wrong_args(factory):
+            raise
+        try:
+            signature = f"{name}{inspect.signature(factory)}"
+        except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+            signature = name
+        given = "no arguments" if not (args or kwargs) else "the arguments given"
+        raise NoAppException(
+            f"The factory {signature!s} in module {module.__name__!r} could not be called"
+            f" with {given} ({e}). Pass its arguments as Python literals, for example"
+            f" --app '{module.__name__}:{name}(\"dev\")'."
+        ) from None
+    if not _is_app(app):
+        raise NoAppException(
+            f"The factory {name!r} in module {module.__name__!r} returned"
+            f" {_describe(app)}, not an app."
+        )
+    return app
+
+
+def _describe(obj: object) -> str:
+    kind = type(obj).__name__
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    return f"{obj!r}" if obj is None else f"{article} {kind}"
+
+
+def _parse_app_name(app_name: str) -> tuple[str, list[t.Any], dict[str, t.Any], bool]:
+    """Parse ``name`` or ``name(args)``; returns name, args, kwargs and whether it was a call."""
+    try:
+        expr = ast.parse(app_name.strip(), mode="eval").body
+    except SyntaxError:
+        raise NoAppException(
+            f"Could not parse {app_name!r} as an attribute name or a call of one."
+            f" {_HOW_TO_NAME}"
+        ) from None
+
+    if isinstance(expr, ast.Name):
+        return expr.id, [], {}, False
+    if isinstance(expr, ast.Call):
+        if not isinstance(expr.func, ast.Name):
+            raise NoAppException(
+                f"The factory in {app_name!r} must be a simple name, such as 'create_app'."
+            )
+        try:
+            args = [ast.literal_eval(arg) for arg in expr.args]
+            kwargs = {
+                kw.arg: ast.literal_eval(kw.value) for kw in expr.keywords if kw.arg is not None
+            }
+        except ValueError:
+            raise NoAppException(
+                f"The arguments in {app_name!r} are not Python literals. appshell never"
+                " evaluates code given with --app: use strings, numbers, True/False/None,"
+                " tuples, lists and dicts of those."
+            ) from None
+        if any(kw.arg is None for kw in expr.keywords) or any(
+            isinstance(arg, ast.Starred) for arg in expr.args
+        ):  # pragma: no cover - literal_eval already refused these
+            raise NoAppException(f"The arguments in {app_name!r} cannot be unpacked.")
+        return expr.func.id, args, kwargs, True
+    raise NoAppException(
+        f"Could not parse {app_name!r} as an attribute name or a call of one. {_HOW_TO_NAME}"
+    )
+
+
+def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
+    """Find the app named by ``app_name`` (``name`` or ``factory(literal args)``) in ``module``."""
+    name, args, kwargs, is_call = _parse_app_name(app_name)
+
+    try:
+        attr = getattr(module, name)
+    except AttributeError:
+        raise NoAppException(
+            f"Module {module.__name__!r} has no attribute {name!r}."
+            f" Check the name after the colon in {module.__name__ + ':' + app_name!r}."
+        ) from None
+
+    if inspect.isfunction(attr):
+        # A function is a factory, as in flask.cli, unless it was named bare, cannot be
+        # called without arguments and is an app itself (a WSGI function).
+        if is_call or _looks_like_factory(attr) or not _is_app(attr):
+            return _call_factory(module, name, attr, args, kwargs)
+        return attr
+    if is_call:
+        raise NoAppException(
+            f"{module.__name__ + ':' + name!r} is {_describe(attr)}, not a factory function;"
+            " only functions can be called with arguments."
+        )
+
+    if _is_app(attr):
+        return attr
+    raise NoAppException(
+        f"{module.__name__ + ':' + app_name!r} is {_describe(attr)}, not an app that appshell"
+        " knows (a Flask app, a WSGI callable, or an app of an installed adapter)."
+    )
+
+
+def _looks_like_factory(func: t.Callable[..., t.Any]) -> bool:
+    """A function that can be called with no arguments is a factory; a WSGI app needs two."""
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+    try:
+        sig.bind()
+    except TypeError:
+        return False
+    return True
+
+
+def prepare_import(path: str) -> str:
+    """Put the folder that ``path`` is importable from on ``sys.path``; return the module name.
+
+    ``path`` is a dotted module name, a ``.py`` file, or a package folder. A file inside a
+    package becomes its dotted name (``src/blog/app.py`` gives ``blog.app`` when ``src/blog``
+    has an ``__init__.py``).
+    """
+    path = os.path.realpath(path)
+
+    fname, ext = os.path.splitext(path)
+    if ext == ".py":
+        path = fname
+    if os.path.basename(path) == "__init__":
+        path = os.path.dirname(path)
+
+    module_name = []
+    while True:
+        path, name = os.path.split(path)
+        module_name.append(name)
+        if not os.path.exists(os.path.join(path, "__init__.py")):
+            break
+
+    if sys.path[0] != path:
+        sys.path.insert(0, path)
+
+    return ".".join(module_name[::-1])
+
+
+def _missing_module(exc: ModuleNotFoundError, module_name: str) -> bool:
+    """Whether ``exc`` says ``module_name`` itself (or a package above it) does not exist."""
+    if exc.name is None:
+        return False
+    parts = module_name.split(".")
+    return exc.name in {".".join(parts[: i + 1]) for i in range(len(parts))}
+
+
+@t.overload
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: t.Literal[True] = True
+) -> t.Any: ...
+
+
+@t.overload
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: bool = ...
+) -> t.Any | None: ...
+
+
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: bool = True
+) -> t.Any | None:
+    """Import ``module_name`` and find the app in it (by ``app_name`` when given).
+
+    A module that does not exist raises :class:`NoAppException` (or returns None with
+    ``raise_if_not_found=False``). Any exception raised *inside* the module, an
+    ``ImportError`` or a ``SyntaxError`` included, is the user's and propagates unchanged.
+    """
+    try:
+        importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if not _missing_module(e, module_name):
+            raise
+        if not raise_if_not_found:
+            return None
+        raise NoAppException(
+            f"Could not import {module_name!r}: no module of that name was found"
+            f" (looked on sys.path, which starts with {sys.path[0]!r}). Check the spelling,"
+            " run appshell from the project's folder, or give a file path such as"
+            " --app path/to/app.py."
+        ) from None
+
+    module = sys.modules[module_name]
+    if app_name is None:
+        return find_best_app(module)
+    return find_app_by_string(module, app_name)
+
+
+def split_import_string(import_string: str) -> tuple[str, str | None]:
+    """Split ``module:name`` into its parts; a Windows drive letter is not a separator."""
+    parts = re.split(r":(?![\\/])", import_string, maxsplit=1)
+    return parts[0], (parts[1] if len(parts) > 1 else None)
+
+
+def load_from_import_string(import_string: str, base_dir: str | None = None) -> t.Any:
+    """Load the app that ``import_string`` names, relative to ``base_dir`` (default: cwd)."""
+    path, name = split_import_string(import_string)
+    if not path:
+        raise NoAppException(
+            f"{import_string!r} names no module. {_HOW_TO_NAME}"
+        )
+    looks_like_path = path.endswith(".py") or os.sep in path or "/" in path
+    if base_dir is not None and not os.path.isabs(path):
+        path = os.path.join(base_dir, path)
+    if looks_like_path and not os.path.exists(path):
+        raise NoAppException(
+            f"The file {path!r} given as the app does not exist. Check the path, or give a"
+            " module name such as --app blog.app."
+        )
+    return locate_app(prepare_import(path), name)
+
+
+def find_pyproject(start: str | None = None) -> str | None:
+    """The nearest ``pyproject.toml`` from ``start`` (default: cwd) upward, or None."""
+    directory = os.path.abspath(start or os.getcwd())
+    while True:
+        candidate = os.path.join(directory, "pyproject.toml")
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def read_tool_table(pyproject: str) -> dict[str, t.Any]:
+    """The ``[tool.appshell]`` table of a pyproject file (empty when there is none)."""
+    import tomllib
+
+    try:
+        with open(pyproject, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise NoAppException(f"Could not read {pyproject!r}: {e}") from None
+    table = data.get("tool", {}).get("appshell", {})
+    if not isinstance(table, dict):
+        raise NoAppException(f"[tool.appshell] in {pyproject!r} must be a table.")
+    return table
+
+
+def find_pyproject_app(start: str | None = None) -> tuple[str, str] | None:
+    """``[tool.appshell] app`` from the nearest pyproject.toml: (import string, its folder)."""
+    pyproject = find_pyproject(start)
+    if pyproject is None:
+        return None
+    app = read_tool_table(pyproject).get("app")
+    if app is None:
+        return None
+    if not isinstance(app, str) or not app.strip():
+        raise NoAppException(
+            f"[tool.appshell] app in {pyproject!r} must be an import string such as"
+            f" 'blog:create_app', not {app!r}."
+        )
+    return app, os.path.dirname(pyproject)
+
+
+def find_default_app() -> t.Any:
+    """The app when none is named: pyproject's ``[tool.appshell] app``, wsgi.py, app.py."""
+    configured = find_pyproject_app()
+    if configured is not None:
+        import_string, base_dir = configured
+        return load_from_import_string(import_string, base_dir)
+
+    for filename in ("wsgi.py", "app.py"):
+        if os.path.isfile(filename):
+            app = locate_app(prepare_import(filename), None, raise_if_not_found=False)
+            if app is not None:
+                return app
+
+    raise NoAppConfigured(
+        "No app to load. Point appshell at one with --app IMPORT or the APPSHELL_APP"
+        " environment variable (FLASK_APP works too), or set app = \"module:name\" under"
+        " [tool.appshell] in pyproject.toml, or run it from a folder with a wsgi.py or app.py."
+    )

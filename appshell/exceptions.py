@@ -1,0 +1,114 @@
+"""The errors appshell raises, each with the exit code of DESIGN.md.
+
+Every failure a user can cause ends in one of these: a short message and an exit code. The
+user's own exceptions are not wrapped where they happen; the command line turns them into
+:class:`UserCodeError` at the edge, so that the traceback printed is theirs, whole, with
+appshell's, click's and importlib's frames in front of it removed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+import typing as t
+
+import click
+
+if t.TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["AppShellUsageError", "NoAppException", "UserCodeError"]
+
+
+def _error_prefix() -> str:
+    return click.style("Error:", fg="red", bold=True)
+
+
+class AppShellUsageError(click.UsageError):
+    """The user asked for something that cannot be done (exit code 2).
+
+    Unlike click's :class:`~click.UsageError` the usage line is not repeated in front of
+    the message: the message itself says what was wrong and what to do.
+    """
+
+    exit_code = 2
+
+    def show(self, file: t.IO[t.Any] | None = None) -> None:
+        click.echo(f"{_error_prefix()} {self.format_message()}", file=file, err=file is None)
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this instead of printing a traceback (see STYLE.md, "Errors").
+        return [f"appshell: {self.format_message()}"]
+
+
+class NoAppException(AppShellUsageError):
+    """No application could be found or loaded from what the user gave (exit code 2).
+
+    The name and meaning are those of ``flask.cli.NoAppException``.
+    """
+
+    #: False when nothing at all was configured (no --app, no environment variable, no
+    #: pyproject setting, no wsgi.py or app.py); help output then shows a hint, not an error.
+    configured: bool = True
+
+
+class NoAppConfigured(NoAppException):
+    """Nothing tells appshell which app to load."""
+
+    configured = False
+
+
+_INTERNAL_DIRS = tuple(
+    os.path.dirname(os.path.abspath(path)) + os.sep
+    for path in (__file__, click.__file__)
+)
+
+
+def _is_internal(filename: str) -> bool:
+    return (
+        filename.startswith(_INTERNAL_DIRS)
+        or filename.startswith("<frozen importlib")
+        or os.path.basename(os.path.dirname(filename)) == "importlib"
+    )
+
+
+def trim_traceback(tb: TracebackType | None) -> TracebackType | None:
+    """Drop the frames of appshell, click and importlib in front of the user's first frame.
+
+    When no frame of the traceback is the user's (a bug in appshell itself) the traceback
+    is returned whole, so that the bug can be found.
+    """
+    current = tb
+    while current is not None and _is_internal(current.tb_frame.f_code.co_filename):
+        current = current.tb_next
+    return current if current is not None else tb
+
+
+def format_user_exception(exc: BaseException) -> str:
+    """The traceback of ``exc`` as Python prints it, from the user's first frame on."""
+    tb = trim_traceback(exc.__traceback__)
+    if isinstance(exc, SyntaxError) and tb is not None and all(
+        _is_internal(f.filename) for f in traceback.extract_tb(tb)
+    ):
+        # A syntax error in an imported module: Python shows only the file, line and caret.
+        tb = None
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+class UserCodeError(click.ClickException):
+    """The user's own code raised while appshell ran it (exit code 1).
+
+    ``show()`` prints the user's traceback whole; ``original`` is the exception raised.
+    """
+
+    exit_code = 1
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(f"{type(original).__name__}: {original}")
+        self.original = original
+
+    def show(self, file: t.IO[t.Any] | None = None) -> None:
+        out = file if file is not None else sys.stderr
+        out.write(format_user_exception(self.original))
+        out.flush()

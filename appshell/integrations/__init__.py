@@ -1,0 +1,1 @@
+"""Integrations that make other tools use appshell (``flask shell``)."""

@@ -1,0 +1,1 @@
+"""The shell: the ``shell`` command, the context builder, REPL backends, scripted sessions."""

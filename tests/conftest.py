@@ -1,0 +1,133 @@
+"""Shared fixtures: a clean environment for every test, and ways to run appshell for real."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import typing as t
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from appshell import plugins
+
+TESTS = Path(__file__).parent
+APPS = TESTS / "apps"
+APPSHELL = Path(sys.executable).with_name("appshell")
+
+
+def _clean_environ() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("APPSHELL_", "FLASK_"))}
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+@pytest.fixture(autouse=True)
+def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> t.Iterator[None]:
+    """Each test starts in an empty folder, with no APPSHELL_*/FLASK_* variables, no
+    plugins read, and the import state it found; it fails if it leaks an app context."""
+    for name in list(os.environ):
+        if name.startswith(("APPSHELL_", "FLASK_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", sys.path[:])
+    before = set(sys.modules)
+    plugins.reset()
+    yield
+    plugins.reset()
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules[name], "__file__", None) or ""
+        if file.startswith((str(APPS), str(tmp_path))):
+            del sys.modules[name]
+    _fail_on_leaked_context()
+
+
+def _fail_on_leaked_context() -> None:
+    from appshell.adapters import _active_apps
+
+    leaked = list(_active_apps.get())
+    flask_globals = sys.modules.get("flask.globals")
+    if flask_globals is not None:
+        ctx = flask_globals._cv_app.get(None)
+        if ctx is not None:
+            leaked.append(ctx)
+            ctx.pop()
+    if leaked:
+        pytest.fail(f"the test left an app context pushed: {leaked!r}")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """click's CliRunner, with stdout and stderr kept apart (click >= 8.2 always does)."""
+    return CliRunner()
+
+
+class Result(t.NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_appshell(tmp_path: Path) -> t.Callable[..., Result]:
+    """Run the installed ``appshell`` command in a subprocess (cwd: the test's folder)."""
+
+    def run(
+        *args: str,
+        cwd: Path | str | None = None,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        timeout: float = 60,
+    ) -> Result:
+        full_env = _clean_environ()
+        full_env.update(env or {})
+        proc = subprocess.run(
+            [str(APPSHELL), *args],
+            cwd=cwd or tmp_path,
+            env=full_env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+@pytest.fixture
+def make_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> t.Callable[..., Path]:
+    """Install a fake distribution with entry points, for this process and its children.
+
+    ``make_dist("myplugin", {"appshell.commands": {"hello": "myplugin_mod:hello"}},
+    modules={"myplugin_mod.py": "..."})`` writes ``myplugin-1.0.dist-info`` and the modules
+    into a folder that is put on ``sys.path`` and returned (put it on PYTHONPATH for a
+    subprocess).
+    """
+    site = tmp_path / "site"
+
+    def make(
+        name: str,
+        entry_points: dict[str, dict[str, str]],
+        modules: dict[str, str] | None = None,
+    ) -> Path:
+        site.mkdir(exist_ok=True)
+        info = site / f"{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        lines = []
+        for group, eps in entry_points.items():
+            lines.append(f"[{group}]")
+            lines.extend(f"{ep} = {target}" for ep, target in eps.items())
+        (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+        for filename, source in (modules or {}).items():
+            (site / filename).write_text(textwrap.dedent(source))
+        if str(site) not in sys.path:
+            monkeypatch.syspath_prepend(str(site))
+        plugins.reset()
+        return site
+
+    return make
