@@ -24,12 +24,30 @@ _LAZY = {
     "with_appcontext": "appshell.cli",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "AppAdapter",
+    "AppGroup",
+    "AppShellGroup",
+    "BaseAdapter",
+    "FlaskGroup",
+    "NoAppException",
+    "Route",
+    "ScriptInfo",
+    "__version__",
+    "pass_script_info",
+    "with_appcontext",
+]
 
 if t.TYPE_CHECKING:
     from .adapters import AppAdapter, BaseAdapter, Route
-    from .cli import AppGroup, AppShellGroup, FlaskGroup, ScriptInfo, pass_script_info
-    from .cli import with_appcontext
+    from .cli import (
+        AppGroup,
+        AppShellGroup,
+        FlaskGroup,
+        ScriptInfo,
+        pass_script_info,
+        with_appcontext,
+    )
     from .exceptions import NoAppException
 
 

@@ -8,10 +8,10 @@ message and an exit code from DESIGN.md, never appshell's frames in front of the
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import platform
-import sys
 import typing as t
 from functools import update_wrapper
 
@@ -164,8 +164,9 @@ class AppGroup(click.Group):
         self, *args: t.Any, **kwargs: t.Any
     ) -> t.Callable[[t.Callable[..., t.Any]], click.Group]:
         kwargs.setdefault("cls", AppGroup)
-        return t.cast("t.Callable[[t.Callable[..., t.Any]], click.Group]",
-                      super().group(*args, **kwargs))
+        return t.cast(
+            "t.Callable[[t.Callable[..., t.Any]], click.Group]", super().group(*args, **kwargs)
+        )
 
 
 def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -192,7 +193,7 @@ _app_option = click.Option(
 
 
 def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool | None:
-    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type,unused-ignore]
     if source is None or source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
         return None
     # Through the environment, so that a factory sees it while it builds the app.
@@ -247,10 +248,8 @@ def _versions() -> list[tuple[str, str]]:
 
     found = [("appshell", __version__), ("Python", platform.python_version())]
     for dist in ("click", "werkzeug", "flask"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             found.append((dist.capitalize(), version(dist)))
-        except PackageNotFoundError:
-            pass
     return found
 
 

@@ -62,8 +62,8 @@ def find_best_app(module: ModuleType) -> t.Any:
         if not name.startswith("__") and _is_app(value, scanning=True):
             found.setdefault(id(value), []).append(name)
     if len(found) == 1:
-        ((names),) = found.values()
-        return getattr(module, names[0])
+        (only,) = found.values()
+        return getattr(module, only[0])
     if len(found) > 1:
         names = " and ".join(repr(f"{module.__name__}:{n[0]}") for n in found.values())
         raise NoAppException(
@@ -139,8 +139,7 @@ def _parse_app_name(app_name: str) -> tuple[str, list[t.Any], dict[str, t.Any], 
         expr = ast.parse(app_name.strip(), mode="eval").body
     except SyntaxError:
         raise NoAppException(
-            f"Could not parse {app_name!r} as an attribute name or a call of one."
-            f" {_HOW_TO_NAME}"
+            f"Could not parse {app_name!r} as an attribute name or a call of one. {_HOW_TO_NAME}"
         ) from None
 
     if isinstance(expr, ast.Name):
@@ -303,9 +302,7 @@ def load_from_import_string(import_string: str, base_dir: str | None = None) -> 
     """Load the app that ``import_string`` names, relative to ``base_dir`` (default: cwd)."""
     path, name = split_import_string(import_string)
     if not path:
-        raise NoAppException(
-            f"{import_string!r} names no module. {_HOW_TO_NAME}"
-        )
+        raise NoAppException(f"{import_string!r} names no module. {_HOW_TO_NAME}")
     looks_like_path = path.endswith(".py") or os.sep in path or "/" in path
     if base_dir is not None and not os.path.isabs(path):
         path = os.path.join(base_dir, path)
@@ -376,6 +373,6 @@ def find_default_app() -> t.Any:
 
     raise NoAppConfigured(
         "No app to load. Point appshell at one with --app IMPORT or the APPSHELL_APP"
-        " environment variable (FLASK_APP works too), or set app = \"module:name\" under"
+        ' environment variable (FLASK_APP works too), or set app = "module:name" under'
         " [tool.appshell] in pyproject.toml, or run it from a folder with a wsgi.py or app.py."
     )

@@ -8,7 +8,6 @@ imported only when there is such a file to read.
 from __future__ import annotations
 
 import os
-import typing as t
 
 import click
 
@@ -26,7 +25,7 @@ def _env(name: str) -> str | None:
 def get_debug_flag() -> bool:
     """Whether debug mode is on: ``APPSHELL_DEBUG``, else ``FLASK_DEBUG``."""
     value = _env("DEBUG")
-    return bool(value) and value.lower() not in _FALSE
+    return value is not None and value.lower() not in _FALSE
 
 
 def get_load_dotenv(default: bool = True) -> bool:
@@ -80,7 +79,7 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
 
     data: dict[str, str | None] = {}
     for file in found:
-        data |= t.cast("dict[str, str | None]", dotenv.dotenv_values(file, encoding="utf-8"))
+        data |= dotenv.dotenv_values(file, encoding="utf-8")
 
     for key, value in data.items():
         if key not in os.environ and value is not None:

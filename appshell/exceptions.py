@@ -60,8 +60,7 @@ class NoAppConfigured(NoAppException):
 
 
 _INTERNAL_DIRS = tuple(
-    os.path.dirname(os.path.abspath(path)) + os.sep
-    for path in (__file__, click.__file__)
+    os.path.dirname(os.path.abspath(path)) + os.sep for path in (__file__, click.__file__)
 )
 
 
@@ -88,8 +87,10 @@ def trim_traceback(tb: TracebackType | None) -> TracebackType | None:
 def format_user_exception(exc: BaseException) -> str:
     """The traceback of ``exc`` as Python prints it, from the user's first frame on."""
     tb = trim_traceback(exc.__traceback__)
-    if isinstance(exc, SyntaxError) and tb is not None and all(
-        _is_internal(f.filename) for f in traceback.extract_tb(tb)
+    if (
+        isinstance(exc, SyntaxError)
+        and tb is not None
+        and all(_is_internal(f.filename) for f in traceback.extract_tb(tb))
     ):
         # A syntax error in an imported module: Python shows only the file, line and caret.
         tb = None

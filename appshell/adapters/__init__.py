@@ -128,8 +128,11 @@ class BaseAdapter:
         with contextlib.suppress(AttributeError, TypeError):
             self.app.debug = debug
 
+    def app_context(self) -> t.ContextManager[t.Any]:
+        return self._app_context()
+
     @contextlib.contextmanager
-    def app_context(self) -> t.Iterator[t.Any]:
+    def _app_context(self) -> t.Iterator[t.Any]:
         factory = getattr(self.app, "app_context", None)
         token = _active_apps.set((*_active_apps.get(), id(self.app)))
         try:
@@ -198,7 +201,8 @@ def adapter_classes() -> list[type[AppAdapter]]:
             found.append(t.cast("type[AppAdapter]", loaded))
         else:
             plugins.report_broken(
-                plugins.ADAPTERS, getattr(loaded, "__name__", repr(loaded)),
+                plugins.ADAPTERS,
+                getattr(loaded, "__name__", repr(loaded)),
                 TypeError("an adapter must be a class with a matches() classmethod"),
             )
     return [*found, FlaskAdapter, WSGIAdapter]

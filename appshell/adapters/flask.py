@@ -51,7 +51,7 @@ class FlaskAdapter(BaseAdapter):
     def context_is_active(self) -> bool:
         from flask import current_app
 
-        return bool(current_app) and current_app._get_current_object() is self.app
+        return bool(current_app) and current_app._get_current_object() is self.app  # type: ignore[attr-defined]
 
     def request_context(self, path: str = "/") -> t.ContextManager[t.Any]:
         return t.cast("t.ContextManager[t.Any]", self.app.test_request_context(path))

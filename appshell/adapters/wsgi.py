@@ -35,4 +35,3 @@ class WSGIAdapter(BaseAdapter):
 
     def __repr__(self) -> str:
         return f"<WSGIAdapter {self.name!r}>"
-

@@ -12,7 +12,7 @@ if t.TYPE_CHECKING:
     import ssl
 
 
-class CertParamType(click.ParamType):
+class CertParamType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
     """``--cert``: an existing file, ``adhoc``, or the import string of an SSLContext."""
 
     name = "path"
@@ -20,7 +20,9 @@ class CertParamType(click.ParamType):
     def __init__(self) -> None:
         self.path_type = click.Path(exists=True, dir_okay=False, resolve_path=True)
 
-    def convert(self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None) -> t.Any:
+    def convert(
+        self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> t.Any:
         import ssl
 
         try:
@@ -29,7 +31,7 @@ class CertParamType(click.ParamType):
             value = click.STRING(value, param, ctx).lower()
             if value == "adhoc":
                 try:
-                    import cryptography  # noqa: F401
+                    import cryptography  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
                 except ImportError:
                     raise click.BadParameter(
                         "Using ad-hoc certificates requires the cryptography library.",
@@ -72,7 +74,9 @@ def _validate_key(ctx: click.Context, param: click.Parameter, value: t.Any) -> t
 class SeparatedPathType(click.Path):
     """A list of paths separated by the OS's path separator, each checked as a click.Path."""
 
-    def convert(self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None) -> t.Any:
+    def convert(
+        self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> t.Any:
         items = self.split_envvar_value(value)
         convert = super().convert
         return [convert(item, param, ctx) for item in items]

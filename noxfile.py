@@ -1,0 +1,35 @@
+"""Project tasks: ``nox`` runs tests, lint and typing; ``nox -s bench`` the benchmarks.
+
+Each session installs what it needs from this project's own files (pyproject.toml extras),
+so a fresh machine with only Python and pip can run them.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typing"]
+nox.options.default_venv_backend = "venv"
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite, end-to-end tests included (``-- -m "not slow"`` skips those)."""
+    # A real (not editable) install: the tests see what a user's pip install gives them.
+    session.install(".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff's checks and formatting."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """mypy, strict, on the package."""
+    session.install("mypy>=1.10", ".[test]")
+    session.run("mypy")
