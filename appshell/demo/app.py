@@ -164,7 +164,7 @@ class DemoApp:
 
     def __init__(self, database: str | None = None, name: str = "appshell-demo") -> None:
         self.name = name
-        self.database = database or default_database()
+        self._database = database
         self.debug = False
         self.url_map = Map(
             [
@@ -179,6 +179,11 @@ class DemoApp:
 
     def __repr__(self) -> str:
         return f"<DemoApp {self.name!r} database={self.database!r}>"
+
+    @property
+    def database(self) -> str:
+        """The SQLite file: the one given to create_app(), else default_database() now."""
+        return self._database or default_database()
 
     @contextlib.contextmanager
     def app_context(self) -> t.Iterator[_AppContext]:
