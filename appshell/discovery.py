@@ -185,7 +185,7 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
     if inspect.isfunction(attr):
         # A function is a factory, as in flask.cli, unless it was named bare, cannot be
         # called without arguments and is an app itself (a WSGI function).
-        if is_call or _looks_like_factory(attr) or not _is_app(attr):
+        if is_call or name in _FACTORY_NAMES or not _looks_like_wsgi(attr):
             return _call_factory(module, name, attr, args, kwargs)
         return attr
     if is_call:
@@ -202,17 +202,21 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
     )
 
 
-def _looks_like_factory(func: t.Callable[..., t.Any]) -> bool:
-    """A function that can be called with no arguments is a factory; a WSGI app needs two."""
+def _looks_like_wsgi(func: t.Callable[..., t.Any]) -> bool:
+    """A WSGI function takes exactly ``(environ, start_response)``; a factory takes none."""
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):  # pragma: no cover
         return False
     try:
-        sig.bind()
+        sig.bind(None, None)
     except TypeError:
         return False
-    return True
+    try:
+        sig.bind()
+    except TypeError:
+        return True
+    return False
 
 
 def prepare_import(path: str) -> str:
@@ -311,7 +315,26 @@ def load_from_import_string(import_string: str, base_dir: str | None = None) -> 
             f"The file {path!r} given as the app does not exist. Check the path, or give a"
             " module name such as --app blog.app."
         )
-    return locate_app(prepare_import(path), name)
+    module_name = prepare_import(path)
+    if looks_like_path:
+        _check_not_shadowed(module_name, path)
+    return locate_app(module_name, name)
+
+
+def _check_not_shadowed(module_name: str, path: str) -> None:
+    """A file named like a module that is already imported (``site.py``) would not load."""
+    loaded = sys.modules.get(module_name)
+    loaded_file = getattr(loaded, "__file__", None)
+    if loaded is None or loaded_file is None:
+        return
+    wanted = os.path.realpath(path if os.path.isdir(path) else os.path.splitext(path)[0])
+    found = os.path.realpath(os.path.splitext(loaded_file)[0])
+    if found not in (wanted, os.path.join(wanted, "__init__")):
+        raise NoAppException(
+            f"The file {path!r} would be imported as the module {module_name!r}, but a"
+            f" different module of that name is already loaded from {loaded_file!r}."
+            " Rename the file, or give its package's dotted name."
+        )
 
 
 def find_pyproject(start: str | None = None) -> str | None:
