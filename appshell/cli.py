@@ -32,6 +32,7 @@ from .discovery import (
 )
 from .envfiles import get_debug_flag, get_load_dotenv, load_dotenv
 from .exceptions import NoAppConfigured, UserCodeError, format_user_exception
+from .shell.command import shell_command
 
 __all__ = [
     "AppGroup",
@@ -49,6 +50,7 @@ __all__ = [
     "prepare_import",
     "routes_command",
     "run_command",
+    "shell_command",
     "with_appcontext",
 ]
 
@@ -79,6 +81,8 @@ class ScriptInfo:
         self.load_dotenv_defaults = get_load_dotenv(load_dotenv_defaults)
         #: What went wrong the last time loading was tried while listing commands.
         self.load_error: BaseException | None = None
+        #: How the app was found, for banners: the import string, a file, a callback.
+        self.app_origin = ""
         self._loaded_app: t.Any = None
         self._adapter: AppAdapter | None = None
 
@@ -91,6 +95,7 @@ class ScriptInfo:
         if self._loaded_app is not None:
             return self._loaded_app
         if self.create_app is not None:
+            self.app_origin = f"create_app={getattr(self.create_app, '__qualname__', '?')}"
             app = self.create_app()
             if app is None:
                 raise NoAppException(
@@ -98,9 +103,10 @@ class ScriptInfo:
                     " returned None instead of an app."
                 )
         elif self.app_import_path:
+            self.app_origin = self.app_import_path
             app = load_from_import_string(self.app_import_path)
         else:
-            app = find_default_app()
+            app, self.app_origin = find_default_app()
 
         try:
             adapter = adapter_for(app)
@@ -145,8 +151,27 @@ def with_appcontext(f: F) -> F:
 class AppGroup(click.Group):
     """A click group whose commands run in the app context (``with_appcontext=False`` opts out).
 
-    Its subgroups are AppGroups too.
+    Its subgroups are AppGroups too. ``@group.shell_context`` registers a function whose
+    returned mapping of names is added to every shell run under this group.
     """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: (name, function) of the shell-context providers registered on this group.
+        self.shell_context_providers: list[tuple[str, t.Callable[[], t.Any]]] = []
+
+    def shell_context(self, f: t.Any = None, /, *, name: str | None = None) -> t.Any:
+        """Register ``f`` (no arguments, returns a dict of names) as a shell-context provider.
+
+        Use as ``@group.shell_context`` or ``@group.shell_context(name="models")``; the
+        name (default: the function's) is how ``--print-context`` reports its names.
+        """
+
+        def register(func: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
+            self.shell_context_providers.append((name or func.__name__, func))
+            return func
+
+        return register(f) if f is not None else register
 
     def command(  # type: ignore[override]
         self, *args: t.Any, **kwargs: t.Any
@@ -316,6 +341,7 @@ class AppShellGroup(AppGroup):
         self.set_debug_flag = set_debug_flag
         if add_default_commands:
             self.add_command(run_command)
+            self.add_command(shell_command)
             self.add_command(routes_command)
 
     # -- where commands come from: built-in, plugins, then the app ------------------------

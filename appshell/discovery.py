@@ -381,18 +381,20 @@ def find_pyproject_app(start: str | None = None) -> tuple[str, str] | None:
     return app, os.path.dirname(pyproject)
 
 
-def find_default_app() -> t.Any:
-    """The app when none is named: pyproject's ``[tool.appshell] app``, wsgi.py, app.py."""
+def find_default_app() -> tuple[t.Any, str]:
+    """The app when none is named, and where it was found: pyproject's ``[tool.appshell] app``,
+    then wsgi.py, then app.py."""
     configured = find_pyproject_app()
     if configured is not None:
         import_string, base_dir = configured
-        return load_from_import_string(import_string, base_dir)
+        origin = f"{import_string} from {os.path.join(base_dir, 'pyproject.toml')}"
+        return load_from_import_string(import_string, base_dir), origin
 
     for filename in ("wsgi.py", "app.py"):
         if os.path.isfile(filename):
             app = locate_app(prepare_import(filename), None, raise_if_not_found=False)
             if app is not None:
-                return app
+                return app, filename
 
     raise NoAppConfigured(
         "No app to load. Point appshell at one with --app IMPORT or the APPSHELL_APP"

@@ -1,0 +1,92 @@
+"""REPL backends: the registry, autodetection and strict explicit choice.
+
+Built in, in autodetection order: ``ipython``, ``ptpython``, ``python``. Third-party
+backends register a class (or instance) in the entry-point group ``appshell.repls``; they
+can be chosen by name and are listed, but never autodetected.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ...exceptions import AppShellUsageError
+from .base import Backend, BaseBackend, ShellSettings
+from .ipython import IPythonBackend
+from .ptpython import PtpythonBackend
+from .python import PythonBackend
+
+__all__ = [
+    "AUTODETECT_ORDER",
+    "Backend",
+    "BaseBackend",
+    "ReplNotAvailable",
+    "ShellSettings",
+    "autodetect",
+    "known_backends",
+    "resolve",
+]
+
+AUTODETECT_ORDER = ("ipython", "ptpython", "python")
+
+
+class ReplNotAvailable(AppShellUsageError):
+    """The REPL asked for is unknown or not installed (exit code 2)."""
+
+
+def known_backends() -> dict[str, Backend]:
+    """Every backend by name: the built-in ones, then the plugins (loaded now)."""
+    from ... import plugins
+
+    found: dict[str, Backend] = {
+        b.name: b for b in (IPythonBackend(), PtpythonBackend(), PythonBackend())
+    }
+    for name in sorted(plugins.entry_points(plugins.REPLS)):
+        obj = plugins.load(plugins.REPLS, name)
+        if obj is None or name in found:
+            continue
+        backend = obj() if isinstance(obj, type) else obj
+        if not isinstance(backend, Backend):
+            plugins.report_broken(
+                plugins.REPLS, name, TypeError("not a backend (name, is_available, run)")
+            )
+            continue
+        found[name] = backend
+    return found
+
+
+def autodetect(order: t.Sequence[str] = AUTODETECT_ORDER) -> Backend:
+    """The first installed backend of ``order``.
+
+    :raises ReplNotAvailable: none of them is installed.
+    """
+    backends = known_backends()
+    for name in order:
+        backend = backends.get(name)
+        if backend is not None and backend.is_available():
+            return backend
+    raise ReplNotAvailable(
+        f"None of the REPLs {', '.join(order)} is installed. Install one, for example"
+        " pip install 'appshell[ipython]', or use the stdlib one with --repl python."
+    )
+
+
+def resolve(name: str | None, order: t.Sequence[str] = AUTODETECT_ORDER) -> Backend:
+    """The backend called ``name`` (strict: never replaced by another), else autodetected.
+
+    :raises ReplNotAvailable: ``name`` is unknown or not installed.
+    """
+    if name is None:
+        return autodetect(order)
+    backends = known_backends()
+    backend = backends.get(name.strip().lower())
+    if backend is None:
+        raise ReplNotAvailable(
+            f"No REPL called {name!r}. The known ones are: {', '.join(backends)}"
+            " (see appshell shell --list-repls)."
+        )
+    if not backend.is_available():
+        raise ReplNotAvailable(
+            f"The REPL {backend.name!r} is not installed here. Install it with:"
+            f" {backend.install_hint}"
+        )
+    return backend

@@ -1,0 +1,175 @@
+"""What every REPL backend is, and what they share: settings, history files, the session loop.
+
+A backend is given a finished namespace and a banner; it never looks at the app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import inspect
+import os
+import sys
+import typing as t
+from pathlib import Path
+
+import click
+
+if t.TYPE_CHECKING:
+    from types import CodeType
+
+__all__ = ["Backend", "BaseBackend", "SessionLoop", "ShellSettings", "history_file", "state_dir"]
+
+
+def state_dir() -> Path:
+    """``$XDG_STATE_HOME/appshell`` (``~/.local/state/appshell`` when unset)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(base) / "appshell"
+
+
+def warn(message: str) -> None:
+    """One line on stderr, for diagnostics a user should see but that do not stop the shell."""
+    click.secho(f"appshell: {message}", fg="yellow", err=True)
+
+
+def history_file(name: str) -> Path | None:
+    """The history file ``name`` in :func:`state_dir`, created private (0600) if missing.
+
+    Returns None, after one warning line, when it cannot be created or written: the shell
+    then starts without saving history.
+    """
+    path = state_dir() / name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except OSError as e:
+        warn(f"history is off for this session: cannot write {str(path)!r} ({e.strerror or e}).")
+        return None
+    return path
+
+
+@dataclasses.dataclass
+class ShellSettings:
+    """How a backend should run, besides the namespace and the banner."""
+
+    #: Keep a history file (the python and ptpython backends; IPython keeps its own).
+    history: bool = True
+    #: Whether the banner is shown.
+    banner: bool = True
+    #: IPython traitlets settings, ``{"TerminalInteractiveShell": {"confirm_exit": False}}``.
+    ipython_config: dict[str, dict[str, t.Any]] = dataclasses.field(default_factory=dict)
+    #: IPython extensions to load.
+    ipython_extensions: list[str] = dataclasses.field(default_factory=list)
+    #: Attributes set on the ptpython repl (``{"vi_mode": True}``).
+    ptpython_options: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+
+
+@t.runtime_checkable
+class Backend(t.Protocol):
+    """A REPL appshell can start. Third-party ones register in ``appshell.repls``."""
+
+    #: The name used with ``--repl``.
+    name: t.ClassVar[str]
+    #: The pip extra (of appshell) or requirement that installs it, for error messages.
+    install_hint: t.ClassVar[str]
+
+    def is_available(self) -> bool:
+        """Whether it can run here; must not import the REPL package."""
+
+    def version(self) -> str | None:
+        """The REPL's version, or None when it is not installed."""
+
+    def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
+        """Run the REPL on ``namespace`` until the user leaves it."""
+
+
+class BaseBackend:
+    """A backend whose REPL is the importable module ``module`` of distribution ``distribution``."""
+
+    name: t.ClassVar[str] = ""
+    module: t.ClassVar[str] = ""
+    distribution: t.ClassVar[str] = ""
+    install_hint: t.ClassVar[str] = ""
+
+    def is_available(self) -> bool:
+        from importlib.util import find_spec
+
+        try:
+            return find_spec(self.module) is not None
+        except (ImportError, ValueError):  # blocked with sys.modules[name] = None
+            return False
+
+    def version(self) -> str | None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        if not self.is_available():
+            return None
+        try:
+            return version(self.distribution)
+        except PackageNotFoundError:
+            return None
+
+    def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
+        raise NotImplementedError
+
+
+class SessionLoop:
+    """One event loop and one context for a whole session, so ``await`` keeps state.
+
+    Every statement runs in the same :class:`contextvars.Context`, and a statement that
+    awaits runs as a task of the same loop in that context: a context variable set by one
+    statement (an app or request context pushed at the prompt) is there for the next.
+    """
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.loop = asyncio.new_event_loop()
+        self.context = contextvars.copy_context()
+
+    def run(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
+        """Evaluate compiled ``code``; if it awaits, run it to completion on the loop."""
+        import asyncio
+
+        asyncio.set_event_loop(self.loop)
+        result = self.context.run(eval, code, globals, locals if locals is not None else globals)
+        if inspect.CO_COROUTINE & code.co_flags and inspect.iscoroutine(result):
+            result = self.complete(result)
+        return result
+
+    def complete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+        """Run ``coroutine`` on the session loop in the session context."""
+        import asyncio
+
+        task = self.loop.create_task(coroutine, context=self.context)
+        try:
+            return self.loop.run_until_complete(task)
+        except KeyboardInterrupt:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                self.loop.run_until_complete(task)
+            raise
+
+    def close(self) -> None:
+        """Cancel what is left on the loop and close it."""
+        import asyncio
+
+        if self.loop.is_closed():
+            return
+        try:
+            pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            self.loop.close()
+
+
+def stdout_is_terminal() -> bool:
+    """Whether output goes to a terminal (colour, interactive niceties)."""
+    return sys.stdout.isatty()

@@ -1,0 +1,62 @@
+"""IPython, started the way ``ipython`` starts: the user's profile, config, startup files and
+extensions are honoured (``IPython.embed()`` skips them)."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from .base import BaseBackend, ShellSettings, warn
+
+
+def _ipython_dir_writable() -> bool:
+    from IPython.paths import get_ipython_dir
+
+    path = get_ipython_dir()
+    try:
+        os.makedirs(os.path.join(path, "profile_default"), exist_ok=True)
+    except OSError:
+        return False
+    return os.access(os.path.join(path, "profile_default"), os.W_OK)
+
+
+class IPythonBackend(BaseBackend):
+    """IPython's terminal shell (``pip install 'appshell[ipython]'``)."""
+
+    name = "ipython"
+    module = "IPython"
+    distribution = "ipython"
+    install_hint = "pip install 'appshell[ipython]'"
+
+    def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
+        from IPython.terminal.ipapp import TerminalIPythonApp
+        from traitlets.config import Config
+
+        if TerminalIPythonApp.initialized():
+            # IPython's application exists once per process: reuse it.
+            app: t.Any = TerminalIPythonApp.instance()
+            app.shell.user_ns.update(namespace)
+            if settings.banner and banner:
+                print(banner)
+            app.shell.mainloop()
+            return
+
+        config = Config()
+        shell_config = config.TerminalInteractiveShell
+        shell_config.banner1 = (banner.rstrip("\n") + "\n") if banner else ""
+        shell_config.banner2 = ""
+        shell_config.enable_tip = False
+        config.TerminalIPythonApp.display_banner = settings.banner
+        if not settings.history or not _ipython_dir_writable():
+            if settings.history:
+                warn("IPython's history is off for this session: its folder is not writable.")
+            config.HistoryManager.enabled = False
+        for section, values in settings.ipython_config.items():
+            for key, value in values.items():
+                config[section][key] = value
+        if settings.ipython_extensions:
+            config.InteractiveShellApp.extensions = list(settings.ipython_extensions)
+
+        app = TerminalIPythonApp.instance(config=config, user_ns=namespace)
+        app.initialize(argv=[])  # not sys.argv: those are appshell's
+        app.start()

@@ -1,0 +1,197 @@
+"""The ``shell`` command: options in, a namespace built, a REPL backend run.
+
+The flow is one direction: choose the backend (strictly, before the app is loaded), load the
+app and push its context for the whole session, build the namespace from its ordered
+sources, then hand the namespace and a banner to the backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import typing as t
+
+import click
+
+from .. import plugins
+from .backends import AUTODETECT_ORDER, Backend, ShellSettings, known_backends, resolve
+from .context import ContextBuilder, Namespace
+
+if t.TYPE_CHECKING:
+    from ..adapters import AppAdapter
+    from ..cli import ScriptInfo
+
+__all__ = ["build_namespace", "make_banner", "shell_command"]
+
+_FOLD_AFTER = 8
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def collect_providers(ctx: click.Context) -> list[tuple[str, t.Callable[[], t.Any]]]:
+    """Shell-context providers: ``@group.shell_context`` functions of the groups this command
+    runs under (outermost first), then the ``appshell.shell_context`` entry points."""
+    from ..cli import AppGroup
+
+    chain = []
+    current: click.Context | None = ctx
+    while current is not None:
+        chain.append(current.command)
+        current = current.parent
+    found: list[tuple[str, t.Callable[[], t.Any]]] = []
+    for command in reversed(chain):
+        if isinstance(command, AppGroup):
+            found.extend((f"provider:{n}", f) for n, f in command.shell_context_providers)
+    for name in sorted(plugins.entry_points(plugins.SHELL_CONTEXT)):
+        provider = plugins.load(plugins.SHELL_CONTEXT, name)
+        if provider is not None:
+            found.append((f"provider:{name}", provider))
+    return found
+
+
+def build_namespace(
+    adapter: AppAdapter,
+    providers: t.Sequence[tuple[str, t.Callable[[], t.Any]]],
+    *,
+    strict: bool = False,
+) -> Namespace:
+    """Merge the sources of DESIGN.md's order into the shell's namespace.
+
+    The app context must be active: the adapter's shell context is read inside it.
+    """
+    builder = ContextBuilder(strict=strict)
+    builder.add("default", adapter.default_names())
+    builder.add_provider("adapter", adapter.shell_context)
+    for source, provider in providers:
+        builder.add_provider(source, provider)
+    return builder.build()
+
+
+def _fold(names: list[str]) -> str:
+    if len(names) <= _FOLD_AFTER:
+        return ", ".join(names)
+    return ", ".join(names[:_FOLD_AFTER]) + f", … (+{len(names) - _FOLD_AFTER} more)"
+
+
+def make_banner(info: ScriptInfo, namespace: Namespace, backend: Backend, *, color: bool) -> str:
+    """Versions, the app and where it came from, and the names grouped by source."""
+
+    def style(text: str, **kw: t.Any) -> str:
+        return click.style(text, **kw) if color else text
+
+    from .. import __version__
+
+    versions = [f"Python {platform.python_version()}", f"appshell {__version__}"]
+    framework = type(info.adapter).framework_version()
+    if framework is not None:
+        versions.append(" ".join(framework))
+    if backend.name != "python":
+        versions.append(f"{backend.name} {backend.version() or ''}".strip())
+    lines = [style(" · ".join(versions), dim=True)]
+    lines.append(f"App: {style(info.adapter.name, bold=True)} ({info.app_origin})")
+    groups = namespace.by_source()
+    width = max(len(source) for source in groups) if groups else 0
+    for source, names in groups.items():
+        lines.append(f"  {style(source.ljust(width), fg='cyan')}  {_fold(names)}")
+    return "\n".join(lines) + "\n"
+
+
+def show_context(namespace: Namespace, as_json: bool) -> None:
+    """``--print-context``: every name, its source, its type, what it overrode."""
+    records = namespace.describe()
+    if as_json:
+        click.echo(json.dumps(records, indent=2))
+        return
+    headers = {"name": "Name", "source": "Source", "type": "Type", "overrides": "Overrides"}
+    rows = [{**r, "overrides": ", ".join(r["overrides"])} for r in records]
+    widths = {k: max(len(h), *(len(str(r[k])) for r in rows)) for k, h in headers.items()}
+    click.echo("  ".join(h.ljust(widths[k]) for k, h in headers.items()).rstrip())
+    click.echo("  ".join("-" * widths[k] for k in headers))
+    for row in rows:
+        click.echo("  ".join(str(row[k]).ljust(widths[k]) for k in headers).rstrip())
+
+
+def show_repls() -> None:
+    """``--list-repls``: every known backend, installed or not, with its version."""
+    backends = known_backends()
+    try:
+        chosen: str | None = resolve(None).name
+    except click.ClickException:
+        chosen = None
+    rows = []
+    for name, backend in backends.items():
+        available = backend.is_available()
+        note = "autodetected" if name == chosen else ""
+        if not available:
+            note = backend.install_hint
+        elif name not in AUTODETECT_ORDER:
+            note = "plugin: chosen with --repl only"
+        rows.append((name, "yes" if available else "no", backend.version() or "-", note))
+    headers = ("REPL", "Installed", "Version", "")
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(4)]
+    for row in [headers, *rows]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+@click.command("shell", short_help="Run a shell in the app context.")
+@click.option(
+    "--repl",
+    metavar="NAME",
+    envvar=["APPSHELL_SHELL_REPL", "APPSHELL_REPL"],
+    help="The REPL to use (ipython, ptpython, python, or a plugin's); by default the first"
+    " installed of ipython, ptpython, python. [env: APPSHELL_REPL]",
+)
+@click.option("--list-repls", is_flag=True, help="List the REPLs appshell knows, and exit.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not show the banner.")
+@click.option(
+    "--print-context",
+    is_flag=True,
+    help="Print every name the shell would start with, its source and type, and exit.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --print-context: print JSON.")
+@click.option(
+    "--strict", is_flag=True, help="A shell-context provider that raises is an error (exit 1)."
+)
+@click.option("--no-history", is_flag=True, help="Do not read or write a history file.")
+@click.pass_context
+def shell_command(
+    ctx: click.Context,
+    repl: str | None,
+    list_repls: bool,
+    quiet: bool,
+    print_context: bool,
+    as_json: bool,
+    strict: bool,
+    no_history: bool,
+) -> None:
+    """Run an interactive Python shell in the app context.
+
+    The shell starts with the app, the names the framework and the app's shell-context
+    providers give, and the app context pushed until it ends. The best REPL installed is
+    used: IPython, then ptpython, then Python's own.
+    """
+    from ..cli import ScriptInfo
+
+    if list_repls:
+        show_repls()
+        return
+    if as_json and not print_context:
+        raise click.UsageError("--json goes with --print-context.")
+
+    backend = None if print_context else resolve(repl)
+    info = ctx.ensure_object(ScriptInfo)
+    info.push_app_context(ctx)
+    namespace = build_namespace(info.adapter, collect_providers(ctx), strict=strict)
+
+    if print_context:
+        show_context(namespace, as_json)
+        return
+
+    assert backend is not None
+    banner = "" if quiet else make_banner(info, namespace, backend, color=_use_color())
+    settings = ShellSettings(history=not no_history, banner=not quiet)
+    backend.run(namespace, banner, settings)

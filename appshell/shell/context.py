@@ -1,0 +1,130 @@
+"""The context builder: one namespace from ordered sources, remembering where each name came from.
+
+Sources are merged in the order of DESIGN.md (later wins): ``default`` (``app``, ``cli``
+and the adapter's defaults), ``adapter`` (the framework's shell context), ``provider:<name>``
+(``@group.shell_context`` functions and ``appshell.shell_context`` entry points),
+``profile:<name>`` (a profile's imports), ``startup`` (names a startup file or script
+defines). Every override is recorded; rebinding a name to the identical object is not one.
+
+The builder knows nothing of REPLs or apps: it is given mappings and callables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+import click
+
+from ..exceptions import UserCodeError
+
+__all__ = ["Binding", "ContextBuilder", "Namespace", "ProviderError"]
+
+
+@dataclasses.dataclass
+class Binding:
+    """Where one name of the namespace came from."""
+
+    name: str
+    source: str
+    #: The sources whose value for this name this one replaced, earliest first.
+    overrides: list[str] = dataclasses.field(default_factory=list)
+
+    def type_name(self, value: object) -> str:
+        kind = type(value)
+        module = kind.__module__
+        return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
+class Namespace(dict[str, t.Any]):
+    """The names a shell starts with, and ``provenance``: a :class:`Binding` for each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.provenance: dict[str, Binding] = {}
+
+    def by_source(self) -> dict[str, list[str]]:
+        """Names grouped by the source that gave them, in merge order, names sorted."""
+        groups: dict[str, list[str]] = {}
+        for binding in self.provenance.values():
+            groups.setdefault(binding.source, []).append(binding.name)
+        return {source: sorted(names, key=str.lower) for source, names in groups.items()}
+
+    def describe(self) -> list[dict[str, t.Any]]:
+        """One record per name: ``{"name", "source", "type", "overrides"}`` (for --json)."""
+        return [
+            {
+                "name": b.name,
+                "source": b.source,
+                "type": b.type_name(self[b.name]),
+                "overrides": list(b.overrides),
+            }
+            for b in sorted(self.provenance.values(), key=lambda b: b.name.lower())
+        ]
+
+
+class ProviderError(click.ClickException):
+    """A shell-context provider failed and ``--strict`` is on, or returned a non-mapping."""
+
+    exit_code = 1
+
+    def show(self, file: t.IO[t.Any] | None = None) -> None:
+        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
+
+
+class ContextBuilder:
+    """Merge name sources, in the order they are added, into a :class:`Namespace`.
+
+    :param strict: a provider that raises ends the session instead of being skipped.
+    """
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.strict = strict
+        self.namespace = Namespace()
+        #: (source, exception) for each provider that raised and was skipped.
+        self.failures: list[tuple[str, BaseException]] = []
+
+    def add(self, source: str, names: t.Mapping[str, t.Any]) -> None:
+        """Merge ``names`` from ``source``; they win over what is there already."""
+        namespace = self.namespace
+        provenance = namespace.provenance
+        for name, value in names.items():
+            previous = provenance.get(name)
+            if previous is None:
+                provenance[name] = Binding(name, source)
+            elif namespace[name] is not value:
+                provenance[name] = Binding(name, source, [*previous.overrides, previous.source])
+            namespace[name] = value
+
+    def add_provider(self, source: str, provider: t.Callable[[], t.Any]) -> None:
+        """Call ``provider`` and merge what it returns.
+
+        A provider that raises is reported on stderr by name and skipped (with ``strict``,
+        :class:`UserCodeError` ends the session). One that returns something other than a
+        mapping is a :class:`ProviderError` naming it.
+        """
+        try:
+            names = provider()
+        except Exception as e:
+            if self.strict:
+                raise UserCodeError(e) from None
+            self.failures.append((source, e))
+            click.secho(
+                f"appshell: shell context {source} raised {type(e).__name__}: {e}"
+                " (its names are left out; --strict makes this an error)",
+                fg="yellow",
+                err=True,
+            )
+            return
+        if names is None:
+            return
+        if not isinstance(names, t.Mapping):
+            raise ProviderError(
+                f"The shell context {source} returned {type(names).__name__!r}; a shell"
+                " context provider must return a mapping of names to values (a dict)."
+            )
+        self.add(source, names)
+
+    def build(self) -> Namespace:
+        """The merged namespace."""
+        return self.namespace
