@@ -155,10 +155,13 @@ class AppGroup(click.Group):
     returned mapping of names is added to every shell run under this group.
     """
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        #: (name, function) of the shell-context providers registered on this group.
-        self.shell_context_providers: list[tuple[str, t.Callable[[], t.Any]]] = []
+    @property
+    def shell_context_providers(self) -> list[tuple[str, t.Callable[[], t.Any]]]:
+        """(name, function) of the shell-context providers registered on this group."""
+        # Made on first use: no __init__ of our own, so the signature stays click.Group's.
+        providers: list[tuple[str, t.Callable[[], t.Any]]]
+        providers = self.__dict__.setdefault("_shell_context_providers", [])
+        return providers
 
     def shell_context(self, f: t.Any = None, /, *, name: str | None = None) -> t.Any:
         """Register ``f`` (no arguments, returns a dict of names) as a shell-context provider.
@@ -369,7 +372,12 @@ class AppShellGroup(AppGroup):
             plugins.report_broken(
                 group, name, TypeError(f"{type(command).__name__} is not a click command")
             )
-            return None
+            command = None
+        if command is None:
+            if ctx.resilient_parsing:
+                return None
+            # Reported in one line already; looking further would blame the wrong thing.
+            raise click.exceptions.Exit(2)
         if command is not None and group == plugins.FLASK_COMMANDS:
             # Flask's plugins find the app through flask's current_app, not our ScriptInfo.
             ctx.ensure_object(ScriptInfo).push_app_context(ctx)

@@ -1,0 +1,397 @@
+"""Entry-point plugins: commands (appshell's and Flask's groups), broken plugins, and a
+third-party framework adapter."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+import typing as t
+from pathlib import Path
+
+import click
+import pytest
+
+import appshell.cli
+from appshell import plugins
+
+APPS = Path(__file__).parent / "apps"
+FLASK_APP = str(APPS / "cli_flaskapp.py")
+TOY_APP = str(APPS / "cli_toyapp.py")
+BUILTIN = set(appshell.cli.cli.commands)
+
+MakeDist = t.Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _restore_environ() -> t.Iterator[None]:
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def listed_commands(help_text: str) -> dict[str, str]:
+    """The "Commands:" section of a help page: name -> short help."""
+    rows = {}
+    for line in help_text.split("\nCommands:\n", 1)[1].splitlines():
+        if not line.strip():
+            break
+        if not line.startswith("   "):
+            name, _, text = line.strip().partition(" ")
+            rows[name] = text.strip()
+    return rows
+
+
+def pythonpath(*folders: Path) -> dict[str, str]:
+    return {"PYTHONPATH": os.pathsep.join(map(str, folders))}
+
+
+HELLO_PLUGIN = """\
+from pathlib import Path
+
+import click
+
+# Relative to the working directory, which is the test's folder.
+Path("hello_plugin-imported").touch()
+
+
+@click.command(help="Say hello from a plugin.")
+def hello():
+    click.echo("hello from the plugin")
+"""
+
+FLASK_PLUGIN = """\
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.command(help="A flask.commands plugin.")
+@with_appcontext
+def fplug():
+    click.echo(f"flask plugin in {current_app.name}")
+"""
+
+BROKEN_PLUGIN = """\
+from hello_plugin import no_such_name
+"""
+
+NOT_A_COMMAND = """\
+def notcmd():
+    pass
+"""
+
+
+@pytest.fixture
+def hello_dist(make_dist: MakeDist) -> Path:
+    return make_dist(
+        "helloplugin",
+        {"appshell.commands": {"hello": "hello_plugin:hello"}},
+        modules={"hello_plugin.py": HELLO_PLUGIN},
+    )
+
+
+# -- appshell.commands ----------------------------------------------------------------------
+
+
+def test_plugin_listed_in_help_without_import(
+    runner: click.testing.CliRunner, hello_dist: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(appshell.cli.cli, ["--help"])
+    assert result.exit_code == 0, result.stderr
+    listed = listed_commands(result.stdout)
+    assert listed["hello"] == "(plugin from helloplugin)"
+    assert set(listed) == {"hello", *BUILTIN}
+    assert "hello_plugin" not in sys.modules
+    assert not (tmp_path / "hello_plugin-imported").exists()
+
+
+def test_plugin_listed_in_help_without_import_real_command(
+    run_appshell: t.Callable[..., t.Any], hello_dist: Path, tmp_path: Path
+) -> None:
+    result = run_appshell("--help", env=pythonpath(hello_dist))
+    assert result.returncode == 0, result.stderr
+    assert "hello" in listed_commands(result.stdout)
+    assert not (tmp_path / "hello_plugin-imported").exists()
+
+
+def test_plugin_listed_with_app_commands(runner: click.testing.CliRunner, hello_dist: Path) -> None:
+    result = runner.invoke(appshell.cli.cli, ["--app", FLASK_APP, "--help"])
+    assert result.exit_code == 0, result.stderr
+    assert list(listed_commands(result.stdout)) == sorted(
+        {"debug", "env", "greet", "hello", "whoami", *BUILTIN}
+    )
+
+
+def test_plugin_runs(runner: click.testing.CliRunner, hello_dist: Path, tmp_path: Path) -> None:
+    result = runner.invoke(appshell.cli.cli, ["hello"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "hello from the plugin\n"
+    assert (tmp_path / "hello_plugin-imported").exists()
+
+
+def test_plugin_runs_real_command(
+    run_appshell: t.Callable[..., t.Any], hello_dist: Path, tmp_path: Path
+) -> None:
+    result = run_appshell("hello", env=pythonpath(hello_dist))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello from the plugin\n"
+    assert result.stderr == ""
+    assert (tmp_path / "hello_plugin-imported").exists()
+
+
+def test_plugin_help(runner: click.testing.CliRunner, hello_dist: Path) -> None:
+    result = runner.invoke(appshell.cli.cli, ["hello", "--help"])
+    assert result.exit_code == 0, result.stderr
+    assert "Usage: appshell hello [OPTIONS]" in result.stdout
+    assert "Say hello from a plugin." in result.stdout
+
+
+def test_entry_points_read_once_per_process(
+    runner: click.testing.CliRunner, hello_dist: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+    read = importlib.metadata.entry_points
+
+    def counting(**params: t.Any) -> t.Any:
+        calls.append(params)
+        return read(**params)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", counting)
+    for args in (
+        ["--help"],
+        ["hello"],
+        ["--app", FLASK_APP, "--help"],
+        ["--app", FLASK_APP, "whoami"],
+    ):
+        result = runner.invoke(appshell.cli.cli, args)
+        assert result.exit_code == 0, result.stderr
+    assert len(calls) == 1
+
+
+# -- flask.commands -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def flask_plugin_dist(make_dist: MakeDist) -> Path:
+    return make_dist(
+        "flaskplugin",
+        {"flask.commands": {"fplug": "flask_plugin:fplug"}},
+        modules={"flask_plugin.py": FLASK_PLUGIN},
+    )
+
+
+def test_flask_plugin_listed(runner: click.testing.CliRunner, flask_plugin_dist: Path) -> None:
+    result = runner.invoke(appshell.cli.cli, ["--help"])
+    assert result.exit_code == 0, result.stderr
+    assert listed_commands(result.stdout)["fplug"] == "(plugin from flaskplugin)"
+    assert "flask_plugin" not in sys.modules
+
+
+def test_flask_plugin_runs_in_app_context(
+    runner: click.testing.CliRunner, flask_plugin_dist: Path
+) -> None:
+    result = runner.invoke(appshell.cli.cli, ["--app", FLASK_APP, "fplug"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "flask plugin in cli_flaskapp\n"
+
+
+def test_flask_plugin_real_command(
+    run_appshell: t.Callable[..., t.Any], flask_plugin_dist: Path
+) -> None:
+    result = run_appshell("fplug", env={**pythonpath(flask_plugin_dist), "FLASK_APP": FLASK_APP})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "flask plugin in cli_flaskapp\n"
+
+
+def test_appshells_own_flask_entry_point_is_not_listed(
+    runner: click.testing.CliRunner, make_dist: MakeDist
+) -> None:
+    # The entry that makes `flask shell` appshell's must not come back into appshell.
+    make_dist(
+        "appshellish",
+        {
+            "flask.commands": {
+                "own-shell": "appshell.integrations.flask:shell_command",
+                "other": "other_flask_plugin:other",
+            }
+        },
+    )
+    listed = listed_commands(runner.invoke(appshell.cli.cli, ["--help"]).stdout)
+    assert "own-shell" not in listed
+    assert "other" in listed
+
+
+# -- broken plugins -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broken_dist(make_dist: MakeDist, hello_dist: Path) -> Path:
+    return make_dist(
+        "brokenplugin",
+        {"appshell.commands": {"broken": "broken_plugin:broken"}},
+        modules={"broken_plugin.py": BROKEN_PLUGIN},
+    )
+
+
+def assert_one_line_report(stderr: str, name: str, error: str) -> None:
+    """stderr is one line, naming the plugin and its error (and nothing misleading after)."""
+    [line] = stderr.splitlines()
+    assert repr(name) in line
+    assert error in line
+
+
+@pytest.mark.parametrize("app_args", [[], ["--app", FLASK_APP]], ids=["no-app", "with-app"])
+def test_broken_plugin_reported_in_one_line(
+    runner: click.testing.CliRunner, broken_dist: Path, app_args: list[str]
+) -> None:
+    result = runner.invoke(appshell.cli.cli, [*app_args, "broken"])
+    assert result.exit_code != 0
+    assert_one_line_report(result.stderr, "broken", "cannot import name 'no_such_name'")
+
+
+@pytest.mark.parametrize(
+    ("args", "stdout"),
+    [
+        (["hello"], "hello from the plugin\n"),
+        (["--app", FLASK_APP, "whoami"], "current_app=cli_flaskapp\n"),
+    ],
+    ids=["other-plugin", "app-command"],
+)
+def test_broken_plugin_leaves_other_commands_working(
+    runner: click.testing.CliRunner, broken_dist: Path, args: list[str], stdout: str
+) -> None:
+    result = runner.invoke(appshell.cli.cli, args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == stdout
+    assert result.stderr == ""
+
+
+def test_broken_plugin_leaves_help_working(
+    runner: click.testing.CliRunner, broken_dist: Path
+) -> None:
+    result = runner.invoke(appshell.cli.cli, ["--help"])
+    assert result.exit_code == 0, result.stderr
+    assert {"broken", "hello", "routes", "run"} <= set(listed_commands(result.stdout))
+
+
+def test_broken_plugin_real_command(
+    run_appshell: t.Callable[..., t.Any], broken_dist: Path
+) -> None:
+    env = pythonpath(broken_dist)
+    broken = run_appshell("broken", env=env)
+    assert broken.returncode != 0
+    assert_one_line_report(broken.stderr, "broken", "cannot import name 'no_such_name'")
+    assert "broken_plugin:broken" in broken.stderr
+
+    help_ = run_appshell("--help", env=env)
+    assert help_.returncode == 0, help_.stderr
+    assert "broken" in listed_commands(help_.stdout)
+
+    hello = run_appshell("hello", env=env)
+    assert hello.returncode == 0, hello.stderr
+    assert hello.stdout == "hello from the plugin\n"
+
+
+def test_plugin_that_is_not_a_command(runner: click.testing.CliRunner, make_dist: MakeDist) -> None:
+    make_dist(
+        "notcmdplugin",
+        {"appshell.commands": {"notcmd": "notcmd_plugin:notcmd"}},
+        modules={"notcmd_plugin.py": NOT_A_COMMAND},
+    )
+    result = runner.invoke(appshell.cli.cli, ["notcmd"])
+    assert result.exit_code != 0
+    assert_one_line_report(result.stderr, "notcmd", "function is not a click command")
+
+
+def test_broken_adapter_plugin_reported_once(
+    runner: click.testing.CliRunner, make_dist: MakeDist
+) -> None:
+    make_dist(
+        "brokenadapter",
+        {"appshell.adapters": {"badadapter": "broken_adapter:Adapter"}},
+        modules={"broken_adapter.py": "raise ImportError('the adapter needs a missing lib')\n"},
+    )
+    result = runner.invoke(appshell.cli.cli, ["--app", FLASK_APP, "whoami"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "current_app=cli_flaskapp\n"
+    assert_one_line_report(result.stderr, "badadapter", "the adapter needs a missing lib")
+
+
+# -- a third-party adapter ------------------------------------------------------------------
+
+
+@pytest.fixture
+def toy_dist(make_dist: MakeDist, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.syspath_prepend(str(APPS))
+    return make_dist("toyadapter", {"appshell.adapters": {"toy": "cli_toyadapter:ToyAdapter"}})
+
+
+TOY_ROUTES = [
+    "Endpoint  Methods    Rule",
+    "--------  ---------  --------",
+    "contact   GET, POST  /contact",
+    "home      GET        /",
+]
+
+
+def test_adapter_app_found_by_scanning(runner: click.testing.CliRunner, toy_dist: Path) -> None:
+    # The app is called "website": only the adapter tells discovery it is an app.
+    result = runner.invoke(appshell.cli.cli, ["--app", TOY_APP, "routes"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == TOY_ROUTES
+
+
+def test_adapter_routes_sorted_by_match(runner: click.testing.CliRunner, toy_dist: Path) -> None:
+    result = runner.invoke(appshell.cli.cli, ["--app", TOY_APP, "routes", "-s", "match"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[2:] == [TOY_ROUTES[3], TOY_ROUTES[2]]
+
+
+def test_adapter_app_real_command(run_appshell: t.Callable[..., t.Any], toy_dist: Path) -> None:
+    result = run_appshell("--app", TOY_APP, "routes", env=pythonpath(toy_dist, APPS))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == TOY_ROUTES
+
+
+def test_without_the_adapter_the_toy_app_is_not_found(
+    runner: click.testing.CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(APPS))
+    plugins.reset()
+    result = runner.invoke(appshell.cli.cli, ["--app", TOY_APP, "routes"])
+    assert result.exit_code == 2
+    assert "Found no app in module 'cli_toyapp'" in result.stderr
+
+
+def test_adapter_commands_run_in_app_context(
+    runner: click.testing.CliRunner, toy_dist: Path
+) -> None:
+    result = runner.invoke(appshell.cli.cli, ["--app", TOY_APP, "hello"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "hello from toysite\n"
+
+
+def test_adapter_commands_real_command(
+    run_appshell: t.Callable[..., t.Any], toy_dist: Path
+) -> None:
+    result = run_appshell("hello", env={**pythonpath(toy_dist, APPS), "APPSHELL_APP": TOY_APP})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello from toysite\n"
+
+
+def test_adapter_commands_in_help(runner: click.testing.CliRunner, toy_dist: Path) -> None:
+    result = runner.invoke(appshell.cli.cli, ["--app", TOY_APP, "--help"])
+    assert result.exit_code == 0, result.stderr
+    listed = listed_commands(result.stdout)
+    assert listed["hello"] == "Say hello from inside the toy app context."
+    assert set(listed) == {"hello", *BUILTIN}
+
+
+def test_adapter_context_is_popped(runner: click.testing.CliRunner, toy_dist: Path) -> None:
+    result = runner.invoke(appshell.cli.cli, ["--app", TOY_APP, "hello"])
+    assert result.exit_code == 0, result.stderr
+    toy = sys.modules["cli_toyframework"]
+    with pytest.raises(RuntimeError, match="outside of the toy app context"):
+        toy.current_app()
