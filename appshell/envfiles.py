@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-import click
+from .term import warn
 
 __all__ = ["find_upward", "get_debug_flag", "get_load_dotenv", "load_dotenv"]
 
@@ -69,11 +69,9 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
         import dotenv
     except ImportError:
         names = ", ".join(os.path.relpath(p) for p in found)
-        click.secho(
-            f"appshell: ignoring {names}: install python-dotenv to load env files"
-            " (pip install 'appshell[dotenv]').",
-            fg="yellow",
-            err=True,
+        warn(
+            f"ignoring {names}: install python-dotenv to load env files"
+            " (pip install 'appshell[dotenv]')."
         )
         return False
 

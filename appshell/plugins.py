@@ -19,7 +19,7 @@ import functools
 import sys
 import typing as t
 
-import click
+from .term import warn
 
 if t.TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -72,10 +72,9 @@ def report_broken(group: str, name: str, error: BaseException) -> None:
     _broken[key] = error
     ep = entry_points(group).get(name)
     where = f" ({ep.value})" if ep is not None else ""
-    click.echo(
-        f"appshell: plugin {name!r}{where} in {group!r} failed to load and is left out:"
-        f" {type(error).__name__}: {error}",
-        err=True,
+    warn(
+        f"plugin {name!r}{where} in {group!r} failed to load and is left out:"
+        f" {type(error).__name__}: {error}"
     )
 
 

@@ -8,14 +8,13 @@ sources, then hand the namespace and a banner to the backend.
 from __future__ import annotations
 
 import json
-import os
 import platform
-import sys
 import typing as t
 
 import click
 
 from .. import plugins
+from ..term import use_color
 from .backends import AUTODETECT_ORDER, Backend, ShellSettings, known_backends, resolve
 from .context import ContextBuilder, Namespace
 
@@ -26,10 +25,6 @@ if t.TYPE_CHECKING:
 __all__ = ["build_namespace", "make_banner", "shell_command"]
 
 _FOLD_AFTER = 8
-
-
-def _use_color() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def collect_providers(ctx: click.Context) -> list[tuple[str, t.Callable[[], t.Any]]]:
@@ -192,6 +187,6 @@ def shell_command(
         return
 
     assert backend is not None
-    banner = "" if quiet else make_banner(info, namespace, backend, color=_use_color())
+    banner = "" if quiet else make_banner(info, namespace, backend, color=use_color())
     settings = ShellSettings(history=not no_history, banner=not quiet)
     backend.run(namespace, banner, settings)

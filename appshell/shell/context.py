@@ -17,6 +17,7 @@ import typing as t
 import click
 
 from ..exceptions import UserCodeError
+from ..term import warn
 
 __all__ = ["Binding", "ContextBuilder", "Namespace", "ProviderError"]
 
@@ -93,6 +94,8 @@ class ContextBuilder:
             if previous is None:
                 provenance[name] = Binding(name, source)
             elif namespace[name] is not value:
+                # Re-inserted, so that names stay in the order of the sources that gave them.
+                del provenance[name]
                 provenance[name] = Binding(name, source, [*previous.overrides, previous.source])
             namespace[name] = value
 
@@ -107,13 +110,12 @@ class ContextBuilder:
             names = provider()
         except Exception as e:
             if self.strict:
+                warn(f"shell context {source} raised {type(e).__name__}: {e}")
                 raise UserCodeError(e) from None
             self.failures.append((source, e))
-            click.secho(
-                f"appshell: shell context {source} raised {type(e).__name__}: {e}"
-                " (its names are left out; --strict makes this an error)",
-                fg="yellow",
-                err=True,
+            warn(
+                f"shell context {source} raised {type(e).__name__}: {e}"
+                " (its names are left out; --strict makes this an error)"
             )
             return
         if names is None:

@@ -14,7 +14,7 @@ import sys
 import typing as t
 from pathlib import Path
 
-import click
+from ...term import warn
 
 if t.TYPE_CHECKING:
     from types import CodeType
@@ -26,11 +26,6 @@ def state_dir() -> Path:
     """``$XDG_STATE_HOME/appshell`` (``~/.local/state/appshell`` when unset)."""
     base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
     return Path(base) / "appshell"
-
-
-def warn(message: str) -> None:
-    """One line on stderr, for diagnostics a user should see but that do not stop the shell."""
-    click.secho(f"appshell: {message}", fg="yellow", err=True)
 
 
 def history_file(name: str) -> Path | None:

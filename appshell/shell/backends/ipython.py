@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import typing as t
 
-from .base import BaseBackend, ShellSettings, warn
+from ...term import warn
+from .base import BaseBackend, ShellSettings
 
 
 def _ipython_dir_writable() -> bool:

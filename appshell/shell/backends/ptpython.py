@@ -11,7 +11,8 @@ import os
 import sys
 import typing as t
 
-from .base import BaseBackend, SessionLoop, ShellSettings, history_file, warn
+from ...term import warn
+from .base import BaseBackend, SessionLoop, ShellSettings, history_file
 
 
 def config_file() -> str:

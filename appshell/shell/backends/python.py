@@ -10,7 +10,8 @@ import platform
 import sys
 import typing as t
 
-from .base import BaseBackend, SessionLoop, ShellSettings, history_file, warn
+from ...term import warn
+from .base import BaseBackend, SessionLoop, ShellSettings, history_file
 
 if t.TYPE_CHECKING:
     from types import CodeType

@@ -1,0 +1,327 @@
+"""Each REPL backend driven in a real pseudo-terminal, as a person uses it."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import textwrap
+import typing as t
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from ..conftest import APPSHELL, _clean_environ
+
+pytestmark = pytest.mark.slow
+
+# Prompts as regular expressions that tolerate the colour codes between their characters.
+PROMPTS = {
+    "ipython": r"In \[\S*?\d+\S*?\]: ",
+    "ptpython": r">>>",
+    "python": r">>> ",
+}
+
+FLASK_APP = """
+import contextvars
+import os
+from flask import Flask
+
+marker = contextvars.ContextVar("marker")
+
+def create_app():
+    app = Flask(__name__)
+
+    @app.route("/hello")
+    def hello():
+        return "hi"
+
+    @app.shell_context_processor
+    def names():
+        return {"answer": 6 * 7, "marker": marker}
+
+    @app.teardown_appcontext
+    def teardown(exc):
+        with open(os.environ["TEARDOWN_MARKER"], "a") as f:
+            f.write("torn down\\n")
+
+    return app
+"""
+
+
+class Session:
+    """A running ``appshell shell`` in a pseudo-terminal."""
+
+    def __init__(self, child: pexpect.spawn, prompt: str) -> None:
+        self.child = child
+        self.prompt = prompt
+
+    def wait_prompt(self) -> str:
+        self.child.expect(self.prompt)
+        return t.cast(str, self.child.before)
+
+    def run(self, line: str, expect: str) -> None:
+        """Type ``line`` and wait for ``expect`` (a regex) in the output, then the prompt."""
+        self.child.sendline(line)
+        self.child.expect(expect)
+        self.wait_prompt()
+
+    def exit(self, repl: str) -> int:
+        """Leave with Ctrl-D (answering the confirmation IPython and ptpython ask for) and
+        return the exit code."""
+        self.child.sendcontrol("d")
+        if repl != "python":
+            index = self.child.expect([r"really want to exit", pexpect.EOF])
+            if index == 0:
+                # IPython reads a line for its answer; ptpython a single key.
+                self.child.send("y\n" if repl == "ipython" else "y")
+        self.child.expect(pexpect.EOF)
+        self.child.close()
+        assert self.child.signalstatus is None
+        return t.cast(int, self.child.exitstatus)
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> t.Iterator[t.Callable[..., Session]]:
+    children: list[pexpect.spawn] = []
+    log = tmp_path / "pty.log"
+
+    def start(*args: str, repl: str, env: dict[str, str] | None = None) -> Session:
+        full_env = _clean_environ() | {
+            "TERM": "xterm",
+            "PROMPT_TOOLKIT_NO_CPR": "1",
+            "APPSHELL_DEMO_DATABASE": str(tmp_path / "demo.sqlite3"),
+            "IPYTHONDIR": str(tmp_path / "ipython"),
+            "PTPYTHON_CONFIG_HOME": str(tmp_path / "ptpython"),
+        }
+        full_env.update(env or {})
+        child = pexpect.spawn(
+            str(APPSHELL),
+            list(args),
+            cwd=str(tmp_path),
+            env=full_env,
+            encoding="utf-8",
+            timeout=30,
+            dimensions=(40, 200),
+        )
+        child.logfile_read = log.open("a")
+        children.append(child)
+        return Session(child, PROMPTS[repl])
+
+    yield start
+    for child in children:
+        if child.isalive():
+            child.terminate(force=True)
+        if child.logfile_read:
+            child.logfile_read.close()
+
+
+@pytest.fixture
+def flask_app(tmp_path: Path) -> tuple[str, Path]:
+    (tmp_path / "flaskapp.py").write_text(FLASK_APP)
+    return "flaskapp:create_app", tmp_path / "teardown.txt"
+
+
+@pytest.mark.parametrize("repl", ["ipython", "ptpython", "python"])
+def test_a_session_with_the_demo_app(spawn: t.Callable[..., Session], repl: str) -> None:
+    shell = spawn("--app", "appshell.demo", "shell", "--repl", repl, repl=repl)
+    banner = shell.wait_prompt()
+    assert "appshell-demo" in banner
+    assert "Note" in banner
+
+    shell.run("Note.create('x').id + Note.count() * 1000", r"1001")
+    shell.run("import asyncio", "")
+    shell.run("await asyncio.sleep(0, result=6 * 7)", r"42")
+    # Ctrl-C clears the line being typed; the shell stays.
+    shell.child.send("this is not python")
+    shell.child.sendcontrol("c")
+    shell.run("app.name.upper()", r"APPSHELL-DEMO")
+    assert shell.exit(repl) == 0
+
+
+@pytest.mark.parametrize("repl", ["ipython", "ptpython", "python"])
+def test_the_app_context_lasts_the_session_and_is_torn_down(
+    spawn: t.Callable[..., Session], flask_app: tuple[str, Path], repl: str
+) -> None:
+    app, teardown = flask_app
+    shell = spawn(
+        "--app", app, "shell", "--repl", repl, repl=repl, env={"TEARDOWN_MARKER": str(teardown)}
+    )
+    shell.wait_prompt()
+    shell.run("from flask import current_app", "")
+    shell.run("current_app.name + '!' * (answer // 21)", r"flaskapp!!")
+    assert not teardown.exists()
+    assert shell.exit(repl) == 0
+    assert teardown.read_text() == "torn down\n"
+
+
+@pytest.mark.parametrize("repl", ["ptpython", "python"])
+def test_state_set_by_one_statement_survives_to_the_next(
+    spawn: t.Callable[..., Session], flask_app: tuple[str, Path], tmp_path: Path, repl: str
+) -> None:
+    app, teardown = flask_app
+    shell = spawn(
+        "--app", app, "shell", "--repl", repl, repl=repl, env={"TEARDOWN_MARKER": str(teardown)}
+    )
+    shell.wait_prompt()
+    # A request context pushed at the prompt is there for the next statement...
+    shell.run("request_ctx = app.test_request_context('/hello/there'); request_ctx.push()", "")
+    shell.run("from flask import request; request.path.upper()", r"/HELLO/THERE")
+    # ...and so is a context variable set inside an awaited coroutine.
+    shell.run("async def set_marker(): marker.set(len('abcdefghijklmnop'))", "")
+    shell.run("await set_marker()", "")
+    shell.run("marker.get() * 2", r"32")
+    shell.run("request_ctx.pop()", "")
+    assert shell.exit(repl) == 0
+
+
+def test_python_history_is_saved_privately(spawn: t.Callable[..., Session], tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    shell = spawn(
+        "--app",
+        "appshell.demo",
+        "shell",
+        "--repl",
+        "python",
+        repl="python",
+        env={"XDG_STATE_HOME": str(state)},
+    )
+    shell.wait_prompt()
+    shell.run("remember_this = 12345 + 1", "")
+    assert shell.exit("python") == 0
+    history = state / "appshell" / "python_history"
+    assert "remember_this = 12345 + 1" in history.read_text()
+    assert stat.S_IMODE(history.stat().st_mode) == 0o600
+
+    # The next session finds it: up-arrow recalls the line.
+    shell = spawn(
+        "--app",
+        "appshell.demo",
+        "shell",
+        "--repl",
+        "python",
+        repl="python",
+        env={"XDG_STATE_HOME": str(state)},
+    )
+    shell.wait_prompt()
+    shell.child.send("\x1b[A")
+    shell.child.expect("remember_this")
+    shell.child.sendline("")
+    shell.wait_prompt()
+    shell.run("remember_this", "12346")
+    assert shell.exit("python") == 0
+
+
+def test_an_unwritable_history_warns_and_the_shell_starts(
+    spawn: t.Callable[..., Session], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    shell = spawn(
+        "--app",
+        "appshell.demo",
+        "shell",
+        "--repl",
+        "ptpython",
+        repl="ptpython",
+        env={"XDG_STATE_HOME": str(blocker / "state")},
+    )
+    before = shell.wait_prompt()
+    assert "history is off for this session" in before
+    shell.run("Note.count() + 99", "99")
+    assert shell.exit("ptpython") == 0
+
+
+def test_ipython_honours_the_users_profile(spawn: t.Callable[..., Session], tmp_path: Path) -> None:
+    profile = tmp_path / "ipython" / "profile_default"
+    (profile / "startup").mkdir(parents=True)
+    (profile / "startup" / "00-names.py").write_text("from_startup_file = 'startup-ok'\n")
+    (profile / "ipython_config.py").write_text(
+        "c.TerminalInteractiveShell.confirm_exit = False\n"
+    )
+    shell = spawn("--app", "appshell.demo", "shell", "--repl", "ipython", repl="ipython")
+    banner = shell.wait_prompt()
+    assert "Tip:" not in banner
+    shell.run("from_startup_file.upper()", "STARTUP-OK")
+    # confirm_exit = False from the profile: Ctrl-D leaves at once.
+    shell.child.sendcontrol("d")
+    shell.child.expect(pexpect.EOF)
+    shell.child.close()
+    assert shell.child.exitstatus == 0
+
+
+def test_ptpython_honours_the_users_config_file(
+    spawn: t.Callable[..., Session], tmp_path: Path
+) -> None:
+    config = tmp_path / "ptpython" / "config.py"
+    config.parent.mkdir()
+    config.write_text(
+        textwrap.dedent(
+            """
+            def configure(repl):
+                repl.prompt_style = "ipython"
+            """
+        )
+    )
+    shell = spawn("--app", "appshell.demo", "shell", "--repl", "ptpython", repl="ipython")
+    shell.wait_prompt()
+    shell.run("Note.count() + 77", "77")
+    assert shell.exit("ptpython") == 0
+
+
+def _blocking_site(tmp_path: Path, *modules: str) -> str:
+    """A folder for PYTHONPATH whose sitecustomize makes ``modules`` unimportable."""
+    site = tmp_path / "blocked"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules)
+    )
+    return str(site)
+
+
+@pytest.mark.parametrize(
+    ("blocked", "expected"),
+    [((), "ipython"), (("IPython",), "ptpython"), (("IPython", "ptpython"), "python")],
+    ids=["all-installed", "no-ipython", "neither"],
+)
+def test_autodetection_picks_the_best_installed_repl(
+    spawn: t.Callable[..., Session], tmp_path: Path, blocked: tuple[str, ...], expected: str
+) -> None:
+    env = {"PYTHONPATH": _blocking_site(tmp_path, *blocked)} if blocked else {}
+    shell = spawn("--app", "appshell.demo", "shell", repl=expected, env=env)
+    banner = shell.wait_prompt()
+    if expected != "python":
+        assert f"{expected} " in banner
+    shell.run("Note.count() + 4242", "4242")
+    assert shell.exit(expected) == 0
+
+
+def test_an_explicit_repl_that_is_not_installed_is_never_replaced(
+    run_appshell: t.Callable[..., t.Any], tmp_path: Path
+) -> None:
+    result = run_appshell(
+        "--app",
+        "appshell.demo",
+        "shell",
+        "--repl",
+        "ipython",
+        env={"PYTHONPATH": _blocking_site(tmp_path, "IPython")},
+    )
+    assert result.returncode == 2
+    assert "pip install 'appshell[ipython]'" in result.stderr
+
+
+def test_exit_with_a_code(spawn: t.Callable[..., Session]) -> None:
+    shell = spawn("--app", "appshell.demo", "shell", "--repl", "python", repl="python")
+    shell.wait_prompt()
+    shell.child.sendline("exit()")
+    shell.child.expect(pexpect.EOF)
+    shell.child.close()
+    assert shell.child.exitstatus == 0
+
+
+def test_the_interpreter_is_the_one_running_the_tests() -> None:
+    # The e2e tests spawn the appshell installed next to this interpreter.
+    assert Path(sys.executable).with_name("appshell") == APPSHELL
+    assert os.access(APPSHELL, os.X_OK)
