@@ -327,3 +327,52 @@ def test_the_interpreter_is_the_one_running_the_tests() -> None:
     # The e2e tests spawn the appshell installed next to this interpreter.
     assert Path(sys.executable).with_name("appshell") == APPSHELL
     assert os.access(APPSHELL, os.X_OK)
+
+
+def test_ipython_without_a_writable_folder_warns_once_and_starts(
+    spawn: t.Callable[..., Session], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    shell = spawn(
+        "--app",
+        "appshell.demo",
+        "shell",
+        "--repl",
+        "ipython",
+        repl="ipython",
+        env={"IPYTHONDIR": str(blocker / "ipython")},
+    )
+    before = shell.wait_prompt()
+    assert before.count("history is off for this session") == 1
+    assert "UserWarning" not in before
+    shell.run("Note.count() + 50 + 5", "55")
+    assert shell.exit("ipython") == 0
+
+
+def test_python_runs_pythonstartup_and_completes_names(
+    spawn: t.Callable[..., Session], tmp_path: Path
+) -> None:
+    startup = tmp_path / "startup.py"
+    startup.write_text("from_pythonstartup = 'ps-ok'\nNote = 'shadowed by the shell context'\n")
+    shell = spawn(
+        "--app",
+        "appshell.demo",
+        "shell",
+        "--repl",
+        "python",
+        repl="python",
+        env={"PYTHONSTARTUP": str(startup)},
+    )
+    shell.wait_prompt()
+    shell.run("from_pythonstartup.upper()", "PS-OK")
+    # The shell's names win over PYTHONSTARTUP's, as in `flask shell`.
+    shell.run("Note.__name__.upper()", "NOTE")
+    # Tab completes a name of the shell context.
+    shell.child.send("Note.cou\t")
+    # rlcompleter closes the call of a callable that takes no arguments.
+    shell.child.expect(r"count\(\)")
+    shell.child.sendline(" + 31 + 2")
+    shell.child.expect("33")
+    shell.wait_prompt()
+    assert shell.exit("python") == 0

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import os
 import typing as t
+import warnings
 
 from ...term import warn
 from .base import BaseBackend, ShellSettings
 
 
 def _ipython_dir_writable() -> bool:
-    from IPython.paths import get_ipython_dir
+    """Whether IPython's folder (``$IPYTHONDIR``, else ``~/.ipython``) can hold its history.
 
-    path = get_ipython_dir()
+    Checked before IPython looks, because IPython's own answer to an unwritable folder is a
+    two-line warning and a temporary folder whose history is lost anyway.
+    """
+    path = os.path.expanduser(os.environ.get("IPYTHONDIR") or "~/.ipython")
+    profile = os.path.join(path, "profile_default")
     try:
-        os.makedirs(os.path.join(path, "profile_default"), exist_ok=True)
+        os.makedirs(profile, exist_ok=True)
     except OSError:
         return False
-    return os.access(os.path.join(path, "profile_default"), os.W_OK)
+    return os.access(profile, os.W_OK)
 
 
 class IPythonBackend(BaseBackend):
@@ -50,7 +55,10 @@ class IPythonBackend(BaseBackend):
         config.TerminalIPythonApp.display_banner = settings.banner
         if not settings.history or not _ipython_dir_writable():
             if settings.history:
-                warn("IPython's history is off for this session: its folder is not writable.")
+                warn(
+                    "IPython's history is off for this session: its folder"
+                    f" {os.environ.get('IPYTHONDIR') or '~/.ipython'!r} is not writable."
+                )
             config.HistoryManager.enabled = False
         for section, values in settings.ipython_config.items():
             for key, value in values.items():
@@ -59,5 +67,8 @@ class IPythonBackend(BaseBackend):
             config.InteractiveShellApp.extensions = list(settings.ipython_extensions)
 
         app = TerminalIPythonApp.instance(config=config, user_ns=namespace)
-        app.initialize(argv=[])  # not sys.argv: those are appshell's
+        with warnings.catch_warnings():
+            # Said in one line above already; IPython would say it again, in two.
+            warnings.filterwarnings("ignore", message=".*is not a writable location")
+            app.initialize(argv=[])  # not sys.argv: those are appshell's
         app.start()
