@@ -6,6 +6,8 @@ import typing as t
 
 import click
 
+from ..scriptinfo import ScriptInfo
+
 if t.TYPE_CHECKING:
     from ..adapters import Route
 
@@ -51,8 +53,6 @@ def _table(routes: list[Route], sort: str, all_methods: bool) -> list[list[str]]
 @click.pass_context
 def routes_command(ctx: click.Context, sort: str, all_methods: bool) -> None:
     """Show all registered routes with their endpoints and methods."""
-    from ..cli import ScriptInfo
-
     info = ctx.ensure_object(ScriptInfo)
     info.push_app_context(ctx)
     routes = info.adapter.routes()

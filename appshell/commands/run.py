@@ -8,6 +8,8 @@ import typing as t
 
 import click
 
+from ..scriptinfo import ScriptInfo
+
 if t.TYPE_CHECKING:
     import ssl
 
@@ -142,7 +144,6 @@ def run_command(
     """
     from werkzeug.serving import is_running_from_reloader, run_simple
 
-    from ..cli import ScriptInfo
     from ..envfiles import get_debug_flag
 
     info = ctx.ensure_object(ScriptInfo)

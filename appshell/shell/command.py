@@ -14,14 +14,13 @@ import typing as t
 import click
 
 from .. import plugins
+from ..scriptinfo import ScriptInfo
 from ..term import use_color
 from .backends import AUTODETECT_ORDER, Backend, ShellSettings, known_backends, resolve
 from .context import ContextBuilder, Namespace
 
 if t.TYPE_CHECKING:
     from ..adapters import AppAdapter
-    from ..cli import ScriptInfo
-
 __all__ = ["build_namespace", "make_banner", "shell_command"]
 
 _FOLD_AFTER = 8
@@ -169,8 +168,6 @@ def shell_command(
     providers give, and the app context pushed until it ends. The best REPL installed is
     used: IPython, then ptpython, then Python's own.
     """
-    from ..cli import ScriptInfo
-
     if list_repls:
         show_repls()
         return
