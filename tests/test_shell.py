@@ -469,7 +469,7 @@ def test_list_repls_shows_plugin_backends(runner: CliRunner, recorder: Path) -> 
     [
         ["shell", "--list-repls"],
         ["--app", "appshell.demo", "shell", "--print-context"],
-        ["--app", "appshell.demo", "shell", "--repl", "recorder"],
+        ["--app", "appshell.demo", "shell", "-i", "--repl", "recorder"],
     ],
     ids=["list-repls", "print-context", "plugin-repl"],
 )
@@ -504,7 +504,7 @@ def test_plugin_backend_runs_with_the_namespace_and_banner(
     run_appshell: RunAppshell, recorder: Path, demo_env: dict[str, str]
 ) -> None:
     env = {**demo_env, **pythonpath(recorder)}
-    result = run_appshell("--app", "appshell.demo", "shell", "--repl", "recorder", env=env)
+    result = run_appshell("--app", "appshell.demo", "shell", "-i", "--repl", "recorder", env=env)
     assert result.returncode == 0, result.stderr
     record = recorded(result.stdout)
     assert set(record["names"]) >= {"app", "db", "Note"}
@@ -535,6 +535,7 @@ def test_repl_option_and_environment(
         "--app",
         "appshell.demo",
         "shell",
+        "-i",
         "-q",
         "--no-history",
         *args,
@@ -556,7 +557,9 @@ def test_quiet_hides_the_banner(
     run_appshell: RunAppshell, recorder: Path, demo_env: dict[str, str], quiet: str
 ) -> None:
     env = {**demo_env, **pythonpath(recorder)}
-    result = run_appshell("--app", "appshell.demo", "shell", quiet, "--repl", "recorder", env=env)
+    result = run_appshell(
+        "--app", "appshell.demo", "shell", "-i", quiet, "--repl", "recorder", env=env
+    )
     assert result.returncode == 0, result.stderr
     record = recorded(result.stdout)
     assert record["banner"] == ""
@@ -626,7 +629,7 @@ def test_banner_color_only_on_a_terminal_without_no_color(
     colored: bool,
 ) -> None:
     code, output = run_on_terminal(
-        ["--app", "appshell.demo", "shell", "--repl", "recorder"],
+        ["--app", "appshell.demo", "shell", "-i", "--repl", "recorder"],
         tmp_path,
         {**demo_env, **pythonpath(recorder), **env},
         terminal=terminal,
@@ -846,6 +849,7 @@ def test_python_repl_history(
         "--app",
         "appshell.demo",
         "shell",
+        "-i",
         "--repl",
         "python",
         "-q",
@@ -887,6 +891,7 @@ def test_unknown_repl(
         "--app",
         "appshell.demo",
         "shell",
+        "-i",
         *args,
         env={**demo_env, **pythonpath(recorder), **env},
     )
@@ -921,6 +926,7 @@ def test_repl_not_installed_is_not_replaced(
         "--app",
         "appshell.demo",
         "shell",
+        "-i",
         "--repl",
         repl,
         env={**demo_env, **pythonpath(*folders, recorder)},
@@ -935,7 +941,7 @@ def test_repl_not_installed_is_not_replaced(
 
 @pytest.mark.parametrize(
     "args",
-    [["shell"], ["shell", "--print-context"], ["shell", "--repl", "python"]],
+    [["shell"], ["shell", "--print-context"], ["shell", "-i", "--repl", "python"]],
     ids=["shell", "print-context", "repl-python"],
 )
 def test_no_app_configured(run_appshell: RunAppshell, args: list[str]) -> None:

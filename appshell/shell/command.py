@@ -7,17 +7,29 @@ sources, then hand the namespace and a banner to the backend.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
+import sys
 import typing as t
 
 import click
+from click.core import ParameterSource
 
 from .. import plugins
 from ..scriptinfo import ScriptInfo
 from ..term import use_color
-from .backends import AUTODETECT_ORDER, Backend, ShellSettings, known_backends, resolve
+from .backends import (
+    AUTODETECT_ORDER,
+    Backend,
+    ReplNotAvailable,
+    ShellSettings,
+    known_backends,
+    resolve,
+)
+from .backends.base import SessionLoop
 from .context import ContextBuilder, Namespace
+from .script import ScriptRunner, flush_output
 
 if t.TYPE_CHECKING:
     from ..adapters import AppAdapter
@@ -131,7 +143,32 @@ def show_repls() -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
-@click.command("shell", short_help="Run a shell in the app context.")
+@click.command(
+    "shell",
+    short_help="Run a shell, or a script, in the app context.",
+    # Everything after the script's name is the script's own: `shell fix.py --dry-run`.
+    context_settings={"allow_interspersed_args": False},
+)
+@click.option("-c", "command", metavar="CODE", help="Run CODE, then exit (ARGS go to sys.argv).")
+@click.option(
+    "-i",
+    "interactive",
+    is_flag=True,
+    help="Start the REPL after -c or the script, with its names; or even when stdin is not a"
+    " terminal.",
+)
+@click.option(
+    "--echo",
+    is_flag=True,
+    help="Run the script (or stdin) as a transcript: each statement is printed with prompts,"
+    " then its result.",
+)
+@click.option(
+    "--ipython",
+    "ipython_syntax",
+    is_flag=True,
+    help="Run stdin or -c through IPython's input transformations, as a .ipy file is.",
+)
 @click.option(
     "--repl",
     metavar="NAME",
@@ -151,9 +188,14 @@ def show_repls() -> None:
     "--strict", is_flag=True, help="A shell-context provider that raises is an error (exit 1)."
 )
 @click.option("--no-history", is_flag=True, help="Do not read or write a history file.")
+@click.argument("script_args", metavar="[FILE] [ARGS]...", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def shell_command(
     ctx: click.Context,
+    command: str | None,
+    interactive: bool,
+    echo: bool,
+    ipython_syntax: bool,
     repl: str | None,
     list_repls: bool,
     quiet: bool,
@@ -161,29 +203,133 @@ def shell_command(
     as_json: bool,
     strict: bool,
     no_history: bool,
+    script_args: tuple[str, ...],
 ) -> None:
-    """Run an interactive Python shell in the app context.
+    """Run an interactive Python shell in the app context, or a script with its names.
 
     The shell starts with the app, the names the framework and the app's shell-context
     providers give, and the app context pushed until it ends. The best REPL installed is
     used: IPython, then ptpython, then Python's own.
+
+    With -c CODE, a FILE, or a script piped to stdin, that runs instead, as python runs
+    it, with the same names; -i starts the REPL after it. Options after FILE are the
+    script's: appshell shell fix.py --dry-run.
     """
     if list_repls:
         show_repls()
         return
+    plan = _Plan.make(command, script_args, interactive, echo, ipython_syntax)
     if as_json and not print_context:
         raise click.UsageError("--json goes with --print-context.")
 
-    backend = None if print_context else resolve(repl)
+    # Chosen before the app loads: a wrong --repl fails fast, and is never replaced.
+    # An explicit --repl is checked even when only a script runs: it is still a mistake.
+    explicit = ctx.get_parameter_source("repl") is ParameterSource.COMMANDLINE
+    backend = resolve(repl) if (plan.repl or explicit) and not print_context else None
+    if plan.needs_ipython:
+        from .backends import known_backends
+
+        if not known_backends()["ipython"].is_available():
+            raise ReplNotAvailable(
+                "Running IPython syntax (a .ipy file, --ipython) needs IPython:"
+                " pip install 'appshell[ipython]'"
+            )
+
     info = ctx.ensure_object(ScriptInfo)
     info.push_app_context(ctx)
-    namespace = build_namespace(info.adapter, collect_providers(ctx), strict=strict)
-
+    namespace: dict[str, t.Any] = build_namespace(
+        info.adapter, collect_providers(ctx), strict=strict
+    )
     if print_context:
-        show_context(namespace, as_json)
+        show_context(t.cast(Namespace, namespace), as_json)
         return
 
+    session = SessionLoop()
+    ctx.call_on_close(session.close)
+    settings = ShellSettings(history=not no_history, banner=not quiet, session=session)
+
+    if plan.script:
+        runner = ScriptRunner(namespace, session, interactive=plan.repl)
+        code = _run_script(plan, runner, settings)
+        if not plan.repl:
+            ctx.exit(flush_output() or code)
+        namespace = runner.globals
+        settings.banner = False
+        settings.pythonstartup = False
+
     assert backend is not None
-    banner = "" if quiet else make_banner(info, namespace, backend, color=use_color())
-    settings = ShellSettings(history=not no_history, banner=not quiet)
-    backend.run(namespace, banner, settings)
+    banner = make_banner(info, t.cast(Namespace, namespace), backend, color=use_color())
+    backend.run(namespace, banner if settings.banner else "", settings)
+    flush_output()
+
+
+class _Plan(t.NamedTuple):
+    """What a shell invocation runs: a script (which kind), then a REPL or not."""
+
+    script: str | None  # "command", "file", "stdin", or None
+    file: str | None
+    args: tuple[str, ...]
+    code: str | None
+    repl: bool
+    echo: bool
+    ipython: bool
+
+    @property
+    def needs_ipython(self) -> bool:
+        return self.ipython
+
+    @classmethod
+    def make(
+        cls,
+        command: str | None,
+        script_args: tuple[str, ...],
+        interactive: bool,
+        echo: bool,
+        ipython_syntax: bool,
+    ) -> _Plan:
+        if command is not None:
+            if echo:
+                raise click.UsageError("--echo runs a file or stdin, not -c.")
+            return cls("command", None, script_args, command, interactive, False, ipython_syntax)
+        if script_args:
+            file, *args = script_args
+            is_ipy = file.endswith(".ipy") or ipython_syntax
+            if echo and is_ipy:
+                raise click.UsageError("--echo runs Python, not IPython syntax.")
+            return cls("file", file, tuple(args), None, interactive, echo, is_ipy)
+        if interactive or sys.stdin.isatty():
+            if echo:
+                raise click.UsageError("--echo needs a FILE or a script on stdin.")
+            return cls(None, None, (), None, True, False, False)
+        if echo and ipython_syntax:
+            raise click.UsageError("--echo runs Python, not IPython syntax.")
+        return cls("stdin", None, (), None, False, echo, ipython_syntax)
+
+
+def _run_script(plan: _Plan, runner: ScriptRunner, settings: ShellSettings) -> int:
+    if plan.ipython:
+        from .backends.ipython import ipython_app
+
+        if plan.script == "command":
+            sys.argv = ["-c", *plan.args]
+            source: str | None = plan.code
+        elif plan.script == "file":
+            assert plan.file is not None
+            source = runner.read_ipython_file(plan.file, plan.args)
+        else:
+            source = runner.read_stdin()
+        if source is None:
+            return 1
+        shell_settings = dataclasses.replace(settings, banner=False)
+        shell = ipython_app(runner.globals, "", shell_settings).shell
+        filename = {"command": "<string>", "stdin": "<stdin>"}.get(plan.script or "", plan.file)
+        return runner.run_ipython(source, filename or "<string>", shell)
+    if plan.script == "command":
+        assert plan.code is not None
+        return runner.run_command(plan.code, plan.args)
+    if plan.script == "file":
+        assert plan.file is not None
+        if plan.echo:
+            return runner.run_transcript_file(plan.file, plan.args)
+        return runner.run_file(plan.file, plan.args)
+    return runner.run_stdin(echo=plan.echo)

@@ -59,6 +59,11 @@ class ShellSettings:
     ipython_extensions: list[str] = dataclasses.field(default_factory=list)
     #: Attributes set on the ptpython repl (``{"vi_mode": True}``).
     ptpython_options: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: The session's event loop, shared with a script that ran before (``-i``); a backend
+    #: that gets None makes its own.
+    session: SessionLoop | None = None
+    #: Run ``$PYTHONSTARTUP`` (python backend): not after a script, as ``python -i``.
+    pythonstartup: bool = True
 
 
 @t.runtime_checkable

@@ -26,6 +26,52 @@ def _ipython_dir_writable() -> bool:
     return os.access(profile, os.W_OK)
 
 
+def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> t.Any:
+    """IPython's terminal application, initialized on ``namespace`` but not started.
+
+    IPython's application exists once per process: a second call reuses the first one's
+    (its namespace updated), which is how ``-i`` after a ``.ipy`` script gets the same shell.
+    """
+    from IPython.terminal.ipapp import TerminalIPythonApp
+    from traitlets.config import Config
+
+    if TerminalIPythonApp.initialized():
+        app: t.Any = TerminalIPythonApp.instance()
+        if app.shell.user_ns is not namespace:
+            app.shell.user_ns.update(namespace)
+        return app
+
+    config = Config()
+    shell_config = config.TerminalInteractiveShell
+    shell_config.banner1 = (banner.rstrip("\n") + "\n") if banner else ""
+    shell_config.banner2 = ""
+    shell_config.enable_tip = False
+    config.TerminalIPythonApp.display_banner = settings.banner and bool(banner)
+    if not settings.history or not _ipython_dir_writable():
+        if settings.history:
+            warn(
+                "IPython's history is off for this session: its folder"
+                f" {os.environ.get('IPYTHONDIR') or '~/.ipython'!r} is not writable."
+            )
+        config.HistoryManager.enabled = False
+    for section, values in settings.ipython_config.items():
+        for key, value in values.items():
+            config[section][key] = value
+    if settings.ipython_extensions:
+        config.InteractiveShellApp.extensions = list(settings.ipython_extensions)
+
+    app = TerminalIPythonApp.instance(config=config, user_ns=namespace)
+    with warnings.catch_warnings():
+        # Said in one line above already; IPython would say it again, in two.
+        warnings.filterwarnings("ignore", message=".*is not a writable location")
+        app.initialize(argv=[])  # not sys.argv: those are appshell's or a script's
+    if settings.session is not None:
+        # `await` at the prompt runs on the session's loop, shared with scripts.
+        session = settings.session
+        app.shell.loop_runner = lambda coroutine: session.loop.run_until_complete(coroutine)
+    return app
+
+
 class IPythonBackend(BaseBackend):
     """IPython's terminal shell (``pip install 'appshell[ipython]'``)."""
 
@@ -36,39 +82,9 @@ class IPythonBackend(BaseBackend):
 
     def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
         from IPython.terminal.ipapp import TerminalIPythonApp
-        from traitlets.config import Config
 
-        if TerminalIPythonApp.initialized():
-            # IPython's application exists once per process: reuse it.
-            app: t.Any = TerminalIPythonApp.instance()
-            app.shell.user_ns.update(namespace)
-            if settings.banner and banner:
-                print(banner)
-            app.shell.mainloop()
-            return
-
-        config = Config()
-        shell_config = config.TerminalInteractiveShell
-        shell_config.banner1 = (banner.rstrip("\n") + "\n") if banner else ""
-        shell_config.banner2 = ""
-        shell_config.enable_tip = False
-        config.TerminalIPythonApp.display_banner = settings.banner
-        if not settings.history or not _ipython_dir_writable():
-            if settings.history:
-                warn(
-                    "IPython's history is off for this session: its folder"
-                    f" {os.environ.get('IPYTHONDIR') or '~/.ipython'!r} is not writable."
-                )
-            config.HistoryManager.enabled = False
-        for section, values in settings.ipython_config.items():
-            for key, value in values.items():
-                config[section][key] = value
-        if settings.ipython_extensions:
-            config.InteractiveShellApp.extensions = list(settings.ipython_extensions)
-
-        app = TerminalIPythonApp.instance(config=config, user_ns=namespace)
-        with warnings.catch_warnings():
-            # Said in one line above already; IPython would say it again, in two.
-            warnings.filterwarnings("ignore", message=".*is not a writable location")
-            app.initialize(argv=[])  # not sys.argv: those are appshell's
+        reused = TerminalIPythonApp.initialized()
+        app = ipython_app(namespace, banner, settings)
+        if reused and settings.banner and banner:
+            print(banner)
         app.start()

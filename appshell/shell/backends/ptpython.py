@@ -63,7 +63,7 @@ class PtpythonBackend(BaseBackend):
         from ptpython.repl import run_config
 
         history = history_file("ptpython_history") if settings.history else None
-        session = SessionLoop()
+        session = settings.session or SessionLoop()
         repl = _session_repl_class()(
             get_globals=lambda: namespace,
             get_locals=lambda: namespace,
@@ -85,4 +85,5 @@ class PtpythonBackend(BaseBackend):
         try:
             repl.run()
         finally:
-            session.close()
+            if session is not settings.session:
+                session.close()

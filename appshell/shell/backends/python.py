@@ -88,7 +88,8 @@ class PythonBackend(BaseBackend):
     def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
         # PYTHONSTARTUP runs first and the shell's names win, as in `flask shell`.
         names: dict[str, t.Any] = {"__name__": "__main__", "__builtins__": __builtins__}
-        _run_pythonstartup(names)
+        if settings.pythonstartup:
+            _run_pythonstartup(names)
         names.update(namespace)
         namespace.clear()
         namespace.update(names)
@@ -99,12 +100,13 @@ class PythonBackend(BaseBackend):
             if not hasattr(sys, prompt):
                 setattr(sys, prompt, default)
 
-        session = SessionLoop()
+        session = settings.session or SessionLoop()
         try:
             _Console(namespace, session).interact(
                 banner=banner if settings.banner else "", exitmsg=""
             )
         finally:
-            session.close()
+            if session is not settings.session:
+                session.close()
             if history is not None:
                 _save_history(str(history))

@@ -1,0 +1,307 @@
+"""Scripted sessions: ``-c CODE``, a script file, stdin, ``--echo`` transcripts, ``.ipy`` files.
+
+A script runs with the shell's namespace as its globals and the app context pushed, and
+behaves as ``python`` runs it: a real ``__main__`` module, ``sys.argv`` and ``sys.path[0]``
+as Python sets them, the user's own traceback, the script's own exit code. Top-level
+``await`` works: such code runs on the session's event loop (:class:`SessionLoop`), which
+the REPL of ``-i`` goes on using.
+"""
+
+from __future__ import annotations
+
+import ast
+import errno
+import os
+import sys
+import types
+import typing as t
+
+from ..exceptions import AppShellUsageError, format_user_exception
+from .backends.base import SessionLoop
+
+if t.TYPE_CHECKING:
+    from types import CodeType
+
+__all__ = ["ScriptError", "ScriptRunner", "exit_code_of"]
+
+_FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_COMPOUND = (
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Match,
+    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
+)
+
+
+class ScriptError(AppShellUsageError):
+    """The script given cannot be run at all: not found, a folder (exit code 2)."""
+
+
+def exit_code_of(exc: SystemExit) -> int:
+    """The process exit code Python gives for ``SystemExit(exc.code)``."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF if code >= 0 else code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _print_exception(exc: BaseException, file: t.TextIO | None = None) -> None:
+    (file or sys.stderr).write(format_user_exception(exc))
+
+
+def _quiet_broken_pipe() -> None:
+    """After the reader of stdout went away: stop writing there, as Python's docs advise."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+
+
+def flush_output() -> int | None:
+    """Flush stdout and stderr; returns 1 (quietly) if the reader of stdout is gone."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            return 1
+        except (OSError, ValueError):
+            pass
+    return None
+
+
+class ScriptRunner:
+    """Run code with ``namespace`` as its globals, on ``session``; each method returns the
+    exit code (0, 1 when the code raised, the code's own ``sys.exit(n)``, 130 on Ctrl-C).
+
+    :param namespace: the shell's names. The module a script runs in gets them as globals,
+        and keeps the names the script defines (see :attr:`globals`, for ``-i``).
+    """
+
+    def __init__(
+        self, namespace: dict[str, t.Any], session: SessionLoop, *, interactive: bool = False
+    ) -> None:
+        self.session = session
+        #: With ``-i``: a ``sys.exit()`` is shown like an exception (as ``python -i`` does),
+        #: because the REPL comes next.
+        self.interactive = interactive
+        self.module = types.ModuleType("__main__")
+        self.module.__dict__.update(namespace)
+        self.module.__dict__.setdefault("__builtins__", __builtins__)
+
+    @property
+    def globals(self) -> dict[str, t.Any]:
+        """The script's globals: the shell's names and what the script defined."""
+        return self.module.__dict__
+
+    # -- entry points ----------------------------------------------------------------------
+
+    def run_command(self, code: str, args: t.Sequence[str]) -> int:
+        """``-c CODE ARGS...``: ``sys.argv`` is ``['-c', *ARGS]``."""
+        sys.argv = ["-c", *args]
+        self._set_main(None)
+        sys.path.insert(0, "")
+        return self._run_source(code, "<string>")
+
+    def run_file(self, path: str, args: t.Sequence[str]) -> int:
+        """``FILE ARGS...`` as ``python FILE ARGS...`` runs it."""
+        if not os.path.exists(path):
+            raise ScriptError(f"Cannot run {path!r}: there is no such file.")
+        if os.path.isdir(path):
+            raise ScriptError(
+                f"Cannot run {path!r}: it is a folder. Give the Python file to run, such as"
+                f" {os.path.join(path, '__main__.py')!r}."
+            )
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except OSError as e:
+            raise ScriptError(f"Cannot read {path!r}: {e.strerror or e}.") from None
+        sys.argv = [path, *args]
+        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
+        self._set_main(path)
+        source = self._decode(raw, path)
+        if source is None:
+            return 1
+        return self._run_source(source, path)
+
+    def run_stdin(self, *, echo: bool = False) -> int:
+        """Run what stdin holds, as a script named ``<stdin>`` (or a transcript with ``echo``)."""
+        source = self.read_stdin()
+        if source is None:
+            return 1
+        if echo:
+            return self.run_transcript(source, "<stdin>")
+        return self._run_source(source, "<stdin>")
+
+    def read_stdin(self) -> str | None:
+        """Set up ``sys.argv`` and the rest for a script on stdin and return its text."""
+        sys.argv = ["-"]
+        self._set_main(None)
+        sys.path.insert(0, "")
+        return self._decode(sys.stdin.buffer.read(), "<stdin>")
+
+    def run_transcript_file(self, path: str, args: t.Sequence[str]) -> int:
+        """``--echo FILE``: the file as a transcript."""
+        if not os.path.isfile(path):
+            what = "it is a folder" if os.path.isdir(path) else "there is no such file"
+            raise ScriptError(f"Cannot run {path!r}: {what}.")
+        sys.argv = [path, *args]
+        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
+        self._set_main(path)
+        with open(path, "rb") as f:
+            source = self._decode(f.read(), path)
+        if source is None:
+            return 1
+        return self.run_transcript(source, path)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _set_main(self, path: str | None) -> None:
+        # A real __main__ module, so that pickle and multiprocessing find what it defines.
+        if path is not None:
+            self.module.__file__ = path
+        self.module.__dict__.setdefault("__name__", "__main__")
+        self.module.__name__ = "__main__"
+        self.module.__spec__ = None
+        self.module.__loader__ = None
+        sys.modules["__main__"] = self.module
+
+    @staticmethod
+    def _decode(raw: bytes, filename: str) -> str | None:
+        from importlib.util import decode_source
+
+        try:
+            return decode_source(raw)
+        except (UnicodeDecodeError, SyntaxError) as e:
+            print(
+                f"appshell: cannot run {filename}: it is not Python source text ({e}).",
+                file=sys.stderr,
+            )
+            return None
+
+    def _compile(
+        self, source: str | ast.Module | ast.Interactive, filename: str, mode: str
+    ) -> CodeType:
+        return t.cast("CodeType", compile(source, filename, mode, flags=_FLAGS, dont_inherit=True))
+
+    def _run_source(self, source: str, filename: str) -> int:
+        try:
+            code = self._compile(source, filename, "exec")
+        except (SyntaxError, ValueError) as e:
+            _print_exception(e)
+            return 1
+        return self.run_code(code)
+
+    def run_code(self, code: CodeType) -> int:
+        """Run compiled ``code`` in the script's globals; the exit code of what happened."""
+        try:
+            self.session.run(code, self.globals)
+        except SystemExit as e:
+            if self.interactive:
+                _print_exception(e)
+            return exit_code_of(e)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            return 1
+        except BaseException as e:
+            if isinstance(e, OSError) and e.errno == errno.EPIPE:
+                _quiet_broken_pipe()
+                return 1
+            _print_exception(e)
+            return 1
+        return 0
+
+    def run_transcript(self, source: str, filename: str) -> int:
+        """Run ``source`` as if typed at the stdlib prompt, echoing it to stdout.
+
+        Each top-level statement is printed with ``>>> `` and ``... `` prompts, then run;
+        an expression's value is shown by ``sys.displayhook``; an exception's traceback is
+        printed (to stdout, in order) and the transcript goes on. Returns 1 if any
+        statement raised, the code of a ``sys.exit(n)``, else 0.
+        """
+        try:
+            tree = ast.parse(source, filename)
+        except SyntaxError as e:
+            _print_exception(e, sys.stdout)
+            return 1
+        lines = source.splitlines()
+        out = sys.stdout
+        failed = False
+        for first, last, nodes in _statements(tree):
+            text = lines[first - 1 : last]
+            out.write(f">>> {text[0]}\n")
+            for line in text[1:]:
+                out.write(f"... {line}\n" if line else "...\n")
+            if isinstance(nodes[-1], _COMPOUND):
+                out.write("...\n")
+            code = self._compile(ast.Interactive(body=nodes), filename, "single")
+            try:
+                self.session.run(code, self.globals)
+            except SystemExit as e:
+                return exit_code_of(e)
+            except KeyboardInterrupt:
+                print("KeyboardInterrupt", file=sys.stderr)
+                return 130
+            except BaseException as e:
+                out.write(format_user_exception(e))
+                failed = True
+        out.write(">>>\n")
+        return 1 if failed else 0
+
+    def run_ipython(self, source: str, filename: str, shell: t.Any) -> int:
+        """Run ``source`` through IPython's input transformations (``%magics``, ``!cmd``), with
+        frames named after ``filename`` and its lines, on ``shell`` whose namespace is ours."""
+        try:
+            python = shell.transform_cell(source)
+            code = self._compile(python, filename, "exec")
+        except (SyntaxError, ValueError) as e:
+            _print_exception(e)
+            return 1
+        return self.run_code(code)
+
+    def read_ipython_file(self, path: str, args: t.Sequence[str]) -> str | None:
+        """Set up ``sys.argv`` and the rest for a ``.ipy`` file and return its text."""
+        if not os.path.isfile(path):
+            what = "it is a folder" if os.path.isdir(path) else "there is no such file"
+            raise ScriptError(f"Cannot run {path!r}: {what}.")
+        sys.argv = [path, *args]
+        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
+        self._set_main(path)
+        with open(path, "rb") as f:
+            return self._decode(f.read(), path)
+
+
+def _statements(tree: ast.Module) -> t.Iterator[tuple[int, int, list[ast.stmt]]]:
+    """Top-level statements as (first line, last line, nodes); nodes sharing a line go together."""
+    group: list[ast.stmt] = []
+    first = last = 0
+    for node in tree.body:
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+        end = node.end_lineno or node.lineno
+        if group and start <= last:
+            group.append(node)
+            last = max(last, end)
+            continue
+        if group:
+            yield first, last, group
+        group, first, last = [node], start, end
+    if group:
+        yield first, last, group
