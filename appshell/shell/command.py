@@ -29,6 +29,7 @@ from .backends import (
 )
 from .backends.base import SessionLoop
 from .context import ContextBuilder, Namespace
+from .runner import CommandRunner
 from .script import ScriptRunner, flush_output
 
 if t.TYPE_CHECKING:
@@ -63,6 +64,7 @@ def build_namespace(
     adapter: AppAdapter,
     providers: t.Sequence[tuple[str, t.Callable[[], t.Any]]],
     *,
+    runner: CommandRunner | None = None,
     strict: bool = False,
 ) -> Namespace:
     """Merge the sources of DESIGN.md's order into the shell's namespace.
@@ -70,7 +72,10 @@ def build_namespace(
     The app context must be active: the adapter's shell context is read inside it.
     """
     builder = ContextBuilder(strict=strict)
-    builder.add("default", adapter.default_names())
+    defaults = adapter.default_names()
+    if runner is not None:
+        defaults["cli"] = runner
+    builder.add("default", defaults)
     builder.add_provider("adapter", adapter.shell_context)
     for source, provider in providers:
         builder.add_provider(source, provider)
@@ -103,6 +108,14 @@ def make_banner(info: ScriptInfo, namespace: Namespace, backend: Backend, *, col
     width = max(len(source) for source in groups) if groups else 0
     for source, names in groups.items():
         lines.append(f"  {style(source.ljust(width), fg='cyan')}  {_fold(names)}")
+    if isinstance(namespace.get("cli"), CommandRunner):
+        lines.append(
+            style(
+                "Commands run in the shell: cli('routes --sort rule'), cli.routes(sort='rule');"
+                " cli lists them.",
+                dim=True,
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -237,8 +250,13 @@ def shell_command(
 
     info = ctx.ensure_object(ScriptInfo)
     info.push_app_context(ctx)
+    root = ctx.find_root()
+    runner = CommandRunner(
+        t.cast(click.Group, root.command), info, prog_name=root.info_name or "appshell"
+    )
+    ctx.call_on_close(runner.close)  # before the app context is popped
     namespace: dict[str, t.Any] = build_namespace(
-        info.adapter, collect_providers(ctx), strict=strict
+        info.adapter, collect_providers(ctx), runner=runner, strict=strict
     )
     if print_context:
         show_context(t.cast(Namespace, namespace), as_json)
@@ -249,11 +267,11 @@ def shell_command(
     settings = ShellSettings(history=not no_history, banner=not quiet, session=session)
 
     if plan.script:
-        runner = ScriptRunner(namespace, session, interactive=plan.repl)
-        code = _run_script(plan, runner, settings)
+        script = ScriptRunner(namespace, session, interactive=plan.repl)
+        code = _run_script(plan, script, settings)
         if not plan.repl:
             ctx.exit(flush_output() or code)
-        namespace = runner.globals
+        namespace = script.globals
         settings.banner = False
         settings.pythonstartup = False
 

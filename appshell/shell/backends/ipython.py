@@ -65,6 +65,10 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
         # Said in one line above already; IPython would say it again, in two.
         warnings.filterwarnings("ignore", message=".*is not a writable location")
         app.initialize(argv=[])  # not sys.argv: those are appshell's or a script's
+    # The in-shell command runner, if the namespace has one, gets its %cli magic.
+    register = getattr(namespace.get("cli"), "register_ipython_magic", None)
+    if callable(register):
+        register(app.shell)
     if settings.session is not None:
         # `await` at the prompt runs on the session's loop, shared with scripts.
         session = settings.session

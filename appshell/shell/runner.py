@@ -1,0 +1,366 @@
+"""The in-shell command runner: the ``cli`` object of every shell namespace.
+
+``cli("routes --sort rule")``, ``cli(["routes", "--sort", "rule"])`` and
+``cli.routes(sort="rule")`` run a command in-process, exactly as the command line would,
+with the shell's ScriptInfo (the app is not loaded again) and inside the app context that is
+already active. A command never ends the shell: every outcome is a :class:`CommandResult`.
+``cli.run(background=True)`` serves the shell's own app object from a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import shlex
+import sys
+import threading
+import typing as t
+
+import click
+
+from ..exceptions import UserCodeError, format_user_exception
+from ..term import warn
+
+if t.TYPE_CHECKING:
+    from ..scriptinfo import ScriptInfo
+
+__all__ = ["BackgroundServer", "CommandResult", "CommandRunner"]
+
+_RESERVED = ("capture", "background")
+
+
+@dataclasses.dataclass
+class CommandResult:
+    """What running a command gave. The text fields are filled only with ``capture=True``."""
+
+    exit_code: int
+    stdout: str | None = None
+    stderr: str | None = None
+    exception: BaseException | None = None
+
+    def __repr__(self) -> str:
+        extra = f" exception={self.exception!r}" if self.exception is not None else ""
+        text = "" if self.stdout is None else f" stdout={_short(self.stdout)!r}"
+        return f"<CommandResult exit_code={self.exit_code}{extra}{text}>"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class BackgroundServer:
+    """The dev server started by ``cli.run(background=True)``: ``.url``, ``.port``, ``.stop()``."""
+
+    def __init__(self, server: t.Any, thread: threading.Thread) -> None:
+        self._server = server
+        self._thread = thread
+        self.host: str = server.host
+        self.port: int = server.port
+        scheme = "https" if getattr(server, "ssl_context", None) else "http"
+        self.url = f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Stop serving and free the port (waits for the server thread to end)."""
+        if not self._thread.is_alive():
+            return
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        self._server.server_close()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<BackgroundServer {self.url} {state}>"
+
+
+class CommandRunner:
+    """Run the commands of ``group`` in this process, with ``script_info``'s app.
+
+    :param group: the root group (``appshell`` or a custom script's group).
+    :param script_info: the shell's ScriptInfo, whose app is already loaded.
+    :param path: for a subgroup, the command names that lead to it.
+    """
+
+    def __init__(
+        self,
+        group: click.Group,
+        script_info: ScriptInfo,
+        path: tuple[str, ...] = (),
+        prog_name: str = "appshell",
+        servers: list[BackgroundServer] | None = None,
+    ) -> None:
+        self._group = group
+        self._info = script_info
+        self._path = path
+        self._prog_name = prog_name
+        self._servers = servers if servers is not None else []
+
+    # -- running ----------------------------------------------------------------------------
+
+    def __call__(self, args: str | t.Sequence[str] = (), *, capture: bool = False) -> CommandResult:
+        """Run a command line: ``cli("routes -s rule")`` or ``cli(["routes", "-s", "rule"])``."""
+        argv = [*self._path, *(shlex.split(args) if isinstance(args, str) else map(str, args))]
+        refused = self._refuse(argv)
+        if refused is not None:
+            return refused
+        if capture:
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                result = self._invoke(argv)
+            result.stdout, result.stderr = out.getvalue(), err.getvalue()
+            return result
+        return self._invoke(argv)
+
+    def _refuse(self, argv: list[str]) -> CommandResult | None:
+        if argv[:1] == ["shell"] and not {"-h", "--help"} & set(argv):
+            click.echo(
+                "appshell: you are in the shell already; nested shells are refused."
+                " Run a script with exec(open(path).read()) instead.",
+                err=True,
+            )
+            return CommandResult(2)
+        if argv[:1] == ["run"] and not {"-h", "--help"} & set(argv):
+            click.echo(
+                "appshell: `run` would block the prompt. Start the server in the background"
+                " with cli.run(background=True, port=5000) and stop it with .stop().",
+                err=True,
+            )
+            return CommandResult(2)
+        return None
+
+    def _invoke(self, argv: list[str]) -> CommandResult:
+        try:
+            with self._group.make_context(self._prog_name, argv, obj=self._info) as ctx:
+                self._group.invoke(ctx)
+        except click.exceptions.Exit as e:
+            return CommandResult(e.exit_code)
+        except UserCodeError as e:
+            e.show()
+            return CommandResult(1, exception=e.original)
+        except click.ClickException as e:
+            e.show()
+            return CommandResult(e.exit_code, exception=e)
+        except click.Abort as e:
+            click.echo("Aborted!", err=True)
+            return CommandResult(1, exception=e)
+        except SystemExit as e:
+            from .script import exit_code_of
+
+            return CommandResult(exit_code_of(e), exception=e)
+        except KeyboardInterrupt as e:
+            click.echo("KeyboardInterrupt", err=True)
+            return CommandResult(130, exception=e)
+        except Exception as e:
+            sys.stderr.write(format_user_exception(e))
+            return CommandResult(1, exception=e)
+        return CommandResult(0)
+
+    # -- commands as attributes -----------------------------------------------------------
+
+    def _context(self) -> click.Context:
+        return click.Context(
+            self._group, info_name=self._prog_name, obj=self._info, resilient_parsing=True
+        )
+
+    def _target(self, ctx: click.Context) -> click.Group | None:
+        """The group this runner stands for (the root, or a subgroup on ``path``)."""
+        group: click.Command | None = self._group
+        for name in self._path:
+            assert isinstance(group, click.Group)
+            group = group.get_command(ctx, name)
+        return group if isinstance(group, click.Group) else None
+
+    def _commands(self) -> dict[str, click.Command]:
+        with self._context() as ctx:
+            group = self._target(ctx)
+            if group is None:
+                return {}
+            found = {}
+            for name in group.list_commands(ctx):
+                if not self._path and name == "shell":
+                    continue  # refused in a shell: not offered
+                command = group.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    found[name] = command
+            return found
+
+    def __dir__(self) -> list[str]:
+        return sorted({name.replace("-", "_") for name in self._commands()})
+
+    def __getattr__(self, attr: str) -> t.Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        if attr == "shell" and not self._path:
+            return lambda *args, **kwargs: self(["shell"])
+        commands = self._commands()
+        name = next((n for n in commands if n.replace("-", "_") == attr), None)
+        if name is None:
+            raise AttributeError(
+                f"no command {attr!r}; the commands are: {', '.join(self.__dir__())}"
+            )
+        command = commands[name]
+        if isinstance(command, click.Group):
+            return CommandRunner(
+                self._group, self._info, (*self._path, name), self._prog_name, self._servers
+            )
+        return self._bind(name, command)
+
+    def _bind(self, name: str, command: click.Command) -> t.Callable[..., t.Any]:
+        runner = self
+
+        def call(
+            *args: t.Any, capture: bool = False, background: bool = False, **options: t.Any
+        ) -> t.Any:
+            if name == "run" and not runner._path:
+                return runner._run(background=background, **options)
+            if background:
+                click.echo(
+                    f"appshell: only `run` can run in the background, not {name!r}.", err=True
+                )
+                return CommandResult(2)
+            try:
+                argv = [name, *_options_to_argv(command, options), *map(str, args)]
+            except TypeError as e:
+                click.echo(f"appshell: {e}", err=True)
+                return CommandResult(2)
+            return runner(argv, capture=capture)
+
+        call.__name__ = call.__qualname__ = name.replace("-", "_")
+        with self._context() as root:
+            parent, group = root, self._group
+            for step in self._path:  # so that the usage line reads `appshell db upgrade`
+                group = t.cast(click.Group, group.get_command(parent, step))
+                parent = click.Context(group, info_name=step, parent=parent)
+            with click.Context(command, info_name=name, parent=parent) as ctx:
+                call.__doc__ = command.get_help(ctx)
+        return call
+
+    def __repr__(self) -> str:
+        commands = self._commands()
+        where = " ".join(self._path)
+        title = f"cli.{where.replace(' ', '.')}" if where else "cli"
+        lines = [
+            f"{title}: run a command with {title}('name --option value')"
+            f" or {title}.name(option=value). Commands:"
+        ]
+        width = max((len(n) for n in commands), default=0)
+        for name, command in commands.items():
+            attr = name.replace("-", "_")
+            lines.append(f"  {attr.ljust(width)}  {command.get_short_help_str(70)}")
+        return "\n".join(lines)
+
+    # -- the background server ------------------------------------------------------------
+
+    def _run(self, *, background: bool = False, **options: t.Any) -> t.Any:
+        if not background:
+            click.echo(
+                "appshell: cli.run() would block the prompt. Start the server in the"
+                " background: server = cli.run(background=True, port=5000); server.url;"
+                " server.stop()",
+                err=True,
+            )
+            return CommandResult(2)
+        if options.pop("reload", False):
+            click.echo(
+                "appshell: the reloader restarts the whole process, so it cannot run in the"
+                " shell's background. Use `appshell run --reload` in a terminal.",
+                err=True,
+            )
+            return CommandResult(2)
+        host = str(options.pop("host", "127.0.0.1"))
+        port = int(options.pop("port", 5000))
+        debugger = bool(options.pop("debugger", False))
+        threaded = bool(options.pop("with_threads", True))
+        if options:
+            click.echo(
+                f"appshell: cli.run(background=True) takes host, port, debugger and"
+                f" with_threads, not {', '.join(sorted(options))}.",
+                err=True,
+            )
+            return CommandResult(2)
+
+        from werkzeug.serving import make_server
+
+        app: t.Any = self._info.load_app()
+        if debugger:
+            from werkzeug.debug import DebuggedApplication
+
+            app = DebuggedApplication(app, evalex=True)
+        try:
+            server = make_server(host, port, app, threaded=threaded)
+        except (OSError, SystemExit) as e:
+            reason = getattr(e, "strerror", None) or "it is in use"
+            click.echo(f"appshell: cannot serve on {host}:{port}: {reason}.", err=True)
+            return CommandResult(2, exception=e)
+        thread = threading.Thread(
+            target=server.serve_forever, name=f"appshell-server-{server.port}", daemon=True
+        )
+        thread.start()
+        handle = BackgroundServer(server, thread)
+        self._servers.append(handle)
+        click.echo(f"Serving {self._info.adapter.name} on {handle.url} (stop with .stop())")
+        return handle
+
+    def close(self) -> None:
+        """Stop every background server (the shell calls this when it ends)."""
+        for server in self._servers:
+            try:
+                server.stop()
+            except Exception as e:  # pragma: no cover - a best effort at exit
+                warn(f"could not stop the server at {server.url}: {e}")
+        self._servers.clear()
+
+    # -- IPython ----------------------------------------------------------------------------
+
+    def register_ipython_magic(self, shell: t.Any) -> None:
+        """Add the line magic ``%cli`` (with completion of command names) to ``shell``."""
+        runner = self
+
+        def cli(line: str) -> None:
+            runner(line)
+
+        shell.register_magic_function(cli, magic_kind="line", magic_name="cli")
+
+        def complete(_shell: t.Any, event: t.Any) -> list[str]:
+            words = event.line.split()
+            if len(words) > 2 or (len(words) == 2 and event.line.endswith(" ")):
+                return []
+            return sorted(runner._commands())
+
+        shell.set_hook("complete_command", complete, str_key="%cli")
+
+
+def _options_to_argv(command: click.Command, options: dict[str, t.Any]) -> list[str]:
+    """``sort="rule"`` to ``["--sort", "rule"]``, using the command's own parameters."""
+    params = {p.name: p for p in command.params if p.name}
+    argv: list[str] = []
+    for key, value in options.items():
+        param = params.get(key)
+        if param is None or key in _RESERVED:
+            known = ", ".join(n for n, p in params.items() if isinstance(p, click.Option))
+            raise TypeError(
+                f"{command.name}() has no option {key!r}; its options are: {known or 'none'}"
+            )
+        if isinstance(param, click.Argument):
+            values = value if isinstance(value, list | tuple) else [value]
+            argv.extend(str(v) for v in values)
+            continue
+        assert isinstance(param, click.Option)
+        if param.is_flag and not param.count:
+            if param.secondary_opts and not value:
+                argv.append(param.secondary_opts[0])
+            elif value:
+                argv.append(_long(param.opts))
+            continue
+        values = value if param.multiple and isinstance(value, list | tuple) else [value]
+        for v in values:
+            argv.extend([_long(param.opts), str(v)])
+    return argv
+
+
+def _long(opts: t.Sequence[str]) -> str:
+    return next((o for o in opts if o.startswith("--")), opts[0])
