@@ -381,3 +381,32 @@ def test_python_runs_pythonstartup_and_completes_names(
     shell.child.expect("33")
     shell.wait_prompt()
     assert shell.exit("python") == 0
+
+
+def test_commands_run_from_the_ipython_prompt(spawn: t.Callable[..., Session]) -> None:
+    shell = spawn("--app", "appshell.demo", "shell", "--repl", "ipython", repl="ipython")
+    banner = shell.wait_prompt()
+    assert "cli" in banner
+    shell.run("result = cli.routes(sort='rule')", r"notes\.detail")
+    shell.run("result.exit_code + 700", "700")
+    shell.run("%cli seed --count 2", r"Added 2 notes")
+    # The magic completes command names.
+    shell.child.send("%cli se\t")
+    shell.child.expect("seed")
+    shell.run("", r"Added 3 notes")
+    shell.run("Note.count() * 111", "555")
+    assert shell.exit("ipython") == 0
+
+
+def test_commands_run_from_the_python_prompt(spawn: t.Callable[..., Session]) -> None:
+    shell = spawn("--app", "appshell.demo", "shell", "--repl", "python", repl="python")
+    shell.wait_prompt()
+    shell.run('cli("routes")', r"notes\.create\s+POST")
+    shell.run("cli('init-db --bogus').exit_code * 21", "42")
+    # Tab completion lists the commands as attributes.
+    shell.child.send("cli.init\t")
+    shell.child.expect(r"init_db\(")  # rlcompleter opens the call of a callable
+    shell.child.sendline(").exit_code + 90 + 1")
+    shell.child.expect("91")
+    shell.wait_prompt()
+    assert shell.exit("python") == 0
