@@ -18,6 +18,7 @@ import click
 from click.core import ParameterSource
 
 from . import plugins
+from .commands.profiles import profiles_command
 from .commands.routes import routes_command
 from .commands.run import run_command
 from .discovery import NoAppException, find_best_app, locate_app, prepare_import
@@ -245,6 +246,7 @@ class AppShellGroup(AppGroup):
             self.add_command(run_command)
             self.add_command(shell_command)
             self.add_command(routes_command)
+            self.add_command(profiles_command)
 
     # -- where commands come from: built-in, plugins, then the app ------------------------
 

@@ -59,8 +59,12 @@ class NoAppConfigured(NoAppException):
     configured = False
 
 
-_INTERNAL_DIRS = tuple(
-    os.path.dirname(os.path.abspath(path)) + os.sep for path in (__file__, click.__file__)
+# Frames of these in front of the user's first frame are appshell's doing, not the user's:
+# appshell, click, and asyncio (which runs a script's top-level await; found beside os.py,
+# so that it is not imported for this).
+_INTERNAL_DIRS = (
+    *(os.path.dirname(os.path.abspath(path)) + os.sep for path in (__file__, click.__file__)),
+    os.path.join(os.path.dirname(os.path.abspath(os.__file__)), "asyncio") + os.sep,
 )
 
 

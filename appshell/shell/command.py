@@ -17,6 +17,8 @@ import click
 from click.core import ParameterSource
 
 from .. import plugins
+from ..discovery import find_pyproject, read_tool_table
+from ..profiles import Profile, import_names, is_startup_file, load_profile
 from ..scriptinfo import ScriptInfo
 from ..term import use_color
 from .backends import (
@@ -65,9 +67,12 @@ def build_namespace(
     providers: t.Sequence[tuple[str, t.Callable[[], t.Any]]],
     *,
     runner: CommandRunner | None = None,
+    profile: Profile | None = None,
+    session: SessionLoop | None = None,
     strict: bool = False,
 ) -> Namespace:
-    """Merge the sources of DESIGN.md's order into the shell's namespace.
+    """Merge the sources of DESIGN.md's order into the shell's namespace; with a
+    ``session``, the profile's startup code runs last, on it.
 
     The app context must be active: the adapter's shell context is read inside it.
     """
@@ -79,7 +84,59 @@ def build_namespace(
     builder.add_provider("adapter", adapter.shell_context)
     for source, provider in providers:
         builder.add_provider(source, provider)
+    if profile is not None:
+        source = f"profile:{profile.name}"
+        for spec in profile.imports:
+            builder.add_provider(source, _importer(spec, optional=False))
+        for spec in profile.optional_imports:
+            builder.add_provider(source, _importer(spec, optional=True))
+        if session is not None:
+            for entry in profile.startup:
+                builder.add_run("startup", _startup_runner(entry, profile.name, session))
     return builder.build()
+
+
+class ProfileImportError(click.ClickException):
+    """A profile's import names a module or a name that is not there (exit code 1)."""
+
+    def show(self, file: t.IO[t.Any] | None = None) -> None:
+        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
+
+
+def _importer(spec: str, *, optional: bool) -> t.Callable[[], dict[str, t.Any]]:
+    def provide() -> dict[str, t.Any]:
+        try:
+            return import_names(spec, optional=optional)
+        except (ModuleNotFoundError, ValueError) as e:
+            if isinstance(e, ModuleNotFoundError) and (e.name or "") not in spec:
+                raise  # raised inside the user's module: their traceback tells why
+            raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
+        except ImportError as e:
+            if e.name is not None and e.name not in spec:
+                raise
+            raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
+
+    return provide
+
+
+def _startup_runner(
+    entry: str, profile: str, session: SessionLoop
+) -> t.Callable[[dict[str, t.Any]], None]:
+    import ast
+
+    def run(namespace: dict[str, t.Any]) -> None:
+        if is_startup_file(entry):
+            with open(entry, "rb") as f:
+                source, filename = f.read().decode("utf-8"), entry
+        else:
+            source, filename = entry, f"<profile {profile} startup>"
+        code = compile(
+            source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+        )
+        namespace.setdefault("__builtins__", __builtins__)
+        session.run(code, namespace)
+
+    return run
 
 
 def _fold(names: list[str]) -> str:
@@ -201,6 +258,15 @@ def show_repls() -> None:
     "--strict", is_flag=True, help="A shell-context provider that raises is an error (exit 1)."
 )
 @click.option("--no-history", is_flag=True, help="Do not read or write a history file.")
+@click.option(
+    "--profile",
+    "profile_name",
+    metavar="NAME",
+    envvar=["APPSHELL_SHELL_PROFILE", "APPSHELL_PROFILE"],
+    help="The profile to start with (see appshell profiles); default: [tool.appshell]"
+    " profile in pyproject.toml, else 'default'. [env: APPSHELL_PROFILE]",
+)
+@click.option("--no-startup", is_flag=True, help="Do not run the profile's startup code.")
 @click.argument("script_args", metavar="[FILE] [ARGS]...", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def shell_command(
@@ -216,6 +282,8 @@ def shell_command(
     as_json: bool,
     strict: bool,
     no_history: bool,
+    profile_name: str | None,
+    no_startup: bool,
     script_args: tuple[str, ...],
 ) -> None:
     """Run an interactive Python shell in the app context, or a script with its names.
@@ -236,9 +304,11 @@ def shell_command(
         raise click.UsageError("--json goes with --print-context.")
 
     # Chosen before the app loads: a wrong --repl fails fast, and is never replaced.
+    profile = load_profile(profile_name or _project_profile() or "default")
     # An explicit --repl is checked even when only a script runs: it is still a mistake.
     explicit = ctx.get_parameter_source("repl") is ParameterSource.COMMANDLINE
-    backend = resolve(repl) if (plan.repl or explicit) and not print_context else None
+    order = profile.repl or AUTODETECT_ORDER
+    backend = resolve(repl, order) if (plan.repl or explicit) and not print_context else None
     if plan.needs_ipython:
         from .backends import known_backends
 
@@ -255,16 +325,28 @@ def shell_command(
         t.cast(click.Group, root.command), info, prog_name=root.info_name or "appshell"
     )
     ctx.call_on_close(runner.close)  # before the app context is popped
+    session = SessionLoop()
+    ctx.call_on_close(session.close)
     namespace: dict[str, t.Any] = build_namespace(
-        info.adapter, collect_providers(ctx), runner=runner, strict=strict
+        info.adapter,
+        collect_providers(ctx),
+        runner=runner,
+        profile=profile,
+        session=None if no_startup else session,
+        strict=strict,
     )
     if print_context:
         show_context(t.cast(Namespace, namespace), as_json)
         return
 
-    session = SessionLoop()
-    ctx.call_on_close(session.close)
-    settings = ShellSettings(history=not no_history, banner=not quiet, session=session)
+    settings = ShellSettings(
+        history=profile.history and not no_history,
+        banner=profile.banner and not quiet,
+        session=session,
+        ipython_config=profile.ipython_config,
+        ipython_extensions=profile.ipython_extensions,
+        ptpython_options=profile.ptpython_options,
+    )
 
     if plan.script:
         script = ScriptRunner(namespace, session, interactive=plan.repl)
@@ -279,6 +361,17 @@ def shell_command(
     banner = make_banner(info, t.cast(Namespace, namespace), backend, color=use_color())
     backend.run(namespace, banner if settings.banner else "", settings)
     flush_output()
+
+
+def _project_profile() -> str | None:
+    """``[tool.appshell] profile`` of the nearest pyproject.toml."""
+    pyproject = find_pyproject()
+    if pyproject is None:
+        return None
+    name = read_tool_table(pyproject).get("profile")
+    if name is not None and not isinstance(name, str):
+        raise click.UsageError(f"[tool.appshell] profile in {pyproject!r} must be a string.")
+    return name
 
 
 class _Plan(t.NamedTuple):

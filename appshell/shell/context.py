@@ -16,7 +16,7 @@ import typing as t
 
 import click
 
-from ..exceptions import UserCodeError
+from ..exceptions import UserCodeError, format_user_exception
 from ..term import warn
 
 __all__ = ["Binding", "ContextBuilder", "Namespace", "ProviderError"]
@@ -109,14 +109,20 @@ class ContextBuilder:
         try:
             names = provider()
         except Exception as e:
+            # appshell's own errors (a profile import of a module that is not there) are a
+            # message; anything else is the user's code and gets its traceback.
+            what = (
+                f": {e.format_message()}"
+                if isinstance(e, click.ClickException)
+                else f" raised {type(e).__name__}: {e}"
+            )
             if self.strict:
-                warn(f"shell context {source} raised {type(e).__name__}: {e}")
+                if isinstance(e, click.ClickException):
+                    raise
+                warn(f"shell context {source}{what}")
                 raise UserCodeError(e) from None
             self.failures.append((source, e))
-            warn(
-                f"shell context {source} raised {type(e).__name__}: {e}"
-                " (its names are left out; --strict makes this an error)"
-            )
+            warn(f"shell context {source}{what} (left out; --strict makes this an error)")
             return
         if names is None:
             return
@@ -126,6 +132,32 @@ class ContextBuilder:
                 " context provider must return a mapping of names to values (a dict)."
             )
         self.add(source, names)
+
+    def add_run(self, source: str, run: t.Callable[[dict[str, t.Any]], None]) -> None:
+        """Let ``run`` execute code in a copy of the namespace; merge the names it bound.
+
+        For startup code: what it defines is reported as coming from ``source``. Code that
+        raises is reported with its traceback (what it bound before is kept); with
+        ``strict`` it ends the session.
+        """
+        scratch = dict(self.namespace)
+        try:
+            run(scratch)
+        except Exception as e:
+            if self.strict:
+                raise UserCodeError(e) from None
+            self.failures.append((source, e))
+            warn(f"{source} raised {type(e).__name__}: {e} (the rest of it is skipped)")
+            click.echo(format_user_exception(e), err=True, nl=False)
+        current = self.namespace
+        self.add(
+            source,
+            {
+                name: value
+                for name, value in scratch.items()
+                if not name.startswith("__") and (name not in current or current[name] is not value)
+            },
+        )
 
     def build(self) -> Namespace:
         """The merged namespace."""

@@ -115,7 +115,20 @@ class CommandRunner:
             return result
         return self._invoke(argv)
 
+    def _command_name(self, argv: list[str]) -> str | None:
+        """The command ``argv`` runs, after the root group's own options."""
+        try:
+            with self._group.make_context(
+                self._prog_name, list(argv), obj=self._info, resilient_parsing=True
+            ) as ctx:
+                rest = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        except (click.ClickException, click.exceptions.Exit):
+            return None
+        return rest[0] if rest else None
+
     def _refuse(self, argv: list[str]) -> CommandResult | None:
+        name = argv[0] if self._path else self._command_name(argv)
+        argv = [name or "", *argv[1:]] if not self._path else argv
         if argv[:1] == ["shell"] and not {"-h", "--help"} & set(argv):
             click.echo(
                 "appshell: you are in the shell already; nested shells are refused."
@@ -223,10 +236,13 @@ class CommandRunner:
                 )
                 return CommandResult(2)
             try:
-                argv = [name, *_options_to_argv(command, options), *map(str, args)]
+                option_args, values = _options_to_argv(command, options)
             except TypeError as e:
                 click.echo(f"appshell: {e}", err=True)
                 return CommandResult(2)
+            values += [str(a) for a in args]
+            # After "--", a value such as -1 is an argument, never an option.
+            argv = [name, *option_args, *(["--", *values] if values else [])]
             return runner(argv, capture=capture)
 
         call.__name__ = call.__qualname__ = name.replace("-", "_")
@@ -334,10 +350,17 @@ class CommandRunner:
         shell.set_hook("complete_command", complete, str_key="%cli")
 
 
-def _options_to_argv(command: click.Command, options: dict[str, t.Any]) -> list[str]:
-    """``sort="rule"`` to ``["--sort", "rule"]``, using the command's own parameters."""
+def _options_to_argv(
+    command: click.Command, options: dict[str, t.Any]
+) -> tuple[list[str], list[str]]:
+    """``sort="rule"`` to ``["--sort", "rule"]``, using the command's own parameters.
+
+    Returns the option tokens and, apart, the values of arguments given by keyword. An
+    option given as None is left out (its default applies).
+    """
     params = {p.name: p for p in command.params if p.name}
     argv: list[str] = []
+    values: list[str] = []
     for key, value in options.items():
         param = params.get(key)
         if param is None or key in _RESERVED:
@@ -345,9 +368,11 @@ def _options_to_argv(command: click.Command, options: dict[str, t.Any]) -> list[
             raise TypeError(
                 f"{command.name}() has no option {key!r}; its options are: {known or 'none'}"
             )
+        if value is None:
+            continue
         if isinstance(param, click.Argument):
-            values = value if isinstance(value, list | tuple) else [value]
-            argv.extend(str(v) for v in values)
+            given = value if isinstance(value, list | tuple) else [value]
+            values.extend(str(v) for v in given)
             continue
         assert isinstance(param, click.Option)
         if param.is_flag and not param.count:
@@ -356,10 +381,10 @@ def _options_to_argv(command: click.Command, options: dict[str, t.Any]) -> list[
             elif value:
                 argv.append(_long(param.opts))
             continue
-        values = value if param.multiple and isinstance(value, list | tuple) else [value]
-        for v in values:
+        given = value if param.multiple and isinstance(value, list | tuple) else [value]
+        for v in given:
             argv.extend([_long(param.opts), str(v)])
-    return argv
+    return argv, values
 
 
 def _long(opts: t.Sequence[str]) -> str:
