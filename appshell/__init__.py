@@ -34,7 +34,9 @@ __all__ = [
     "Route",
     "ScriptInfo",
     "__version__",
+    "load_ipython_extension",
     "pass_script_info",
+    "unload_ipython_extension",
     "with_appcontext",
 ]
 
@@ -49,6 +51,20 @@ if t.TYPE_CHECKING:
         with_appcontext,
     )
     from .exceptions import NoAppException
+
+
+def load_ipython_extension(shell: t.Any) -> None:
+    """``%load_ext appshell``: see :mod:`appshell.jupyter`."""
+    from .jupyter import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: t.Any) -> None:
+    """``%unload_ext appshell``: see :mod:`appshell.jupyter`."""
+    from .jupyter import unload_ipython_extension as unload
+
+    unload(shell)
 
 
 def __getattr__(name: str) -> t.Any:

@@ -18,6 +18,7 @@ import click
 from click.core import ParameterSource
 
 from . import plugins
+from .commands.kernel import kernel_command
 from .commands.profiles import profiles_command
 from .commands.routes import routes_command
 from .commands.run import run_command
@@ -151,6 +152,8 @@ def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | 
                 param=param,
             ) from None
     info = ctx.ensure_object(ScriptInfo)
+    if value is not None:
+        info.data["env_file"] = os.path.abspath(value)  # for what records it (kernels)
     if value is not None or info.load_dotenv_defaults:
         load_dotenv(value, load_defaults=info.load_dotenv_defaults)
 
@@ -247,6 +250,7 @@ class AppShellGroup(AppGroup):
             self.add_command(shell_command)
             self.add_command(routes_command)
             self.add_command(profiles_command)
+            self.add_command(kernel_command)
 
     # -- where commands come from: built-in, plugins, then the app ------------------------
 

@@ -1,0 +1,324 @@
+"""The IPython extension: ``%load_ext appshell`` attaches an app to a notebook (or IPython).
+
+``%appshell --app IMPORT`` loads the app with the command line's discovery, pushes its app
+context for every later cell and injects the shell's namespace (``cli`` included) into the
+notebook. ``%appshell --detach`` (or ``%unload_ext appshell``) pops the context and removes
+exactly the names it injected that the user has not reassigned since. Also: ``%cli`` and the
+cell magic ``%%appshell_request [PATH]``.
+
+What load adds, unload removes: the magics, the completer, the attachment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import re
+import shlex
+import typing as t
+
+import click
+
+from .exceptions import AppShellUsageError, format_user_exception
+
+if t.TYPE_CHECKING:
+    from .adapters import AppAdapter
+    from .scriptinfo import ScriptInfo
+    from .shell.context import Namespace
+    from .shell.runner import CommandRunner
+
+__all__ = ["Attachment", "load_ipython_extension", "unload_ipython_extension"]
+
+#: Set in a kernelspec written by ``appshell kernel install``: the kernel attaches at start.
+KERNEL_ENV = {
+    "app": "APPSHELL_KERNEL_APP",
+    "env_file": "APPSHELL_KERNEL_ENV_FILE",
+    "profile": "APPSHELL_KERNEL_PROFILE",
+    "project_dir": "APPSHELL_KERNEL_PROJECT_DIR",
+}
+
+_AWAIT = re.compile(r"^\s*(?:[^#\n]*\s)?await\s", re.MULTILINE)
+
+
+class MagicError(AppShellUsageError):
+    """A mistake in a magic's use: one line in the cell output, the kernel usable."""
+
+
+class _CellError(Exception):
+    """Any other failure while attaching, shown as IPython shows a short error."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+    def _render_traceback_(self) -> list[str]:
+        return self.lines
+
+
+class Attachment:
+    """An app attached to an IPython shell: its pushed context and the names injected."""
+
+    def __init__(
+        self,
+        info: ScriptInfo,
+        adapter: AppAdapter,
+        context: t.ContextManager[t.Any],
+        namespace: Namespace,
+        runner: CommandRunner,
+    ) -> None:
+        self.info = info
+        self.adapter = adapter
+        self.context = context
+        self.namespace = namespace
+        self.runner = runner
+
+    def detach(self, user_ns: dict[str, t.Any]) -> list[str]:
+        """Pop the context (teardown runs); remove the names still bound to what was
+        injected. Returns the names removed."""
+        removed = []
+        for name, value in self.namespace.items():
+            if name in user_ns and user_ns[name] is value:
+                del user_ns[name]
+                removed.append(name)
+        self.runner.close()
+        self.context.__exit__(None, None, None)
+        return removed
+
+
+class Summary:
+    """What was injected: a table in Jupyter (HTML), plain text in a terminal."""
+
+    def __init__(self, title: str, namespace: Namespace) -> None:
+        self.title = title
+        self.records = namespace.describe()
+
+    def __repr__(self) -> str:
+        width = max((len(r["name"]) for r in self.records), default=0)
+        swidth = max((len(r["source"]) for r in self.records), default=0)
+        rows = [
+            f"  {r['name'].ljust(width)}  {r['source'].ljust(swidth)}  {r['type']}"
+            for r in self.records
+        ]
+        return "\n".join([self.title, *rows])
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(r['name'])}</code></td>"
+            f"<td>{html.escape(r['source'])}</td><td>{html.escape(r['type'])}</td></tr>"
+            for r in self.records
+        )
+        return (
+            f"<p>{html.escape(self.title)}</p><table><thead><tr><th>name</th><th>source</th>"
+            f"<th>type</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+
+
+class AppShellMagics:
+    """The magics of one IPython shell (one instance per shell)."""
+
+    def __init__(self, shell: t.Any) -> None:
+        self.shell = shell
+        self.attachment: Attachment | None = None
+
+    # -- %appshell ---------------------------------------------------------------------------
+
+    def appshell(self, line: str) -> t.Any:
+        """%appshell [--app IMPORT] [--env-file FILE] [--profile NAME] [--strict] | --detach
+
+        Attach an app to this notebook: load it as the command line does (no --app: the
+        environment, .env and pyproject.toml), push its app context for every later cell,
+        and add the shell's names (cli included). With no arguments when attached, show
+        what is attached. --detach pops the context and removes the names it added.
+        """
+        try:
+            options = _parse(line)
+        except click.ClickException as e:
+            raise MagicError(e.format_message()) from None
+        if options["detach"]:
+            return self._detach(say=True)
+        if not line.strip() and self.attachment is not None:
+            return self.status()
+        self._warn_if_cell_awaits()
+        return self.attach(
+            options["app"], options["env_file"], options["profile"], strict=options["strict"]
+        )
+
+    def status(self) -> Summary | str:
+        if self.attachment is None:
+            return "appshell: no app attached. Attach one with %appshell --app IMPORT."
+        info = self.attachment.info
+        title = f"appshell: {self.attachment.adapter.name} ({info.app_origin}) is attached."
+        return Summary(title, self.attachment.namespace)
+
+    def attach(
+        self,
+        app: str | None = None,
+        env_file: str | None = None,
+        profile: str | None = None,
+        *,
+        strict: bool = False,
+        project_dir: str | None = None,
+    ) -> Summary:
+        """Attach the app (detaching the one attached before); returns what was injected."""
+        from . import plugins
+        from .envfiles import get_load_dotenv, load_dotenv
+        from .profiles import load_profile
+        from .scriptinfo import ScriptInfo
+        from .shell.command import build_namespace
+        from .shell.runner import CommandRunner
+
+        where = project_dir or os.getcwd()
+        try:
+            with contextlib.chdir(where):
+                if env_file is not None and not os.path.isfile(env_file):
+                    raise MagicError(f"The env file {env_file!r} does not exist.")
+                load_dotenv(env_file, load_defaults=get_load_dotenv())
+                info = ScriptInfo(app_import_path=app or _env_app())
+                adapter = info.adapter
+                chosen = load_profile(profile or os.environ.get("APPSHELL_PROFILE") or "default")
+        except click.ClickException as e:
+            raise MagicError(e.format_message()) from None
+        except Exception as e:
+            raise _CellError(format_user_exception(e).splitlines()) from None
+
+        # Only now, with the new app loaded: a failed attach leaves the old one attached.
+        self._detach(say=False)
+        context = adapter.app_context()
+        context.__enter__()
+        try:
+            from .cli import cli as root_group
+
+            runner = CommandRunner(root_group, info)
+            providers = [
+                (f"provider:{name}", provider)
+                for name in sorted(plugins.entry_points(plugins.SHELL_CONTEXT))
+                if (provider := plugins.load(plugins.SHELL_CONTEXT, name)) is not None
+            ]
+            namespace = build_namespace(
+                adapter, providers, runner=runner, profile=chosen, strict=strict
+            )
+        except BaseException as e:
+            context.__exit__(None, None, None)
+            if isinstance(e, click.ClickException):
+                raise MagicError(e.format_message()) from None
+            raise
+        self.shell.push(dict(namespace))
+        self.attachment = Attachment(info, adapter, context, namespace, runner)
+        title = (
+            f"appshell: attached {adapter.name} ({info.app_origin}); its app context stays"
+            f" pushed. {len(namespace)} names added:"
+        )
+        return Summary(title, namespace)
+
+    def _detach(self, *, say: bool) -> str | None:
+        if self.attachment is None:
+            return "appshell: no app attached." if say else None
+        attachment, self.attachment = self.attachment, None
+        removed = attachment.detach(self.shell.user_ns)
+        if say:
+            return (
+                f"appshell: detached {attachment.adapter.name}; its app context is popped and"
+                f" {len(removed)} names removed."
+            )
+        return None
+
+    def _warn_if_cell_awaits(self) -> None:
+        history = self.shell.user_ns.get("_ih") or [""]
+        if _AWAIT.search(history[-1] or ""):
+            click.echo(
+                "appshell: attach in a cell of its own: a cell with top-level await loses the"
+                " app context when it ends (ipykernel#749).",
+                err=True,
+            )
+
+    # -- %cli and %%appshell_request ------------------------------------------------------
+
+    def cli(self, line: str) -> None:
+        """%cli COMMAND [ARGS]...: run an appshell command against the attached app."""
+        if self.attachment is None:
+            raise MagicError("No app attached: attach one with %appshell --app IMPORT.")
+        self.attachment.runner(line)
+
+    def appshell_request(self, line: str, cell: str) -> None:
+        """%%appshell_request [PATH]: run the cell inside a test request for PATH (default /)."""
+        if self.attachment is None:
+            raise MagicError("No app attached: attach one with %appshell --app IMPORT.")
+        path = line.strip() or "/"
+        with self.attachment.adapter.request_context(path):
+            # run_cell shows the cell's result and errors itself.
+            self.shell.run_cell(cell, store_history=False)
+
+    def complete_cli(self, _shell: t.Any, event: t.Any) -> list[str]:
+        if self.attachment is None:
+            return []
+        words = event.line.split()
+        if len(words) > 2 or (len(words) == 2 and event.line.endswith(" ")):
+            return []
+        return dir(self.attachment.runner)
+
+
+def _env_app() -> str | None:
+    return os.environ.get("APPSHELL_APP") or os.environ.get("FLASK_APP") or None
+
+
+@click.command("%appshell", add_help_option=False)
+@click.option("--app", "-A", default=None)
+@click.option("--env-file", "-e", default=None)
+@click.option("--profile", default=None)
+@click.option("--strict", is_flag=True)
+@click.option("--detach", is_flag=True)
+def _magic_options(**options: t.Any) -> dict[str, t.Any]:
+    return options
+
+
+def _parse(line: str) -> dict[str, t.Any]:
+    try:
+        args = shlex.split(line)
+    except ValueError as e:
+        raise MagicError(f"Could not read the arguments {line!r}: {e}.") from None
+    result = _magic_options.main(args, standalone_mode=False)
+    return t.cast("dict[str, t.Any]", result)
+
+
+_MAGICS: dict[int, AppShellMagics] = {}
+
+
+def load_ipython_extension(shell: t.Any) -> None:
+    """``%load_ext appshell``: register the magics; attach at once in an appshell kernel."""
+    if id(shell) in _MAGICS:
+        return
+    magics = AppShellMagics(shell)
+    _MAGICS[id(shell)] = magics
+    shell.register_magic_function(magics.appshell, "line", "appshell")
+    shell.register_magic_function(magics.cli, "line", "cli")
+    shell.register_magic_function(magics.appshell_request, "cell", "appshell_request")
+    shell.set_hook("complete_command", magics.complete_cli, str_key="%cli")
+
+    if os.environ.get(KERNEL_ENV["app"]) or os.environ.get(KERNEL_ENV["project_dir"]):
+        summary = magics.attach(
+            os.environ.get(KERNEL_ENV["app"]) or None,
+            os.environ.get(KERNEL_ENV["env_file"]) or None,
+            os.environ.get(KERNEL_ENV["profile"]) or None,
+            project_dir=os.environ.get(KERNEL_ENV["project_dir"]) or None,
+        )
+        print(summary.title)
+        return
+    print(
+        "appshell loaded: attach an app with %appshell --app IMPORT (or just %appshell to use"
+        " APPSHELL_APP, .env or pyproject.toml)."
+    )
+
+
+def unload_ipython_extension(shell: t.Any) -> None:
+    """``%unload_ext appshell``: detach, and remove what loading added."""
+    magics = _MAGICS.pop(id(shell), None)
+    if magics is None:
+        return
+    magics._detach(say=False)
+    registry = shell.magics_manager.magics
+    for kind, name in (("line", "appshell"), ("line", "cli"), ("cell", "appshell_request")):
+        registry[kind].pop(name, None)
+    hooks = getattr(shell, "strdispatchers", {}).get("complete_command")
+    if hooks is not None:
+        hooks.strs.pop("%cli", None)
