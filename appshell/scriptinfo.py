@@ -59,7 +59,9 @@ class ScriptInfo:
         if self._loaded_app is not None:
             return self._loaded_app
         if self.create_app is not None:
-            self.app_origin = f"create_app={getattr(self.create_app, '__qualname__', '?')}"
+            self.app_origin = self.data.get("origin") or (
+                f"create_app={getattr(self.create_app, '__qualname__', '?')}"
+            )
             app = self.create_app()
             if app is None:
                 raise NoAppException(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 import click
@@ -41,6 +42,29 @@ def _table(routes: list[Route], sort: str, all_methods: bool) -> list[list[str]]
     return [headers, *rows]
 
 
+def _records(routes: list[Route], sort: str, all_methods: bool) -> list[dict[str, t.Any]]:
+    ignored = set() if all_methods else {"HEAD", "OPTIONS"}
+    records = [
+        {
+            "rule": r.rule,
+            "endpoint": r.endpoint,
+            "methods": sorted(r.methods - ignored),
+            "host": r.host,
+            "subdomain": r.subdomain,
+        }
+        for r in routes
+    ]
+    keys: dict[str, t.Callable[[dict[str, t.Any]], t.Any]] = {
+        "endpoint": lambda r: r["endpoint"],
+        "methods": lambda r: ", ".join(r["methods"]),
+        "domain": lambda r: r["host"] or r["subdomain"] or "",
+        "rule": lambda r: r["rule"],
+    }
+    if sort in keys:
+        records.sort(key=keys[sort])
+    return records
+
+
 @click.command("routes", short_help="Show the routes for the app.")
 @click.option(
     "--sort",
@@ -50,12 +74,21 @@ def _table(routes: list[Route], sort: str, all_methods: bool) -> list[list[str]]
     help="Sort by this column; 'match' is the order the app matches rules in.",
 )
 @click.option("--all-methods", is_flag=True, help="Show HEAD and OPTIONS methods.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print a JSON list of {"rule", "endpoint", "methods", "host", "subdomain"}.',
+)
 @click.pass_context
-def routes_command(ctx: click.Context, sort: str, all_methods: bool) -> None:
+def routes_command(ctx: click.Context, sort: str, all_methods: bool, as_json: bool) -> None:
     """Show all registered routes with their endpoints and methods."""
     info = ctx.ensure_object(ScriptInfo)
     info.push_app_context(ctx)
     routes = info.adapter.routes()
+    if as_json:
+        click.echo(json.dumps(_records(routes or [], sort, all_methods), indent=2))
+        return
     if routes is None:
         click.echo(
             f"The app {info.adapter.name!r} has no routing table that appshell can read"

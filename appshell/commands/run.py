@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import os
+import signal
+import socket
 import traceback
 import typing as t
 
 import click
 
+from ..exceptions import AppShellUsageError
 from ..scriptinfo import ScriptInfo
+from ..term import warn
 
 if t.TYPE_CHECKING:
     import ssl
@@ -125,6 +131,12 @@ class SeparatedPathType(click.Path):
         f" separated by {os.path.pathsep!r}."
     ),
 )
+@click.option(
+    "--allow-remote-debugger",
+    is_flag=True,
+    help="Allow the debugger on a host that is not loopback. The debugger runs any code sent"
+    " to it: only on a network you trust.",
+)
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -136,6 +148,7 @@ def run_command(
     cert: ssl.SSLContext | tuple[str, str | None] | t.Literal["adhoc"] | None,
     extra_files: list[str] | None,
     exclude_patterns: list[str] | None,
+    allow_remote_debugger: bool,
 ) -> None:
     """Run a local development server.
 
@@ -167,9 +180,25 @@ def run_command(
         debugger = debug
 
     if not is_running_from_reloader():
+        if debugger and not _is_loopback(host):
+            if not allow_remote_debugger:
+                raise AppShellUsageError(
+                    f"Refusing to run the debugger on {host!r}: it runs any code sent to it,"
+                    " and that host is reachable from other machines. Serve on 127.0.0.1, turn"
+                    " the debugger off with --no-debugger, or pass --allow-remote-debugger if"
+                    " you trust the network."
+                )
+            warn(
+                f"the debugger is on and {host!r} is not loopback: anyone who can reach"
+                f" {host}:{port} can run code on this machine."
+            )
+        _check_port_free(host, port)
         if info.app_import_path is not None:
             click.echo(f" * Serving app '{info.app_import_path}'")
         click.echo(f" * Debug mode: {'on' if debug else 'off'}")
+
+    # SIGTERM stops the server cleanly, as Ctrl-C does (the reloader handles it itself).
+    signal.signal(signal.SIGTERM, _interrupt)
 
     run_simple(
         host,
@@ -182,3 +211,37 @@ def run_command(
         extra_files=extra_files,
         exclude_patterns=exclude_patterns,
     )
+
+
+def _interrupt(signum: int, frame: t.Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """werkzeug on a busy port prints two lines and exits 1: say it in one, with exit 2."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise AppShellUsageError(f"Cannot serve on {host!r}: {e.strerror}.") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            reason = "it is in use" if e.errno == errno.EADDRINUSE else e.strerror
+            raise AppShellUsageError(
+                f"Port {port} on {host} is not available: {reason}. Stop what uses it, or"
+                " pick another with --port (0 picks a free one)."
+            ) from None

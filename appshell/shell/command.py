@@ -322,7 +322,10 @@ def shell_command(
     info.push_app_context(ctx)
     root = ctx.find_root()
     runner = CommandRunner(
-        t.cast(click.Group, root.command), info, prog_name=root.info_name or "appshell"
+        t.cast(click.Group, root.command),
+        info,
+        prog_name=root.info_name or "appshell",
+        obj=info.data.get("runner_obj", info),
     )
     ctx.call_on_close(runner.close)  # before the app context is popped
     session = SessionLoop()

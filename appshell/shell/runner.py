@@ -92,9 +92,13 @@ class CommandRunner:
         path: tuple[str, ...] = (),
         prog_name: str = "appshell",
         servers: list[BackgroundServer] | None = None,
+        obj: t.Any = None,
     ) -> None:
         self._group = group
         self._info = script_info
+        # What the group's commands find as ctx.obj: the ScriptInfo, or Flask's own one when
+        # the shell is `flask shell`.
+        self._obj = script_info if obj is None else obj
         self._path = path
         self._prog_name = prog_name
         self._servers = servers if servers is not None else []
@@ -119,7 +123,7 @@ class CommandRunner:
         """The command ``argv`` runs, after the root group's own options."""
         try:
             with self._group.make_context(
-                self._prog_name, list(argv), obj=self._info, resilient_parsing=True
+                self._prog_name, list(argv), obj=self._obj, resilient_parsing=True
             ) as ctx:
                 rest = [*getattr(ctx, "_protected_args", ()), *ctx.args]
         except (click.ClickException, click.exceptions.Exit):
@@ -147,7 +151,7 @@ class CommandRunner:
 
     def _invoke(self, argv: list[str]) -> CommandResult:
         try:
-            with self._group.make_context(self._prog_name, argv, obj=self._info) as ctx:
+            with self._group.make_context(self._prog_name, argv, obj=self._obj) as ctx:
                 self._group.invoke(ctx)
         except click.exceptions.Exit as e:
             return CommandResult(e.exit_code)
@@ -176,7 +180,7 @@ class CommandRunner:
 
     def _context(self) -> click.Context:
         return click.Context(
-            self._group, info_name=self._prog_name, obj=self._info, resilient_parsing=True
+            self._group, info_name=self._prog_name, obj=self._obj, resilient_parsing=True
         )
 
     def _target(self, ctx: click.Context) -> click.Group | None:
@@ -218,7 +222,12 @@ class CommandRunner:
         command = commands[name]
         if isinstance(command, click.Group):
             return CommandRunner(
-                self._group, self._info, (*self._path, name), self._prog_name, self._servers
+                self._group,
+                self._info,
+                (*self._path, name),
+                self._prog_name,
+                self._servers,
+                self._obj,
             )
         return self._bind(name, command)
 
