@@ -213,8 +213,35 @@ def show_repls() -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
+class _ShellCommand(click.Command):
+    """The shell command parses as python does: after ``-c CODE`` or FILE, everything is the
+    script's (``shell -c 'code' --flag`` puts ``--flag`` in ``sys.argv``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {
+            opt
+            for param in self.params
+            if isinstance(param, click.Option) and not param.is_flag
+            for opt in param.opts
+        }
+        index = 0
+        while index < len(args):
+            arg = args[index]
+            if arg == "--" or not arg.startswith("-") or arg == "-":
+                break  # FILE: the parser stops there by itself
+            if arg == "-c":
+                args = [*args[: index + 2], "--", *args[index + 2 :]]
+                break
+            if arg.startswith("-c") and not arg.startswith("--"):
+                args = [*args[: index + 1], "--", *args[index + 1 :]]
+                break
+            index += 2 if arg in takes_value else 1
+        return super().parse_args(ctx, args)
+
+
 @click.command(
     "shell",
+    cls=_ShellCommand,
     short_help="Run a shell, or a script, in the app context.",
     # Everything after the script's name is the script's own: `shell fix.py --dry-run`.
     context_settings={"allow_interspersed_args": False},
@@ -361,8 +388,10 @@ def shell_command(
         settings.pythonstartup = False
 
     assert backend is not None
-    banner = make_banner(info, t.cast(Namespace, namespace), backend, color=use_color())
-    backend.run(namespace, banner if settings.banner else "", settings)
+    banner = ""
+    if settings.banner:
+        banner = make_banner(info, t.cast(Namespace, namespace), backend, color=use_color())
+    backend.run(namespace, banner, settings)
     flush_output()
 
 
@@ -405,6 +434,10 @@ class _Plan(t.NamedTuple):
             if echo:
                 raise click.UsageError("--echo runs a file or stdin, not -c.")
             return cls("command", None, script_args, command, interactive, False, ipython_syntax)
+        if script_args and script_args[0] == "-":  # as python: `-` is stdin
+            if echo and ipython_syntax:
+                raise click.UsageError("--echo runs Python, not IPython syntax.")
+            return cls("stdin", None, script_args[1:], None, interactive, echo, ipython_syntax)
         if script_args:
             file, *args = script_args
             is_ipy = file.endswith(".ipy") or ipython_syntax
@@ -431,7 +464,7 @@ def _run_script(plan: _Plan, runner: ScriptRunner, settings: ShellSettings) -> i
             assert plan.file is not None
             source = runner.read_ipython_file(plan.file, plan.args)
         else:
-            source = runner.read_stdin()
+            source = runner.read_stdin(plan.args)
         if source is None:
             return 1
         shell_settings = dataclasses.replace(settings, banner=False)
@@ -446,4 +479,4 @@ def _run_script(plan: _Plan, runner: ScriptRunner, settings: ShellSettings) -> i
         if plan.echo:
             return runner.run_transcript_file(plan.file, plan.args)
         return runner.run_file(plan.file, plan.args)
-    return runner.run_stdin(echo=plan.echo)
+    return runner.run_stdin(plan.args, echo=plan.echo)

@@ -133,24 +133,26 @@ class ScriptRunner:
             raise ScriptError(f"Cannot read {path!r}: {e.strerror or e}.") from None
         sys.argv = [path, *args]
         sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
+        # As python (3.9+): __file__ and the frames name the script by its absolute path.
+        path = os.path.abspath(path)
         self._set_main(path)
         source = self._decode(raw, path)
         if source is None:
             return 1
         return self._run_source(source, path)
 
-    def run_stdin(self, *, echo: bool = False) -> int:
+    def run_stdin(self, args: t.Sequence[str] = (), *, echo: bool = False) -> int:
         """Run what stdin holds, as a script named ``<stdin>`` (or a transcript with ``echo``)."""
-        source = self.read_stdin()
+        source = self.read_stdin(args)
         if source is None:
             return 1
         if echo:
             return self.run_transcript(source, "<stdin>")
         return self._run_source(source, "<stdin>")
 
-    def read_stdin(self) -> str | None:
+    def read_stdin(self, args: t.Sequence[str] = ()) -> str | None:
         """Set up ``sys.argv`` and the rest for a script on stdin and return its text."""
-        sys.argv = ["-"]
+        sys.argv = ["-", *args]
         self._set_main(None)
         sys.path.insert(0, "")
         return self._decode(sys.stdin.buffer.read(), "<stdin>")

@@ -147,9 +147,13 @@ class SessionLoop:
         try:
             return self.loop.run_until_complete(task)
         except KeyboardInterrupt:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                self.loop.run_until_complete(task)
+            # Ctrl-C while the loop waited: cancel the task and let it finish. (If the
+            # coroutine itself was interrupted, the task is done already: running the loop
+            # again would never return.)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    self.loop.run_until_complete(task)
             raise
 
     def close(self) -> None:
