@@ -6,6 +6,9 @@ so a fresh machine with only Python and pip can run them.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typing"]
@@ -33,3 +36,20 @@ def typing(session: nox.Session) -> None:
     """mypy, strict, on the package."""
     session.install("mypy>=1.10", ".[test]")
     session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks: one table, each figure against its peer (``-- --json FILE`` saves it).
+
+    The Flask peers run from a second virtualenv without appshell (with appshell installed,
+    ``flask shell`` is appshell's).
+    """
+    session.install(".[test]")
+    peer = Path(session.virtualenv.location).parent / "bench-peer"
+    if not (peer / "bin" / "flask").exists():
+        session.run(sys.executable, "-m", "venv", str(peer), external=True)
+        session.run(str(peer / "bin" / "pip"), "install", "-q", "flask", external=True)
+    session.env.pop("PYTHONDONTWRITEBYTECODE", None)
+    session.run("python", "-m", "compileall", "-q", session.virtualenv.location, silent=True)
+    session.run("python", "tests/benchmarks/bench.py", "--peer-venv", str(peer), *session.posargs)

@@ -11,22 +11,61 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import platform
 import typing as t
 
 import click
-from click.core import ParameterSource
 
 from . import plugins
-from .commands.kernel import kernel_command
-from .commands.profiles import profiles_command
-from .commands.routes import routes_command
-from .commands.run import run_command
-from .discovery import NoAppException, find_best_app, locate_app, prepare_import
+from .envfiles import debug_option as _debug_option
 from .envfiles import load_dotenv
-from .exceptions import NoAppConfigured, UserCodeError, format_user_exception
+from .exceptions import NoAppConfigured, NoAppException, UserCodeError, format_user_exception
 from .scriptinfo import ScriptInfo, pass_script_info, with_appcontext
-from .shell.command import shell_command
+
+if t.TYPE_CHECKING:
+    from .commands.routes import routes_command
+    from .commands.run import run_command
+    from .discovery import find_best_app, locate_app, prepare_import
+    from .shell.command import shell_command
+
+#: The built-in commands, imported when they run: (module, attribute, short help). The short
+#: help is here so that `appshell --help` lists them without importing them (a test keeps it
+#: equal to each command's own).
+BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "kernel": (
+        "appshell.commands.kernel",
+        "kernel_command",
+        "Install Jupyter kernels with the app attached.",
+    ),
+    "profiles": (
+        "appshell.commands.profiles",
+        "profiles_command",
+        "List the shell profiles, or show one merged.",
+    ),
+    "routes": ("appshell.commands.routes", "routes_command", "Show the routes for the app."),
+    "run": ("appshell.commands.run", "run_command", "Run a development server."),
+    "shell": (
+        "appshell.shell.command",
+        "shell_command",
+        "Run a shell, or a script, in the app context.",
+    ),
+}
+# flask.cli's names that live in other modules, imported when asked for.
+_LAZY_NAMES = {
+    **{attr: module for module, attr, _ in BUILTIN_COMMANDS.values()},
+    "find_best_app": "appshell.discovery",
+    "locate_app": "appshell.discovery",
+    "prepare_import": "appshell.discovery",
+}
+
+
+def __getattr__(name: str) -> t.Any:
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'appshell.cli' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "AppGroup",
@@ -121,25 +160,6 @@ _app_option = click.Option(
 )
 
 
-def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool | None:
-    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type,unused-ignore]
-    if source is None or source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
-        return None
-    # Through the environment, so that a factory sees it while it builds the app.
-    os.environ["APPSHELL_DEBUG"] = os.environ["FLASK_DEBUG"] = "1" if value else "0"
-    return value
-
-
-_debug_option = click.Option(
-    ["--debug/--no-debug"],
-    help="Set debug mode. [env: APPSHELL_DEBUG, FLASK_DEBUG]",
-    expose_value=False,
-    callback=_set_debug,
-)
-# As in flask.cli: `appshell run --debug` works as well as `appshell --debug run`.
-run_command.params.insert(0, _debug_option)
-
-
 def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
         try:
@@ -173,6 +193,7 @@ _env_file_option = click.Option(
 
 
 def _versions() -> list[tuple[str, str]]:
+    import platform
     from importlib.metadata import PackageNotFoundError, version
 
     from . import __version__
@@ -245,12 +266,8 @@ class AppShellGroup(AppGroup):
         self.create_app = create_app
         self.load_dotenv = load_dotenv
         self.set_debug_flag = set_debug_flag
-        if add_default_commands:
-            self.add_command(run_command)
-            self.add_command(shell_command)
-            self.add_command(routes_command)
-            self.add_command(profiles_command)
-            self.add_command(kernel_command)
+        #: Built-in commands not imported yet (see BUILTIN_COMMANDS).
+        self._lazy_builtins = dict(BUILTIN_COMMANDS) if add_default_commands else {}
 
     # -- where commands come from: built-in, plugins, then the app ------------------------
 
@@ -297,8 +314,24 @@ class AppShellGroup(AppGroup):
             info.load_error = e
             return None
 
+    def _builtin_command(self, name: str) -> click.Command | None:
+        """A built-in command, imported (once) now that it is needed."""
+        spec = self._lazy_builtins.pop(name, None)
+        if spec is None:
+            return None
+        import importlib
+
+        module, attr, _ = spec
+        command = t.cast(click.Command, getattr(importlib.import_module(module), attr))
+        self.add_command(command, name)
+        return command
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        command = super().get_command(ctx, name) or self._plugin_command(ctx, name)
+        command = (
+            super().get_command(ctx, name)
+            or self._builtin_command(name)
+            or self._plugin_command(ctx, name)
+        )
         if command is not None:
             return command
 
@@ -324,7 +357,7 @@ class AppShellGroup(AppGroup):
         return app_group.get_command(ctx, name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = set(super().list_commands(ctx))
+        names = set(super().list_commands(ctx)) | set(self._lazy_builtins)
         for group in self._plugin_groups():
             names.update(plugins.entry_points(group))
         app_group = self._app_commands(ctx)
@@ -338,6 +371,9 @@ class AppShellGroup(AppGroup):
         rows: list[tuple[str, str]] = []
         for name in self.list_commands(ctx):
             command = super().get_command(ctx, name)
+            if command is None and name in self._lazy_builtins:
+                rows.append((name, self._lazy_builtins[name][2]))
+                continue
             if command is None and (entry := self._plugin_entry(name)) is not None:
                 dist = getattr(entry[1].dist, "name", None) or entry[1].value
                 rows.append((name, f"(plugin from {dist})"))

@@ -7,12 +7,11 @@ adapter is found the same way.
 
 from __future__ import annotations
 
-import ast
 import importlib
-import inspect
 import os
 import re
 import sys
+import types
 import typing as t
 
 from .exceptions import NoAppConfigured, NoAppException
@@ -74,7 +73,7 @@ def find_best_app(module: ModuleType) -> t.Any:
 
     for attr_name in _FACTORY_NAMES:
         factory = getattr(module, attr_name, None)
-        if inspect.isfunction(factory):
+        if isinstance(factory, types.FunctionType):
             return _call_factory(module, attr_name, factory, [], {})
 
     raise NoAppException(
@@ -109,6 +108,8 @@ def _call_factory(
     except TypeError as e:
         if not _called_with_wrong_args(factory):
             raise
+        import inspect
+
         try:
             signature = f"{name}{inspect.signature(factory)}"
         except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
@@ -135,6 +136,8 @@ def _describe(obj: object) -> str:
 
 def _parse_app_name(app_name: str) -> tuple[str, list[t.Any], dict[str, t.Any], bool]:
     """Parse ``name`` or ``name(args)``; returns name, args, kwargs and whether it was a call."""
+    import ast  # only a named app needs parsing
+
     try:
         expr = ast.parse(app_name.strip(), mode="eval").body
     except SyntaxError:
@@ -182,7 +185,7 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
             f" Check the name after the colon in {module.__name__ + ':' + app_name!r}."
         ) from None
 
-    if inspect.isfunction(attr):
+    if isinstance(attr, types.FunctionType):
         # A function is a factory, as in flask.cli, unless it was named bare, cannot be
         # called without arguments and is an app itself (a WSGI function).
         if is_call or name in _FACTORY_NAMES or not _looks_like_wsgi(attr):
@@ -204,6 +207,8 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
 
 def _looks_like_wsgi(func: t.Callable[..., t.Any]) -> bool:
     """A WSGI function takes exactly ``(environ, start_response)``; a factory takes none."""
+    import inspect
+
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):  # pragma: no cover

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 
+import click
+
 from .term import warn
 
-__all__ = ["find_upward", "get_debug_flag", "get_load_dotenv", "load_dotenv"]
+__all__ = ["debug_option", "find_upward", "get_debug_flag", "get_load_dotenv", "load_dotenv"]
 
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -83,3 +85,23 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
         if key not in os.environ and value is not None:
             os.environ[key] = value
     return bool(data)
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool | None:
+    from click.core import ParameterSource
+
+    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type,unused-ignore]
+    if source is None or source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        return None
+    # Through the environment, so that a factory sees it while it builds the app.
+    os.environ["APPSHELL_DEBUG"] = os.environ["FLASK_DEBUG"] = "1" if value else "0"
+    return value
+
+
+#: ``--debug/--no-debug``, on the group and on ``run`` (as in flask.cli).
+debug_option = click.Option(
+    ["--debug/--no-debug"],
+    help="Set debug mode. [env: APPSHELL_DEBUG, FLASK_DEBUG]",
+    expose_value=False,
+    callback=_set_debug,
+)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 import typing as t
 
 import click
@@ -90,6 +89,8 @@ def trim_traceback(tb: TracebackType | None) -> TracebackType | None:
 
 def format_user_exception(exc: BaseException) -> str:
     """The traceback of ``exc`` as Python prints it, from the user's first frame on."""
+    import traceback
+
     tb = trim_traceback(exc.__traceback__)
     if (
         isinstance(exc, SyntaxError)

@@ -82,7 +82,10 @@ class Attachment:
                 del user_ns[name]
                 removed.append(name)
         self.runner.close()
-        self.context.__exit__(None, None, None)
+        # The context may be lost already: attached in a cell with top-level await, whose
+        # context variables ipykernel drops (ipykernel#749). Nothing is left to pop then.
+        with contextlib.suppress(LookupError, ValueError, RuntimeError, AssertionError):
+            self.context.__exit__(None, None, None)
         return removed
 
 
@@ -136,7 +139,8 @@ class AppShellMagics:
         except click.ClickException as e:
             raise MagicError(e.format_message()) from None
         if options["detach"]:
-            return self._detach(say=True)
+            print(self._detach(say=True))
+            return None
         if not line.strip() and self.attachment is not None:
             return self.status()
         self._warn_if_cell_awaits()

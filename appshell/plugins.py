@@ -15,14 +15,12 @@ stderr naming it and its error, and is left out; everything else keeps working.
 
 from __future__ import annotations
 
-import functools
+import os
+import re
 import sys
 import typing as t
 
 from .term import warn
-
-if t.TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
 
 __all__ = [
     "ADAPTERS",
@@ -30,6 +28,8 @@ __all__ = [
     "FLASK_COMMANDS",
     "REPLS",
     "SHELL_CONTEXT",
+    "EntryPoint",
+    "distributions",
     "entry_points",
     "load",
     "load_all",
@@ -44,20 +44,100 @@ SHELL_CONTEXT = "appshell.shell_context"
 
 _loaded: dict[tuple[str, str], t.Any] = {}
 _broken: dict[tuple[str, str], BaseException] = {}
+_scan: dict[str, t.Any] | None = None
 
 
-@functools.cache
-def _all_entry_points() -> t.Any:
-    # One scan of the installed distributions per process, for every group at once.
-    from importlib.metadata import entry_points as read
+class Distribution(t.NamedTuple):
+    name: str
+    path: str
 
-    return read()
+
+class EntryPoint(t.NamedTuple):
+    """One entry point, read from a distribution's ``entry_points.txt``."""
+
+    name: str
+    value: str
+    group: str
+    dist: Distribution
+
+    def load(self) -> t.Any:
+        """Import the module and return the object the entry point names."""
+        import importlib
+
+        module_name, _, attrs = self.value.partition(":")
+        obj: t.Any = importlib.import_module(module_name.strip())
+        for attr in attrs.split("[")[0].strip().split(".") if attrs.strip() else ():
+            obj = getattr(obj, attr)
+        return obj
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _read_entry_points(path: str, dist: Distribution) -> list[EntryPoint]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return []
+    found, group = [], None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1].strip()
+        elif group is not None and "=" in line:
+            name, _, value = line.partition("=")
+            found.append(EntryPoint(name.strip(), value.strip(), group, dist))
+    return found
+
+
+def _scan_path() -> dict[str, t.Any]:
+    """One pass over sys.path's distributions: their names and their entry points.
+
+    Read straight from the ``*.dist-info``/``*.egg-info`` folders: importlib.metadata would
+    cost more than all of ``appshell --help`` is allowed to. The first distribution of a
+    name on sys.path wins, as with importlib.metadata.
+    """
+    dists: dict[str, Distribution] = {}
+    groups: dict[str, list[EntryPoint]] = {}
+    for folder in sys.path:
+        try:
+            entries = os.scandir(folder or ".")
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                if not entry.name.endswith((".dist-info", ".egg-info")):
+                    continue
+                name = _normalize(entry.name.rsplit(".", 1)[0].split("-", 1)[0])
+                if name in dists or not entry.is_dir():
+                    continue
+                dist = Distribution(name, entry.path)
+                dists[name] = dist
+                for ep in _read_entry_points(os.path.join(entry.path, "entry_points.txt"), dist):
+                    groups.setdefault(ep.group, []).append(ep)
+    return {"dists": dists, "groups": groups}
+
+
+def _scanned() -> dict[str, t.Any]:
+    global _scan
+    if _scan is None:
+        _scan = _scan_path()
+    return _scan
+
+
+def distributions() -> dict[str, Distribution]:
+    """The installed distributions by normalized name (read once per process)."""
+    return t.cast("dict[str, Distribution]", _scanned()["dists"])
 
 
 def entry_points(group: str) -> dict[str, EntryPoint]:
     """The entry points of ``group`` by name (first one wins), without importing any."""
     found: dict[str, EntryPoint] = {}
-    for ep in _all_entry_points().select(group=group):
+    for ep in _scanned()["groups"].get(group, ()):
         if group == FLASK_COMMANDS and ep.value.split(":")[0].split(".")[0] == "appshell":
             continue
         found.setdefault(ep.name, ep)
@@ -103,16 +183,13 @@ def load_all(group: str) -> list[t.Any]:
 
 
 def flask_installed() -> bool:
-    """Whether Flask can be imported here (checked without importing it)."""
-    if "flask" in sys.modules:
-        return True
-    from importlib.util import find_spec
-
-    return find_spec("flask") is not None
+    """Whether Flask is installed here (checked without importing it)."""
+    return "flask" in sys.modules or "flask" in distributions()
 
 
 def reset() -> None:
     """Forget everything read and loaded (for tests that install plugins on the fly)."""
-    _all_entry_points.cache_clear()
+    global _scan
+    _scan = None
     _loaded.clear()
     _broken.clear()

@@ -12,9 +12,11 @@ from functools import update_wrapper
 
 import click
 
-from .adapters import AppAdapter, adapter_for
-from .discovery import NoAppException, find_default_app, load_from_import_string
 from .envfiles import get_debug_flag, get_load_dotenv
+from .exceptions import NoAppException
+
+if t.TYPE_CHECKING:
+    from .adapters import AppAdapter
 
 __all__ = ["ScriptInfo", "pass_script_info", "with_appcontext"]
 
@@ -58,6 +60,9 @@ class ScriptInfo:
         """
         if self._loaded_app is not None:
             return self._loaded_app
+        # Discovery and the adapters are imported when an app is loaded, not for --help.
+        from .discovery import find_default_app, load_from_import_string
+
         if self.create_app is not None:
             self.app_origin = self.data.get("origin") or (
                 f"create_app={getattr(self.create_app, '__qualname__', '?')}"
@@ -73,6 +78,8 @@ class ScriptInfo:
             app = load_from_import_string(self.app_import_path)
         else:
             app, self.app_origin = find_default_app()
+
+        from .adapters import adapter_for
 
         try:
             adapter = adapter_for(app)

@@ -23,7 +23,9 @@ EXPECTED_APPSHELL = {
     "NoAppException",
     "Route",
     "ScriptInfo",
+    "load_ipython_extension",
     "pass_script_info",
+    "unload_ipython_extension",
     "with_appcontext",
 }
 

@@ -12,6 +12,7 @@ import typing as t
 
 import click
 
+from ..envfiles import debug_option
 from ..exceptions import AppShellUsageError
 from ..scriptinfo import ScriptInfo
 from ..term import warn
@@ -211,6 +212,10 @@ def run_command(
         extra_files=extra_files,
         exclude_patterns=exclude_patterns,
     )
+
+
+# As in flask.cli: `appshell run --debug` works as well as `appshell --debug run`.
+run_command.params.insert(0, debug_option)
 
 
 def _interrupt(signum: int, frame: t.Any) -> None:

@@ -8,7 +8,6 @@ sources, then hand the namespace and a banner to the backend.
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform
 import sys
 import typing as t
@@ -82,8 +81,7 @@ def build_namespace(
         defaults["cli"] = runner
     builder.add("default", defaults)
     builder.add_provider("adapter", adapter.shell_context)
-    for source, provider in providers:
-        builder.add_provider(source, provider)
+    builder.add_providers(providers)
     if profile is not None:
         source = f"profile:{profile.name}"
         for spec in profile.imports:
@@ -180,6 +178,8 @@ def show_context(namespace: Namespace, as_json: bool) -> None:
     """``--print-context``: every name, its source, its type, what it overrode."""
     records = namespace.describe()
     if as_json:
+        import json
+
         click.echo(json.dumps(records, indent=2))
         return
     headers = {"name": "Name", "source": "Source", "type": "Type", "overrides": "Overrides"}

@@ -12,6 +12,7 @@ The builder knows nothing of REPLs or apps: it is given mappings and callables.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import typing as t
 
 import click
@@ -38,17 +39,32 @@ class Binding:
 
 
 class Namespace(dict[str, t.Any]):
-    """The names a shell starts with, and ``provenance``: a :class:`Binding` for each."""
+    """The names a shell starts with, and ``provenance``: a :class:`Binding` for each.
+
+    Provenance is kept as two plain dicts (the source of each name, in merge order, and the
+    overridden sources of the few names that have any): a shell with a hundred thousand
+    names is built in time linear in their number. ``provenance`` makes Bindings from them.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.provenance: dict[str, Binding] = {}
+        self._sources: dict[str, str] = {}
+        self._overrides: dict[str, list[str]] = {}
+
+    @property
+    def provenance(self) -> dict[str, Binding]:
+        """A :class:`Binding` for every name, in the order of the sources that gave them."""
+        overrides = self._overrides
+        return {
+            name: Binding(name, source, list(overrides.get(name, ())))
+            for name, source in self._sources.items()
+        }
 
     def by_source(self) -> dict[str, list[str]]:
         """Names grouped by the source that gave them, in merge order, names sorted."""
         groups: dict[str, list[str]] = {}
-        for binding in self.provenance.values():
-            groups.setdefault(binding.source, []).append(binding.name)
+        for name, source in self._sources.items():
+            groups.setdefault(source, []).append(name)
         return {source: sorted(names, key=str.lower) for source, names in groups.items()}
 
     def describe(self) -> list[dict[str, t.Any]]:
@@ -88,15 +104,16 @@ class ContextBuilder:
     def add(self, source: str, names: t.Mapping[str, t.Any]) -> None:
         """Merge ``names`` from ``source``; they win over what is there already."""
         namespace = self.namespace
-        provenance = namespace.provenance
+        sources = namespace._sources
         for name, value in names.items():
-            previous = provenance.get(name)
-            if previous is None:
-                provenance[name] = Binding(name, source)
-            elif namespace[name] is not value:
+            previous = sources.get(name)
+            if previous is not None and namespace[name] is not value:
+                namespace._overrides.setdefault(name, []).append(previous)
                 # Re-inserted, so that names stay in the order of the sources that gave them.
-                del provenance[name]
-                provenance[name] = Binding(name, source, [*previous.overrides, previous.source])
+                del sources[name]
+                sources[name] = source
+            elif previous is None:
+                sources[name] = source
             namespace[name] = value
 
     def add_provider(self, source: str, provider: t.Callable[[], t.Any]) -> None:
@@ -132,6 +149,21 @@ class ContextBuilder:
                 " context provider must return a mapping of names to values (a dict)."
             )
         self.add(source, names)
+
+    def add_providers(self, providers: t.Iterable[tuple[str, t.Callable[[], t.Any]]]) -> None:
+        """:meth:`add_provider` for each (source, provider), in order.
+
+        The garbage collector is paused meanwhile: providers make many small objects, and
+        its full collections would make a large namespace take more than linear time.
+        """
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for source, provider in providers:
+                self.add_provider(source, provider)
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def add_run(self, source: str, run: t.Callable[[dict[str, t.Any]], None]) -> None:
         """Let ``run`` execute code in a copy of the namespace; merge the names it bound.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import shlex
 import sys
 import threading
 import typing as t
@@ -107,7 +106,11 @@ class CommandRunner:
 
     def __call__(self, args: str | t.Sequence[str] = (), *, capture: bool = False) -> CommandResult:
         """Run a command line: ``cli("routes -s rule")`` or ``cli(["routes", "-s", "rule"])``."""
-        argv = [*self._path, *(shlex.split(args) if isinstance(args, str) else map(str, args))]
+        if isinstance(args, str):
+            import shlex
+
+            args = shlex.split(args)
+        argv = [*self._path, *map(str, args)]
         refused = self._refuse(argv)
         if refused is not None:
             return refused

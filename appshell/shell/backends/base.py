@@ -8,9 +8,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import inspect
 import os
 import sys
+import types
 import typing as t
 from pathlib import Path
 
@@ -18,6 +18,9 @@ from ...term import warn
 
 if t.TYPE_CHECKING:
     from types import CodeType
+
+# inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
+_CO_COROUTINE = 0x0080
 
 __all__ = ["Backend", "BaseBackend", "SessionLoop", "ShellSettings", "history_file", "state_dir"]
 
@@ -124,18 +127,27 @@ class SessionLoop:
     """
 
     def __init__(self) -> None:
-        import asyncio
-
-        self.loop = asyncio.new_event_loop()
         self.context = contextvars.copy_context()
+        self._loop: t.Any = None
+
+    @property
+    def loop(self) -> t.Any:
+        """The session's event loop, made when first needed (asyncio is not cheap to import)."""
+        if self._loop is None:
+            import asyncio
+
+            self._loop = asyncio.new_event_loop()
+        return self._loop
 
     def run(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
         """Evaluate compiled ``code``; if it awaits, run it to completion on the loop."""
-        import asyncio
+        if self._loop is not None:
+            import asyncio
 
-        asyncio.set_event_loop(self.loop)
+            # Code that asks for "the" event loop gets the session's.
+            asyncio.set_event_loop(self._loop)
         result = self.context.run(eval, code, globals, locals if locals is not None else globals)
-        if inspect.CO_COROUTINE & code.co_flags and inspect.iscoroutine(result):
+        if _CO_COROUTINE & code.co_flags and isinstance(result, types.CoroutineType):
             result = self.complete(result)
         return result
 
@@ -143,9 +155,11 @@ class SessionLoop:
         """Run ``coroutine`` on the session loop in the session context."""
         import asyncio
 
-        task = self.loop.create_task(coroutine, context=self.context)
+        loop = self.loop
+        asyncio.set_event_loop(loop)
+        task = loop.create_task(coroutine, context=self.context)
         try:
-            return self.loop.run_until_complete(task)
+            return loop.run_until_complete(task)
         except KeyboardInterrupt:
             # Ctrl-C while the loop waited: cancel the task and let it finish. (If the
             # coroutine itself was interrupted, the task is done already: running the loop
@@ -153,25 +167,26 @@ class SessionLoop:
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    self.loop.run_until_complete(task)
+                    loop.run_until_complete(task)
             raise
 
     def close(self) -> None:
         """Cancel what is left on the loop and close it."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
         import asyncio
 
-        if self.loop.is_closed():
-            return
         try:
-            pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
             for task in pending:
                 task.cancel()
             if pending:
-                self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             asyncio.set_event_loop(None)
-            self.loop.close()
+            loop.close()
 
 
 def stdout_is_terminal() -> bool:

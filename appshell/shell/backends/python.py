@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import code
 import contextlib
 import os
 import platform
@@ -17,21 +16,22 @@ if t.TYPE_CHECKING:
     from types import CodeType
 
 
-class _Console(code.InteractiveConsole):
-    """InteractiveConsole whose statements may ``await``, on one loop for the session."""
+def _console(namespace: dict[str, t.Any], session: SessionLoop) -> t.Any:
+    """An InteractiveConsole whose statements may ``await``, on one loop for the session."""
+    import code  # here, not at the top: scripts never need it
 
-    def __init__(self, namespace: dict[str, t.Any], session: SessionLoop) -> None:
-        super().__init__(namespace, filename="<console>")
-        self.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-        self.session = session
+    class Console(code.InteractiveConsole):
+        def runcode(self, compiled: CodeType) -> None:
+            try:
+                session.run(compiled, self.locals)
+            except SystemExit:
+                raise
+            except BaseException:
+                self.showtraceback()
 
-    def runcode(self, code: CodeType) -> None:
-        try:
-            self.session.run(code, self.locals)
-        except SystemExit:
-            raise
-        except BaseException:
-            self.showtraceback()
+    console = Console(namespace, filename="<console>")
+    console.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    return console
 
 
 def _enable_completion(namespace: dict[str, t.Any], history: str | None) -> None:
@@ -102,7 +102,7 @@ class PythonBackend(BaseBackend):
 
         session = settings.session or SessionLoop()
         try:
-            _Console(namespace, session).interact(
+            _console(namespace, session).interact(
                 banner=banner if settings.banner else "", exitmsg=""
             )
         finally:

@@ -1,0 +1,269 @@
+"""The IPython extension in real Jupyter kernels, driven by nbclient as a notebook is run.
+
+Each notebook starts a kernel (a few seconds each): the cells of one test tell one story.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import os
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from ..conftest import Result
+
+pytestmark = pytest.mark.slow
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+EXAMPLE = Path(__file__).parents[2] / "docs" / "example.ipynb"
+
+FLASK_APP = """
+import os
+from flask import Flask
+
+TEARDOWN_LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "teardown.log")
+
+
+def create_app():
+    app = Flask("nbflask")
+
+    @app.route("/hello/<name>")
+    def hello(name):
+        return f"hi {name}"
+
+    @app.shell_context_processor
+    def names():
+        return {"answer": 42}
+
+    @app.teardown_appcontext
+    def log_teardown(exc):
+        with open(TEARDOWN_LOG, "a") as f:
+            f.write("torn down\\n")
+
+    return app
+"""
+
+FLASK = "nbflask:create_app"
+
+
+@dataclasses.dataclass
+class Output:
+    """What a cell shows: stdout, stderr, its value as text and HTML, its errors."""
+
+    stdout: str = ""
+    stderr: str = ""
+    text: str = ""
+    html: str = ""
+    errors: list[t.Any] = dataclasses.field(default_factory=list)
+
+
+def output_of(cell: t.Any) -> Output:
+    seen = Output()
+    for out in cell.outputs:
+        if out.output_type == "stream":
+            setattr(seen, out.name, getattr(seen, out.name) + out.text)
+        elif out.output_type in ("execute_result", "display_data"):
+            seen.text += out.data.get("text/plain", "")
+            seen.html += out.data.get("text/html", "")
+        elif out.output_type == "error":
+            seen.errors.append(out)
+    return seen
+
+
+def execute(notebook: t.Any, folder: Path, kernel_name: str = "python3") -> list[Output]:
+    """Run every cell in a new kernel whose working folder is ``folder``; each one's output."""
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=60,
+        kernel_name=kernel_name,
+        allow_errors=True,
+        record_timing=False,
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(folder)}},
+    )
+    client.execute()
+    return [output_of(cell) for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def run_cells(*sources: str, folder: Path, kernel_name: str = "python3") -> list[Output]:
+    cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    return execute(nbformat.v4.new_notebook(cells=cells), folder, kernel_name)
+
+
+def assert_no_errors(outputs: list[Output]) -> None:
+    failed = {i: [e.ename + ": " + e.evalue for e in o.errors] for i, o in enumerate(outputs)}
+    assert not {i: e for i, e in failed.items() if e}
+
+
+@pytest.fixture(autouse=True)
+def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Kernels start with this process's environment: keep their files in the test's folder."""
+    jupyter = tmp_path / "jupyter"
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(jupyter))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(jupyter / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("APPSHELL_DEMO_DATABASE", str(tmp_path / "demo.sqlite3"))
+    return jupyter
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder with a Flask app (its teardown log beside it)."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "nbflask.py").write_text(FLASK_APP)
+    return folder
+
+
+def test_example_notebook_runs(tmp_path: Path) -> None:
+    notebook = nbformat.read(EXAMPLE, as_version=4)
+    sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert sources == [
+        "%load_ext appshell",
+        "%appshell --app appshell.demo",
+        "Note.count()",
+        "%cli routes",
+        "%appshell --detach",
+    ]
+    load, attach, count, routes, detach = execute(notebook, tmp_path)
+    assert_no_errors([load, attach, count, routes, detach])
+    assert load.stdout.startswith("appshell loaded: attach an app with %appshell --app IMPORT")
+    assert "<table>" in attach.html
+    assert "<code>Note</code>" in attach.html
+    assert count.text == "0"
+    assert "notes.detail  GET      /notes/<int:note_id>" in routes.stdout
+    assert "detached appshell-demo" in detach.text
+
+
+def test_a_notebook_session(project: Path) -> None:
+    outputs = run_cells(
+        "%load_ext appshell",
+        "%appshell --app appshell.demo",
+        "Note.create('first')\nNote.count()",
+        f"%appshell --app {FLASK}",
+        "sorted(name for name in ('Note', 'db', 'answer') if name in globals())",
+        "from flask import current_app\ncurrent_app.name, answer",
+        "import asyncio\nawait asyncio.sleep(0)\ncurrent_app.name",
+        "current_app.name",
+        "%cli routes",
+        "%%appshell_request /hello/x?y=1\n"
+        "from flask import request\nrequest.path, request.args['y']",
+        "%appshell --detach",
+        "from flask import has_app_context\n"
+        "has_app_context(), [n for n in ('answer', 'app', 'cli', 'g') if n in globals()]",
+        folder=project,
+    )
+    assert_no_errors(outputs)
+    (
+        _load,
+        demo,
+        count,
+        attach,
+        left,
+        names,
+        awaited,
+        after_await,
+        routes,
+        request,
+        detach,
+        gone,
+    ) = outputs
+    assert "attached appshell-demo" in demo.text
+    assert count.text == "1"
+    assert "<table>" in attach.html
+    assert "attached nbflask" in attach.text
+    assert left.text == "['answer']"
+    assert names.text == "('nbflask', 42)"
+    assert awaited.text == after_await.text == "'nbflask'"
+    assert "hello     GET      /hello/<name>" in routes.stdout
+    assert request.text == "('/hello/x', '1')"
+    assert "detached nbflask" in detach.text
+    assert gone.text == "(False, [])"
+    assert (project / "teardown.log").read_text() == "torn down\n"
+
+
+def test_a_failed_attach_is_one_line_and_the_kernel_goes_on(project: Path) -> None:
+    outputs = run_cells(
+        "%load_ext appshell",
+        f"%appshell --app {FLASK}",
+        "%appshell --app nosuch",
+        "from flask import current_app\ncurrent_app.name, 1 + 1",
+        folder=project,
+    )
+    assert_no_errors(outputs[:2])
+    failed, after = outputs[2:]
+    assert len(failed.errors) == 1
+    (traceback,) = failed.errors[0].traceback
+    assert traceback.startswith("appshell: Could not import 'nosuch'")
+    assert not after.errors
+    assert after.text == "('nbflask', 2)"
+
+
+PROJECT_PROFILE = """
+[tool.appshell.profiles.nb]
+imports = ["textwrap:dedent"]
+"""
+
+
+def test_kernel_install_starts_notebooks_with_the_app_attached(
+    project: Path,
+    tmp_path: Path,
+    kernel_env: Path,
+    run_appshell: t.Callable[..., Result],
+) -> None:
+    (project / "settings.env").write_text("NB_GREETING=hello from settings.env\n")
+    (project / "pyproject.toml").write_text(PROJECT_PROFILE)
+    installed = run_appshell(
+        "--app", FLASK, "--env-file", "settings.env",
+        "kernel", "install", "--name", "appshell-test", "--profile", "nb",
+        cwd=project,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    where = kernel_env / "kernels" / "appshell-test"
+    assert installed.stdout == (
+        f"Installed the kernel 'appshell-test' (appshell: nbflask) in {where}\n"
+    )
+    spec = json.loads((where / "kernel.json").read_text())
+    assert os.path.samefile(spec["argv"][0], sys.executable)
+    assert spec["env"] == {
+        "APPSHELL_KERNEL_APP": FLASK,
+        "APPSHELL_KERNEL_ENV_FILE": str(project / "settings.env"),
+        "APPSHELL_KERNEL_PROFILE": "nb",
+        "APPSHELL_KERNEL_PROJECT_DIR": str(project),
+    }
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (first,) = run_cells(
+        "from flask import current_app\nimport os\n"
+        "current_app.name, answer, dedent('  x'), os.environ['NB_GREETING'], os.getcwd()",
+        folder=notebooks,
+        kernel_name="appshell-test",
+    )
+    assert_no_errors([first])
+    assert ast.literal_eval(first.text) == (
+        "nbflask", 42, "x", "hello from settings.env", str(notebooks)
+    )  # fmt: skip
+
+    listed = run_appshell("kernel", "list", cwd=notebooks)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == [
+        "appshell-test", "appshell:", "nbflask", f"app={FLASK}", str(where)
+    ]  # fmt: skip
+
+    removed = run_appshell("kernel", "remove", "appshell-test", cwd=notebooks)
+    assert removed.returncode == 0, removed.stderr
+    assert "Removed the kernel 'appshell-test'" in removed.stdout
+    assert not where.exists()
+    assert "No appshell kernels are installed" in run_appshell("kernel", "list").stdout
+
+    again = run_appshell("kernel", "remove", "appshell-test")
+    assert again.returncode == 2
+    assert "No appshell kernel called 'appshell-test'" in again.stderr
