@@ -8,6 +8,7 @@ sources, then hand the namespace and a banner to the backend.
 from __future__ import annotations
 
 import dataclasses
+import os
 import platform
 import sys
 import typing as t
@@ -107,11 +108,12 @@ def _importer(spec: str, *, optional: bool) -> t.Callable[[], dict[str, t.Any]]:
             return import_names(spec, optional=optional)
         except (ModuleNotFoundError, ValueError) as e:
             if isinstance(e, ModuleNotFoundError) and (e.name or "") not in spec:
-                raise  # raised inside the user's module: their traceback tells why
+                # Raised inside the user's module: say which entry, keep their traceback.
+                raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
             raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
         except ImportError as e:
             if e.name is not None and e.name not in spec:
-                raise
+                raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
             raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
 
     return provide
@@ -124,6 +126,10 @@ def _startup_runner(
 
     def run(namespace: dict[str, t.Any]) -> None:
         if is_startup_file(entry):
+            if not os.path.isfile(entry):
+                raise ProfileImportError(
+                    f"the startup file {entry!r} of profile {profile!r} does not exist"
+                )
             with open(entry, "rb") as f:
                 source, filename = f.read().decode("utf-8"), entry
         else:
@@ -191,11 +197,12 @@ def show_context(namespace: Namespace, as_json: bool) -> None:
         click.echo("  ".join(str(row[k]).ljust(widths[k]) for k in headers).rstrip())
 
 
-def show_repls() -> None:
-    """``--list-repls``: every known backend, installed or not, with its version."""
+def show_repls(order: t.Sequence[str] = AUTODETECT_ORDER) -> None:
+    """``--list-repls``: every known backend, installed or not, with its version, and the
+    one autodetection picks in ``order`` (the profile's)."""
     backends = known_backends()
     try:
-        chosen: str | None = resolve(None).name
+        chosen: str | None = resolve(None, order).name
     except click.ClickException:
         chosen = None
     rows = []
@@ -324,7 +331,8 @@ def shell_command(
     script's: appshell shell fix.py --dry-run.
     """
     if list_repls:
-        show_repls()
+        chosen = load_profile(profile_name or _project_profile() or "default")
+        show_repls(chosen.repl or AUTODETECT_ORDER)
         return
     plan = _Plan.make(command, script_args, interactive, echo, ipython_syntax)
     if as_json and not print_context:

@@ -175,6 +175,11 @@ class ContextBuilder:
         scratch = dict(self.namespace)
         try:
             run(scratch)
+        except click.ClickException as e:
+            if self.strict:
+                raise
+            self.failures.append((source, e))
+            warn(f"{source}: {e.format_message()} (skipped; --strict makes this an error)")
         except Exception as e:
             if self.strict:
                 raise UserCodeError(e) from None

@@ -54,17 +54,25 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
                 f" {os.environ.get('IPYTHONDIR') or '~/.ipython'!r} is not writable."
             )
         config.HistoryManager.enabled = False
+    # Lists that the user's own IPython config may set too are added to theirs after start,
+    # not set in place of theirs: extensions and exec_lines.
+    exec_lines: list[str] = []
     for section, values in settings.ipython_config.items():
         for key, value in values.items():
+            if (section, key) == ("InteractiveShellApp", "exec_lines"):
+                exec_lines.extend(value)
+                continue
             config[section][key] = value
-    if settings.ipython_extensions:
-        config.InteractiveShellApp.extensions = list(settings.ipython_extensions)
 
     app = TerminalIPythonApp.instance(config=config, user_ns=namespace)
     with warnings.catch_warnings():
         # Said in one line above already; IPython would say it again, in two.
         warnings.filterwarnings("ignore", message=".*is not a writable location")
         app.initialize(argv=[])  # not sys.argv: those are appshell's or a script's
+    for extension in settings.ipython_extensions:
+        app.shell.extension_manager.load_extension(extension)
+    for line in exec_lines:
+        app.shell.run_cell(line, store_history=False)
     # The in-shell command runner, if the namespace has one, gets its %cli magic.
     register = getattr(namespace.get("cli"), "register_ipython_magic", None)
     if callable(register):
