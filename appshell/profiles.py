@@ -9,7 +9,6 @@ that ``extends`` another is merged over it the same way.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import typing as t
 from pathlib import Path
@@ -54,8 +53,7 @@ class ProfileError(AppShellUsageError):
     """A profile is missing or invalid (exit code 2)."""
 
 
-@dataclasses.dataclass
-class ProfileLayer:
+class ProfileLayer(t.NamedTuple):
     """One definition of a profile: where it was found and what it says."""
 
     name: str
@@ -64,14 +62,17 @@ class ProfileLayer:
     data: dict[str, t.Any]
 
 
-@dataclasses.dataclass
 class Profile:
     """A profile with its layers and ``extends`` merged: what the shell uses."""
 
-    name: str
-    data: dict[str, t.Any]
-    #: Where each layer came from, lowest first (the extended profiles' too).
-    sources: list[ProfileLayer]
+    def __init__(self, name: str, data: dict[str, t.Any], sources: list[ProfileLayer]) -> None:
+        self.name = name
+        self.data = data
+        #: Where each layer came from, lowest first (the extended profiles' too).
+        self.sources = sources
+
+    def __repr__(self) -> str:
+        return f"<Profile {self.name!r} from {len(self.sources)} layers>"
 
     @property
     def repl(self) -> list[str] | None:
@@ -190,14 +191,21 @@ def _validate(data: t.Any, where: str) -> dict[str, t.Any]:
     return t.cast("dict[str, t.Any]", data)
 
 
-def find_layers() -> dict[str, list[ProfileLayer]]:
-    """Every profile found, by name, its layers lowest first (built-in, project, user)."""
+def find_layers(only: str | None = None) -> dict[str, list[ProfileLayer]]:
+    """Every profile found (or only the one called ``only``), by name, its layers lowest
+    first (built-in, project, user)."""
     layers: dict[str, list[ProfileLayer]] = {}
 
     def add(layer: ProfileLayer) -> None:
         layers.setdefault(layer.name, []).append(layer)
 
-    for path in sorted(builtin_dir().glob("*.toml")):
+    def files(folder: Path) -> list[Path]:
+        if only is None:
+            return sorted(folder.glob("*.toml"))
+        path = folder / f"{only}.toml"
+        return [path] if path.is_file() else []
+
+    for path in files(builtin_dir()):
         add(ProfileLayer(path.stem, "builtin", str(path), _load_file(path)))
 
     pyproject = find_pyproject()
@@ -207,13 +215,32 @@ def find_layers() -> dict[str, list[ProfileLayer]]:
         if not isinstance(profiles, dict):
             raise ProfileError(f"In {pyproject!r}: [tool.appshell.profiles] must be a table.")
         for name, data in profiles.items():
+            if only is not None and name != only:
+                continue
             where = f"{pyproject!r}, [tool.appshell.profiles.{name}]"
             data = _absolute_startup(_validate(data, where), os.path.dirname(pyproject))
             add(ProfileLayer(name, "project", pyproject, data))
 
-    for path in sorted(user_dir().glob("*.toml")):
+    for path in files(user_dir()):
         add(ProfileLayer(path.stem, "user", str(path), _load_file(path)))
     return layers
+
+
+class _LazyLayers(dict[str, list[ProfileLayer]]):
+    """Layers read one profile name at a time: a shell reads only the files it uses."""
+
+    def get(self, name: str, default: t.Any = None) -> t.Any:
+        if name not in self:
+            self[name] = find_layers(only=name).get(name, [])
+        return super().get(name) or default
+
+    def names(self) -> list[str]:
+        return sorted(find_layers())
+
+
+def _known_names(layers: dict[str, list[ProfileLayer]]) -> str:
+    names = layers.names() if isinstance(layers, _LazyLayers) else sorted(layers)
+    return ", ".join(names) or "none"
 
 
 def _load_file(path: Path) -> dict[str, t.Any]:
@@ -253,8 +280,7 @@ def load_profile(name: str, layers: dict[str, list[ProfileLayer]] | None = None)
     :raises ProfileError: no profile of that name, an ``extends`` of a missing profile, or
         an ``extends`` cycle.
     """
-    layers = find_layers() if layers is None else layers
-    return _resolve(name, layers, ())
+    return _resolve(name, _LazyLayers() if layers is None else layers, ())
 
 
 def _resolve(name: str, layers: dict[str, list[ProfileLayer]], chain: tuple[str, ...]) -> Profile:
@@ -263,11 +289,11 @@ def _resolve(name: str, layers: dict[str, list[ProfileLayer]], chain: tuple[str,
         if chain:
             raise ProfileError(
                 f"The profile {chain[-1]!r} extends {name!r}, which does not exist. The"
-                f" profiles found are: {', '.join(sorted(layers)) or 'none'}."
+                f" profiles found are: {_known_names(layers)}."
             )
         raise ProfileError(
             f"No profile called {name!r}. The profiles found are:"
-            f" {', '.join(sorted(layers)) or 'none'} (see appshell profiles)."
+            f" {_known_names(layers)} (see appshell profiles)."
         )
     data: dict[str, t.Any] = {}
     for layer in found:

@@ -575,8 +575,13 @@ def test_an_invalid_profile_is_exit_2_without_a_traceback(
 def test_a_profile_that_is_not_toml_names_the_file() -> None:
     path = user_profile("broken", "banner = \n")
     with pytest.raises(ProfileError, match="not valid TOML") as caught:
-        load_profile("default")
+        load_profile("broken")
     assert str(path) in caught.value.format_message()
+    # Listing reads every profile, so it reports the broken one too.
+    with pytest.raises(ProfileError, match="not valid TOML"):
+        find_layers()
+    # A shell reads only the profiles it uses: another profile still loads.
+    assert load_profile("default").name == "default"
 
 
 # -- import specs ------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
 import typing as t
 
 if t.TYPE_CHECKING:
@@ -27,8 +26,7 @@ __all__ = [
 ]
 
 
-@dataclasses.dataclass(frozen=True)
-class Route:
+class Route(t.NamedTuple):
     """One URL rule of an app, in the order the app matches them."""
 
     rule: str

@@ -11,7 +11,6 @@ The builder knows nothing of REPLs or apps: it is given mappings and callables.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import typing as t
 
@@ -23,14 +22,13 @@ from ..term import warn
 __all__ = ["Binding", "ContextBuilder", "Namespace", "ProviderError"]
 
 
-@dataclasses.dataclass
-class Binding:
+class Binding(t.NamedTuple):
     """Where one name of the namespace came from."""
 
     name: str
     source: str
     #: The sources whose value for this name this one replaced, earliest first.
-    overrides: list[str] = dataclasses.field(default_factory=list)
+    overrides: list[str]
 
     def type_name(self, value: object) -> str:
         kind = type(value)

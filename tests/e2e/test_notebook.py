@@ -139,7 +139,7 @@ def test_example_notebook_runs(tmp_path: Path) -> None:
     assert "<code>Note</code>" in attach.html
     assert count.text == "0"
     assert "notes.detail  GET      /notes/<int:note_id>" in routes.stdout
-    assert "detached appshell-demo" in detach.text
+    assert "detached appshell-demo" in detach.stdout
 
 
 def test_a_notebook_session(project: Path) -> None:
@@ -184,7 +184,7 @@ def test_a_notebook_session(project: Path) -> None:
     assert awaited.text == after_await.text == "'nbflask'"
     assert "hello     GET      /hello/<name>" in routes.stdout
     assert request.text == "('/hello/x', '1')"
-    assert "detached nbflask" in detach.text
+    assert "detached nbflask" in detach.stdout
     assert gone.text == "(False, [])"
     assert (project / "teardown.log").read_text() == "torn down\n"
 
