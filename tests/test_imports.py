@@ -1,0 +1,102 @@
+"""What appshell imports, checked in a fresh interpreter: start-up stays fast."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .conftest import _clean_environ
+
+REPLS = ["IPython", "ptpython", "prompt_toolkit"]
+
+
+def modules_after(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> set[str]:
+    """The modules loaded once ``appshell ARGS`` has run in a fresh interpreter."""
+    code = textwrap.dedent(
+        f"""
+        import json, sys
+        from appshell.cli import cli
+        try:
+            cli.main({args!r}, prog_name="appshell")
+        except SystemExit:
+            pass
+        sys.__stdout__.write("\\nMODULES " + json.dumps(sorted(sys.modules)))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=_clean_environ() | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    marker = result.stdout.rsplit("MODULES ", 1)
+    assert len(marker) == 2, result.stderr
+    return set(json.loads(marker[1]))
+
+
+def test_a_python_script_session_imports_no_repl_package(tmp_path: Path) -> None:
+    loaded = modules_after(
+        ["--app", "appshell.demo", "shell", "--repl", "python", "-c", "pass"],
+        tmp_path,
+        {"APPSHELL_DEMO_DATABASE": str(tmp_path / "demo.sqlite3")},
+    )
+    assert "appshell.shell.command" in loaded  # the shell did run
+    assert not {m for m in loaded if m.split(".")[0] in REPLS}
+
+
+def test_a_script_without_await_does_not_import_asyncio(tmp_path: Path) -> None:
+    demo = {"APPSHELL_DEMO_DATABASE": str(tmp_path / "demo.sqlite3")}
+    plain = modules_after(["--app", "appshell.demo", "shell", "-c", "x = 1"], tmp_path, demo)
+    assert "asyncio" not in plain
+    awaiting = modules_after(
+        ["--app", "appshell.demo", "shell", "-c", "import asyncio; await asyncio.sleep(0)"],
+        tmp_path,
+        demo,
+    )
+    assert "asyncio" in awaiting
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["--app", "appshell.demo", "--help"], ["shell", "--help"]],
+    ids=["help", "help-with-app", "shell-help"],
+)
+def test_help_imports_no_repl_no_server_no_dotenv(tmp_path: Path, args: list[str]) -> None:
+    loaded = modules_after(args, tmp_path)
+    heavy = {"dotenv", "asyncio", *REPLS}
+    if "--app" not in args:
+        # werkzeug's own __init__ imports werkzeug.serving: an app on werkzeug brings it.
+        heavy.add("werkzeug")
+    assert not {m for m in loaded if m in heavy or m.split(".")[0] in heavy}
+
+
+def test_help_imports_no_builtin_command_it_does_not_run(tmp_path: Path) -> None:
+    loaded = modules_after(["--help"], tmp_path)
+    assert "appshell.cli" in loaded
+    for module in (
+        "appshell.shell.command",
+        "appshell.commands.run",
+        "appshell.commands.kernel",
+        "appshell.jupyter",
+        "appshell.adapters",
+        "importlib.metadata",
+    ):
+        assert module not in loaded, module
+
+
+def test_builtin_short_help_matches_the_commands() -> None:
+    import importlib
+
+    from appshell.cli import BUILTIN_COMMANDS
+
+    for name, (module, attr, short_help) in BUILTIN_COMMANDS.items():
+        command = getattr(importlib.import_module(module), attr)
+        assert command.name == name
+        assert command.get_short_help_str(100) == short_help, name
