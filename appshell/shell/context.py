@@ -103,6 +103,11 @@ class ContextBuilder:
         """Merge ``names`` from ``source``; they win over what is there already."""
         namespace = self.namespace
         sources = namespace._sources
+        if sources.keys().isdisjoint(names):
+            # The common case, done in C: no name of this source is there yet.
+            namespace.update(names)
+            sources.update(dict.fromkeys(names, source))
+            return
         for name, value in names.items():
             previous = sources.get(name)
             if previous is not None and namespace[name] is not value:
@@ -141,7 +146,7 @@ class ContextBuilder:
             return
         if names is None:
             return
-        if not isinstance(names, t.Mapping):
+        if not isinstance(names, dict) and not isinstance(names, t.Mapping):
             raise ProviderError(
                 f"The shell context {source} returned {type(names).__name__!r}; a shell"
                 " context provider must return a mapping of names to values (a dict)."
