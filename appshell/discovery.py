@@ -14,6 +14,7 @@ import sys
 import types
 import typing as t
 
+from .envfiles import find_upward
 from .exceptions import NoAppConfigured, NoAppException
 
 if t.TYPE_CHECKING:
@@ -344,15 +345,7 @@ def _check_not_shadowed(module_name: str, path: str) -> None:
 
 def find_pyproject(start: str | None = None) -> str | None:
     """The nearest ``pyproject.toml`` from ``start`` (default: cwd) upward, or None."""
-    directory = os.path.abspath(start or os.getcwd())
-    while True:
-        candidate = os.path.join(directory, "pyproject.toml")
-        if os.path.isfile(candidate):
-            return candidate
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
+    return find_upward("pyproject.toml", start)
 
 
 def read_tool_table(pyproject: str) -> dict[str, t.Any]:

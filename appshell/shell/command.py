@@ -470,7 +470,7 @@ def _run_script(plan: _Plan, runner: ScriptRunner, settings: ShellSettings) -> i
             source: str | None = plan.code
         elif plan.script == "file":
             assert plan.file is not None
-            source = runner.read_ipython_file(plan.file, plan.args)
+            _, source = runner.read_file(plan.file, plan.args)
         else:
             source = runner.read_stdin(plan.args)
         if source is None:

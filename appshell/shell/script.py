@@ -117,8 +117,12 @@ class ScriptRunner:
         sys.path.insert(0, "")
         return self._run_source(code, "<string>")
 
-    def run_file(self, path: str, args: t.Sequence[str]) -> int:
-        """``FILE ARGS...`` as ``python FILE ARGS...`` runs it."""
+    def read_file(self, path: str, args: t.Sequence[str]) -> tuple[str, str | None]:
+        """Set up ``sys.argv``, ``sys.path[0]`` and ``__main__`` for the script ``path``, as
+        python does, and return (its absolute path, its text or None if undecodable).
+
+        :raises ScriptError: ``path`` is missing, a folder, or unreadable.
+        """
         if not os.path.exists(path):
             raise ScriptError(f"Cannot run {path!r}: there is no such file.")
         if os.path.isdir(path):
@@ -136,10 +140,12 @@ class ScriptRunner:
         # As python (3.9+): __file__ and the frames name the script by its absolute path.
         path = os.path.abspath(path)
         self._set_main(path)
-        source = self._decode(raw, path)
-        if source is None:
-            return 1
-        return self._run_source(source, path)
+        return path, self._decode(raw, path)
+
+    def run_file(self, path: str, args: t.Sequence[str]) -> int:
+        """``FILE ARGS...`` as ``python FILE ARGS...`` runs it."""
+        path, source = self.read_file(path, args)
+        return 1 if source is None else self._run_source(source, path)
 
     def run_stdin(self, args: t.Sequence[str] = (), *, echo: bool = False) -> int:
         """Run what stdin holds, as a script named ``<stdin>`` (or a transcript with ``echo``)."""
@@ -158,18 +164,10 @@ class ScriptRunner:
         return self._decode(sys.stdin.buffer.read(), "<stdin>")
 
     def run_transcript_file(self, path: str, args: t.Sequence[str]) -> int:
-        """``--echo FILE``: the file as a transcript."""
-        if not os.path.isfile(path):
-            what = "it is a folder" if os.path.isdir(path) else "there is no such file"
-            raise ScriptError(f"Cannot run {path!r}: {what}.")
-        sys.argv = [path, *args]
-        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
-        self._set_main(path)
-        with open(path, "rb") as f:
-            source = self._decode(f.read(), path)
-        if source is None:
-            return 1
-        return self.run_transcript(source, path)
+        """``--echo FILE``: the file as a transcript (frames name it as given, so that a
+        transcript reads the same on every machine)."""
+        _, source = self.read_file(path, args)
+        return 1 if source is None else self.run_transcript(source, path)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -278,17 +276,6 @@ class ScriptRunner:
             _print_exception(e)
             return 1
         return self.run_code(code)
-
-    def read_ipython_file(self, path: str, args: t.Sequence[str]) -> str | None:
-        """Set up ``sys.argv`` and the rest for a ``.ipy`` file and return its text."""
-        if not os.path.isfile(path):
-            what = "it is a folder" if os.path.isdir(path) else "there is no such file"
-            raise ScriptError(f"Cannot run {path!r}: {what}.")
-        sys.argv = [path, *args]
-        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
-        self._set_main(path)
-        with open(path, "rb") as f:
-            return self._decode(f.read(), path)
 
 
 def _statements(tree: ast.Module) -> t.Iterator[tuple[int, int, list[ast.stmt]]]:
