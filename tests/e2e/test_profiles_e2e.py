@@ -16,8 +16,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from ..conftest import APPS, APPSHELL, _clean_environ
-from .test_repls import PROMPTS, Session
+from ..conftest import APPS
+from .test_repls import PROMPTS, Session, spawn_appshell, stop_all
 
 pytestmark = pytest.mark.slow
 
@@ -37,37 +37,18 @@ def user_profile(name: str, text: str) -> Path:
 def spawn(tmp_path: Path) -> t.Iterator[Spawn]:
     """``appshell --app appshell.demo shell ARGS`` in a pseudo-terminal."""
     children: list[pexpect.spawn] = []
-    log = tmp_path / "pty.log"
 
     def start(*args: str, prompt: str, env: dict[str, str] | None = None) -> Session:
-        full_env = _clean_environ() | {
-            "TERM": "xterm",
-            "PROMPT_TOOLKIT_NO_CPR": "1",
-            "APPSHELL_DEMO_DATABASE": str(tmp_path / "demo.sqlite3"),
-            "IPYTHONDIR": str(tmp_path / "ipython"),
-            "PTPYTHON_CONFIG_HOME": str(tmp_path / "ptpython"),
-            "XDG_STATE_HOME": str(tmp_path / "state"),
-        }
-        full_env.update(env or {})
-        child = pexpect.spawn(
-            str(APPSHELL),
-            ["--app", "appshell.demo", "shell", *args],
-            cwd=str(tmp_path),
-            env=full_env,
-            encoding="utf-8",
-            timeout=30,
-            dimensions=(40, 200),
+        state = {"XDG_STATE_HOME": str(tmp_path / "state")}
+        children.append(
+            spawn_appshell(
+                tmp_path, ["--app", "appshell.demo", "shell", *args], state | (env or {})
+            )
         )
-        child.logfile_read = log.open("a")
-        children.append(child)
-        return Session(child, PROMPTS[prompt])
+        return Session(children[-1], PROMPTS[prompt])
 
     yield start
-    for child in children:
-        if child.isalive():
-            child.terminate(force=True)
-        if child.logfile_read:
-            child.logfile_read.close()
+    stop_all(children)
 
 
 def plain(text: str) -> str:

@@ -82,39 +82,49 @@ class Session:
         return t.cast(int, self.child.exitstatus)
 
 
-@pytest.fixture
-def spawn(tmp_path: Path) -> t.Iterator[t.Callable[..., Session]]:
-    children: list[pexpect.spawn] = []
-    log = tmp_path / "pty.log"
+def spawn_appshell(
+    tmp_path: Path, args: t.Sequence[str], env: dict[str, str] | None = None
+) -> pexpect.spawn:
+    """``appshell ARGS`` in a pseudo-terminal, with its state kept in ``tmp_path``."""
+    full_env = _clean_environ() | {
+        "TERM": "xterm",
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+        "APPSHELL_DEMO_DATABASE": str(tmp_path / "demo.sqlite3"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "PTPYTHON_CONFIG_HOME": str(tmp_path / "ptpython"),
+    }
+    full_env.update(env or {})
+    child = pexpect.spawn(
+        str(APPSHELL),
+        list(args),
+        cwd=str(tmp_path),
+        env=full_env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 200),
+    )
+    child.logfile_read = (tmp_path / "pty.log").open("a")
+    return child
 
-    def start(*args: str, repl: str, env: dict[str, str] | None = None) -> Session:
-        full_env = _clean_environ() | {
-            "TERM": "xterm",
-            "PROMPT_TOOLKIT_NO_CPR": "1",
-            "APPSHELL_DEMO_DATABASE": str(tmp_path / "demo.sqlite3"),
-            "IPYTHONDIR": str(tmp_path / "ipython"),
-            "PTPYTHON_CONFIG_HOME": str(tmp_path / "ptpython"),
-        }
-        full_env.update(env or {})
-        child = pexpect.spawn(
-            str(APPSHELL),
-            list(args),
-            cwd=str(tmp_path),
-            env=full_env,
-            encoding="utf-8",
-            timeout=30,
-            dimensions=(40, 200),
-        )
-        child.logfile_read = log.open("a")
-        children.append(child)
-        return Session(child, PROMPTS[repl])
 
-    yield start
+def stop_all(children: list[pexpect.spawn]) -> None:
     for child in children:
         if child.isalive():
             child.terminate(force=True)
         if child.logfile_read:
             child.logfile_read.close()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> t.Iterator[t.Callable[..., Session]]:
+    children: list[pexpect.spawn] = []
+
+    def start(*args: str, repl: str, env: dict[str, str] | None = None) -> Session:
+        children.append(spawn_appshell(tmp_path, args, env))
+        return Session(children[-1], PROMPTS[repl])
+
+    yield start
+    stop_all(children)
 
 
 @pytest.fixture
