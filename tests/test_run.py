@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import queue
@@ -201,8 +202,8 @@ def _get_eventually(url: str, expected: bytes, seconds: float = 20) -> bool:
             with urllib.request.urlopen(url, timeout=5) as response:
                 if response.read() == expected:
                     return True
-        except OSError:
-            pass
+        except (OSError, http.client.HTTPException):
+            pass  # the reloader's child is restarting: it may drop a request half-way
         time.sleep(0.2)
     return False
 
