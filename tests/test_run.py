@@ -63,8 +63,11 @@ def _start(
 
 
 def _port_is_free(url: str) -> bool:
+    """Whether a new server could listen on the port (as werkzeug does, with SO_REUSEADDR:
+    connections of the stopped server in TIME_WAIT do not count; a listener does)."""
     port = int(url.rsplit(":", 1)[1])
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
