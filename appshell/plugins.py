@@ -34,6 +34,7 @@ __all__ = [
     "load",
     "load_all",
     "report_broken",
+    "version",
 ]
 
 COMMANDS = "appshell.commands"
@@ -132,6 +133,28 @@ def _scanned() -> dict[str, t.Any]:
 def distributions() -> dict[str, Distribution]:
     """The installed distributions by normalized name (read once per process)."""
     return t.cast("dict[str, Distribution]", _scanned()["dists"])
+
+
+def version(name: str) -> str | None:
+    """The installed version of distribution ``name``, or None if it is not installed.
+
+    Read from the ``name-VERSION.dist-info`` folder found by the same scan as the entry
+    points (importlib.metadata would scan again, slowly); its metadata when the folder's
+    name has no version.
+    """
+    dist = distributions().get(_normalize(name))
+    if dist is None:
+        return None
+    stem = os.path.basename(dist.path).rsplit(".", 1)[0]
+    if "-" in stem:
+        return stem.split("-", 1)[1]
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as metadata_version
+
+    try:
+        return metadata_version(name)
+    except PackageNotFoundError:
+        return None
 
 
 def entry_points(group: str) -> dict[str, EntryPoint]:

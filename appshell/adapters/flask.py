@@ -30,12 +30,10 @@ class FlaskAdapter(BaseAdapter):
 
     @classmethod
     def framework_version(cls) -> tuple[str, str] | None:
-        from importlib.metadata import PackageNotFoundError, version
+        from .. import plugins
 
-        try:
-            return "Flask", version("flask")
-        except PackageNotFoundError:  # pragma: no cover - Flask without metadata
-            return None
+        found = plugins.version("flask")
+        return ("Flask", found) if found else None
 
     @property
     def name(self) -> str:

@@ -29,9 +29,10 @@ class WSGIAdapter(BaseAdapter):
 
     @classmethod
     def framework_version(cls) -> tuple[str, str] | None:
-        from importlib.metadata import version
+        from .. import plugins
 
-        return "Werkzeug", version("werkzeug")
+        found = plugins.version("werkzeug")
+        return ("Werkzeug", found) if found else None
 
     def __repr__(self) -> str:
         return f"<WSGIAdapter {self.name!r}>"

@@ -105,14 +105,9 @@ class BaseBackend:
             return False
 
     def version(self) -> str | None:
-        from importlib.metadata import PackageNotFoundError, version
+        from ... import plugins
 
-        if not self.is_available():
-            return None
-        try:
-            return version(self.distribution)
-        except PackageNotFoundError:
-            return None
+        return plugins.version(self.distribution) if self.is_available() else None
 
     def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
         raise NotImplementedError
