@@ -8,7 +8,6 @@ sources, then hand the namespace and a banner to the backend.
 from __future__ import annotations
 
 import dataclasses
-import os
 import platform
 import sys
 import typing as t
@@ -18,7 +17,7 @@ from click.core import ParameterSource
 
 from .. import plugins
 from ..discovery import find_pyproject, read_tool_table
-from ..profiles import Profile, import_names, is_startup_file, load_profile
+from ..profiles import load_profile
 from ..scriptinfo import ScriptInfo
 from ..term import use_color
 from .backends import (
@@ -30,12 +29,12 @@ from .backends import (
     resolve,
 )
 from .backends.base import SessionLoop
-from .context import ContextBuilder, Namespace
+from .context import Namespace, build_namespace
 from .runner import CommandRunner
 from .script import ScriptRunner, flush_output
 
 if t.TYPE_CHECKING:
-    from ..adapters import AppAdapter
+    pass
 __all__ = ["build_namespace", "make_banner", "shell_command"]
 
 _FOLD_AFTER = 8
@@ -60,87 +59,6 @@ def collect_providers(ctx: click.Context) -> list[tuple[str, t.Callable[[], t.An
         if provider is not None:
             found.append((f"provider:{name}", provider))
     return found
-
-
-def build_namespace(
-    adapter: AppAdapter,
-    providers: t.Sequence[tuple[str, t.Callable[[], t.Any]]],
-    *,
-    runner: CommandRunner | None = None,
-    profile: Profile | None = None,
-    session: SessionLoop | None = None,
-    strict: bool = False,
-) -> Namespace:
-    """Merge the sources of DESIGN.md's order into the shell's namespace; with a
-    ``session``, the profile's startup code runs last, on it.
-
-    The app context must be active: the adapter's shell context is read inside it.
-    """
-    builder = ContextBuilder(strict=strict)
-    defaults = adapter.default_names()
-    if runner is not None:
-        defaults["cli"] = runner
-    builder.add("default", defaults)
-    builder.add_provider("adapter", adapter.shell_context)
-    builder.add_providers(providers)
-    if profile is not None:
-        source = f"profile:{profile.name}"
-        for spec in profile.imports:
-            builder.add_provider(source, _importer(spec, optional=False))
-        for spec in profile.optional_imports:
-            builder.add_provider(source, _importer(spec, optional=True))
-        if session is not None:
-            for entry in profile.startup:
-                builder.add_run("startup", _startup_runner(entry, profile.name, session))
-    return builder.build()
-
-
-class ProfileImportError(click.ClickException):
-    """A profile's import names a module or a name that is not there (exit code 1)."""
-
-    def show(self, file: t.IO[t.Any] | None = None) -> None:
-        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
-
-
-def _importer(spec: str, *, optional: bool) -> t.Callable[[], dict[str, t.Any]]:
-    def provide() -> dict[str, t.Any]:
-        try:
-            return import_names(spec, optional=optional)
-        except (ModuleNotFoundError, ValueError) as e:
-            if isinstance(e, ModuleNotFoundError) and (e.name or "") not in spec:
-                # Raised inside the user's module: say which entry, keep their traceback.
-                raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
-            raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
-        except ImportError as e:
-            if e.name is not None and e.name not in spec:
-                raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
-            raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
-
-    return provide
-
-
-def _startup_runner(
-    entry: str, profile: str, session: SessionLoop
-) -> t.Callable[[dict[str, t.Any]], None]:
-    import ast
-
-    def run(namespace: dict[str, t.Any]) -> None:
-        if is_startup_file(entry):
-            if not os.path.isfile(entry):
-                raise ProfileImportError(
-                    f"the startup file {entry!r} of profile {profile!r} does not exist"
-                )
-            with open(entry, "rb") as f:
-                source, filename = f.read().decode("utf-8"), entry
-        else:
-            source, filename = entry, f"<profile {profile} startup>"
-        code = compile(
-            source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
-        )
-        namespace.setdefault("__builtins__", __builtins__)
-        session.run(code, namespace)
-
-    return run
 
 
 def _fold(names: list[str]) -> str:

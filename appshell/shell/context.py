@@ -12,14 +12,28 @@ The builder knows nothing of REPLs or apps: it is given mappings and callables.
 from __future__ import annotations
 
 import gc
+import os
 import typing as t
 
 import click
 
 from ..exceptions import UserCodeError, format_user_exception
+from ..profiles import import_names, is_startup_file
 from ..term import warn
 
-__all__ = ["Binding", "ContextBuilder", "Namespace", "ProviderError"]
+if t.TYPE_CHECKING:
+    from ..adapters import AppAdapter
+    from ..profiles import Profile
+    from .backends.base import SessionLoop
+
+__all__ = [
+    "Binding",
+    "ContextBuilder",
+    "Namespace",
+    "ProfileImportError",
+    "ProviderError",
+    "build_namespace",
+]
 
 
 class Binding(t.NamedTuple):
@@ -202,3 +216,90 @@ class ContextBuilder:
     def build(self) -> Namespace:
         """The merged namespace."""
         return self.namespace
+
+
+def build_namespace(
+    adapter: AppAdapter,
+    providers: t.Sequence[tuple[str, t.Callable[[], t.Any]]],
+    *,
+    runner: t.Any = None,
+    profile: Profile | None = None,
+    session: SessionLoop | None = None,
+    strict: bool = False,
+) -> Namespace:
+    """Merge the sources of DESIGN.md's order into the shell's namespace.
+
+    :param adapter: the app's adapter; the app context must be active, since its shell
+        context is read inside it.
+    :param providers: (source, provider) pairs, ``@group.shell_context`` functions and the
+        ``appshell.shell_context`` entry points, in order.
+    :param runner: the in-shell command runner, added among the defaults as ``cli``.
+    :param profile: whose ``imports`` come next; with a ``session``, its startup code runs
+        last, on that session's loop.
+    :param strict: a provider, import or startup code that raises ends the session.
+    """
+    builder = ContextBuilder(strict=strict)
+    defaults = adapter.default_names()
+    if runner is not None:
+        defaults["cli"] = runner
+    builder.add("default", defaults)
+    builder.add_provider("adapter", adapter.shell_context)
+    builder.add_providers(providers)
+    if profile is not None:
+        source = f"profile:{profile.name}"
+        for spec in profile.imports:
+            builder.add_provider(source, _importer(spec, optional=False))
+        for spec in profile.optional_imports:
+            builder.add_provider(source, _importer(spec, optional=True))
+        if session is not None:
+            for entry in profile.startup:
+                builder.add_run("startup", _startup_runner(entry, profile.name, session))
+    return builder.build()
+
+
+class ProfileImportError(click.ClickException):
+    """A profile's import names a module or a name that is not there (exit code 1)."""
+
+    def show(self, file: t.IO[t.Any] | None = None) -> None:
+        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
+
+
+def _importer(spec: str, *, optional: bool) -> t.Callable[[], dict[str, t.Any]]:
+    def provide() -> dict[str, t.Any]:
+        try:
+            return import_names(spec, optional=optional)
+        except (ModuleNotFoundError, ValueError) as e:
+            if isinstance(e, ModuleNotFoundError) and (e.name or "") not in spec:
+                # Raised inside the user's module: say which entry, keep their traceback.
+                raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
+            raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
+        except ImportError as e:
+            if e.name is not None and e.name not in spec:
+                raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
+            raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
+
+    return provide
+
+
+def _startup_runner(
+    entry: str, profile: str, session: SessionLoop
+) -> t.Callable[[dict[str, t.Any]], None]:
+    import ast
+
+    def run(namespace: dict[str, t.Any]) -> None:
+        if is_startup_file(entry):
+            if not os.path.isfile(entry):
+                raise ProfileImportError(
+                    f"the startup file {entry!r} of profile {profile!r} does not exist"
+                )
+            with open(entry, "rb") as f:
+                source, filename = f.read().decode("utf-8"), entry
+        else:
+            source, filename = entry, f"<profile {profile} startup>"
+        code = compile(
+            source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+        )
+        namespace.setdefault("__builtins__", __builtins__)
+        session.run(code, namespace)
+
+    return run
