@@ -169,7 +169,7 @@ class AppShellMagics:
         from .envfiles import get_load_dotenv, load_dotenv
         from .profiles import load_profile
         from .scriptinfo import ScriptInfo
-        from .shell.command import build_namespace
+        from .shell.context import build_namespace
         from .shell.runner import CommandRunner
 
         where = project_dir or os.getcwd()
