@@ -167,7 +167,7 @@ class AppShellMagics:
         """Attach the app (detaching the one attached before); returns what was injected."""
         from . import plugins
         from .envfiles import get_load_dotenv, load_dotenv
-        from .profiles import load_profile
+        from .profiles import load_profile, profile_name
         from .scriptinfo import ScriptInfo
         from .shell.context import build_namespace
         from .shell.runner import CommandRunner
@@ -180,7 +180,7 @@ class AppShellMagics:
                 load_dotenv(env_file, load_defaults=get_load_dotenv())
                 info = ScriptInfo(app_import_path=app or _env_app())
                 adapter = info.adapter
-                chosen = load_profile(profile or os.environ.get("APPSHELL_PROFILE") or "default")
+                chosen = load_profile(profile_name(profile or os.environ.get("APPSHELL_PROFILE")))
         except click.ClickException as e:
             raise MagicError(e.format_message()) from None
         except Exception as e:
@@ -256,10 +256,7 @@ class AppShellMagics:
     def complete_cli(self, _shell: t.Any, event: t.Any) -> list[str]:
         if self.attachment is None:
             return []
-        words = event.line.split()
-        if len(words) > 2 or (len(words) == 2 and event.line.endswith(" ")):
-            return []
-        return dir(self.attachment.runner)
+        return self.attachment.runner.complete_line(event.line)
 
 
 def _env_app() -> str | None:

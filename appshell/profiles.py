@@ -26,6 +26,8 @@ __all__ = [
     "import_names",
     "is_startup_file",
     "load_profile",
+    "profile_name",
+    "project_profile_name",
     "user_dir",
 ]
 
@@ -361,3 +363,22 @@ def import_names(spec: str, *, optional: bool = False) -> dict[str, t.Any]:
     except AttributeError:
         raise ImportError(f"cannot import name {name!r} from {module_name!r}") from None
     return {alias or name: value}
+
+
+def project_profile_name() -> str | None:
+    """``profile`` under ``[tool.appshell]`` in the nearest pyproject.toml, if set."""
+    pyproject = find_pyproject()
+    if pyproject is None:
+        return None
+    from .discovery import read_tool_table
+
+    name = read_tool_table(pyproject).get("profile")
+    if name is not None and not isinstance(name, str):
+        raise ProfileError(f"[tool.appshell] profile in {pyproject!r} must be a string.")
+    return name
+
+
+def profile_name(given: str | None = None) -> str:
+    """The profile to use: ``given`` (--profile or APPSHELL_PROFILE), else the project's,
+    else ``default``."""
+    return given or project_profile_name() or "default"

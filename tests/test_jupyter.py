@@ -521,3 +521,37 @@ def test_attach_in_a_cell_with_await_warns_and_detaches_cleanly(
     ok(loaded, f"%appshell --app {FLASK}")
     assert ok(loaded, "from flask import current_app\ncurrent_app.name") == "jupyter_flaskapp"
     assert capsys.readouterr().err == ""
+
+
+def test_cli_completion_offers_real_names_that_start_with_the_prefix(
+    loaded: InteractiveShell, demo_db: Path
+) -> None:
+    ok(loaded, "%appshell --app appshell.demo")
+    runner = loaded.user_ns["cli"]
+    # The names %cli accepts (init-db, not init_db), filtered by the word being typed.
+    assert runner.complete_line("%cli ") == [
+        "init-db",
+        "kernel",
+        "profiles",
+        "routes",
+        "run",
+        "seed",
+    ]
+    assert runner.complete_line("%cli in") == ["init-db"]
+    assert runner.complete_line("%cli routes ") == []
+    ok(loaded, "%appshell --detach")
+
+
+def test_attach_uses_the_projects_profile(
+    loaded: InteractiveShell, demo_db: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.appshell]\nprofile = "team"\n\n'
+        '[tool.appshell.profiles.team]\nimports = ["collections:Counter"]\n'
+    )
+    ok(loaded, "%appshell --app appshell.demo")
+    try:
+        assert loaded.user_ns["Counter"].__name__ == "Counter"
+    finally:
+        ok(loaded, "%appshell --detach")
+    assert "Counter" not in loaded.user_ns

@@ -440,7 +440,10 @@ def test_busy_port_is_a_message_and_exit_code_2(
 
     assert isinstance(result, CommandResult)
     assert result.exit_code == 2
-    assert f"cannot serve on 127.0.0.1:{port}" in capsys.readouterr().err
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1, lines  # one line, not werkzeug's two and ours
+    assert f"Port {port} on 127.0.0.1 is not available: it is in use" in lines[0]
+    assert isinstance(result.exception, click.ClickException)
 
 
 # -- end to end: appshell shell -c -----------------------------------------------------------

@@ -951,3 +951,57 @@ def test_no_app_configured(run_appshell: RunAppshell, args: list[str]) -> None:
     assert "--app" in result.stderr
     assert "APPSHELL_APP" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_what_to_run_is_never_read_from_the_environment(
+    run_appshell: RunAppshell, demo_env: dict[str, str]
+) -> None:
+    # -c, -i, --echo and --ipython are not options a stray variable may set.
+    env = {
+        **demo_env,
+        "APPSHELL_SHELL_COMMAND": "print('ran from the environment')",
+        "APPSHELL_SHELL_ECHO": "1",
+    }
+    result = run_appshell(
+        "--app", "appshell.demo", "shell", env=env, input="print('ran from stdin')\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ran from stdin\n"
+
+
+def test_json_is_settable_as_its_option_is_named(
+    run_appshell: RunAppshell, demo_env: dict[str, str]
+) -> None:
+    env = {**demo_env, "APPSHELL_SHELL_JSON": "1"}
+    result = run_appshell("--app", "appshell.demo", "shell", "--print-context", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["name"] == "app"
+    routes = run_appshell(
+        "--app", "appshell.demo", "routes", env={**env, "APPSHELL_ROUTES_JSON": "1"}
+    )
+    assert json.loads(routes.stdout)[0]["rule"]
+
+
+def test_stdlib_repl_tracebacks_start_at_the_users_code(
+    run_appshell: RunAppshell, demo_env: dict[str, str]
+) -> None:
+    source = "1/0\nimport asyncio\nasync def f():\n    raise ValueError(3)\n\nawait f()\n"
+    result = run_appshell(
+        "--app",
+        "appshell.demo",
+        "shell",
+        "-i",
+        "-q",
+        "--repl",
+        "python",
+        "--no-history",
+        env=demo_env,
+        input=source,
+    )
+    assert result.returncode == 0
+    tracebacks = result.stderr.split("Traceback (most recent call last):\n")[1:]
+    assert len(tracebacks) == 2
+    assert tracebacks[0].startswith('  File "<console>", line 1, in <module>\n')
+    assert tracebacks[1].startswith('  File "<console>", line 1, in <module>\n')
+    assert "appshell" + os.sep not in result.stderr
+    assert "asyncio" not in result.stderr

@@ -78,6 +78,7 @@ def _records(routes: list[Route], sort: str, all_methods: bool) -> list[dict[str
     "--json",
     "as_json",
     is_flag=True,
+    envvar="APPSHELL_ROUTES_JSON",
     help='Print a JSON list of {"rule", "endpoint", "methods", "host", "subdomain"}.',
 )
 @click.pass_context

@@ -193,7 +193,7 @@ def run_command(
                 f"the debugger is on and {host!r} is not loopback: anyone who can reach"
                 f" {host}:{port} can run code on this machine."
             )
-        _check_port_free(host, port)
+        check_port_free(host, port)
         if info.app_import_path is not None:
             click.echo(f" * Serving app '{info.app_import_path}'")
         click.echo(f" * Debug mode: {'on' if debug else 'off'}")
@@ -231,7 +231,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_port_free(host: str, port: int) -> None:
+def check_port_free(host: str, port: int) -> None:
     """werkzeug on a busy port prints two lines and exits 1: say it in one, with exit 2."""
     if port == 0:
         return

@@ -16,8 +16,7 @@ import click
 from click.core import ParameterSource
 
 from .. import plugins
-from ..discovery import find_pyproject, read_tool_table
-from ..profiles import load_profile
+from ..profiles import load_profile, project_profile_name
 from ..scriptinfo import ScriptInfo
 from ..term import use_color
 from .backends import (
@@ -171,17 +170,27 @@ class _ShellCommand(click.Command):
     # Everything after the script's name is the script's own: `shell fix.py --dry-run`.
     context_settings={"allow_interspersed_args": False},
 )
-@click.option("-c", "command", metavar="CODE", help="Run CODE, then exit (ARGS go to sys.argv).")
+# What to run is never read from the environment: a stray APPSHELL_SHELL_COMMAND must not
+# turn every shell into a script.
+@click.option(
+    "-c",
+    "command",
+    metavar="CODE",
+    allow_from_autoenv=False,
+    help="Run CODE, then exit (ARGS go to sys.argv).",
+)
 @click.option(
     "-i",
     "interactive",
     is_flag=True,
+    allow_from_autoenv=False,
     help="Start the REPL after -c or the script, with its names; or even when stdin is not a"
     " terminal.",
 )
 @click.option(
     "--echo",
     is_flag=True,
+    allow_from_autoenv=False,
     help="Run the script (or stdin) as a transcript: each statement is printed with prompts,"
     " then its result.",
 )
@@ -189,6 +198,7 @@ class _ShellCommand(click.Command):
     "--ipython",
     "ipython_syntax",
     is_flag=True,
+    allow_from_autoenv=False,
     help="Run stdin or -c through IPython's input transformations, as a .ipy file is.",
 )
 @click.option(
@@ -205,7 +215,13 @@ class _ShellCommand(click.Command):
     is_flag=True,
     help="Print every name the shell would start with, its source and type, and exit.",
 )
-@click.option("--json", "as_json", is_flag=True, help="With --print-context: print JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    envvar="APPSHELL_SHELL_JSON",
+    help="With --print-context: print JSON.",
+)
 @click.option(
     "--strict", is_flag=True, help="A shell-context provider that raises is an error (exit 1)."
 )
@@ -249,7 +265,7 @@ def shell_command(
     script's: appshell shell fix.py --dry-run.
     """
     if list_repls:
-        chosen = load_profile(profile_name or _project_profile() or "default")
+        chosen = load_profile(profile_name or project_profile_name() or "default")
         show_repls(chosen.repl or AUTODETECT_ORDER)
         return
     plan = _Plan.make(command, script_args, interactive, echo, ipython_syntax)
@@ -257,7 +273,7 @@ def shell_command(
         raise click.UsageError("--json goes with --print-context.")
 
     # Chosen before the app loads: a wrong --repl fails fast, and is never replaced.
-    profile = load_profile(profile_name or _project_profile() or "default")
+    profile = load_profile(profile_name or project_profile_name() or "default")
     # An explicit --repl is checked even when only a script runs: it is still a mistake.
     explicit = ctx.get_parameter_source("repl") is ParameterSource.COMMANDLINE
     order = profile.repl or AUTODETECT_ORDER
@@ -319,17 +335,6 @@ def shell_command(
         banner = make_banner(info, t.cast(Namespace, namespace), backend, color=use_color())
     backend.run(namespace, banner, settings)
     flush_output()
-
-
-def _project_profile() -> str | None:
-    """``[tool.appshell] profile`` of the nearest pyproject.toml."""
-    pyproject = find_pyproject()
-    if pyproject is None:
-        return None
-    name = read_tool_table(pyproject).get("profile")
-    if name is not None and not isinstance(name, str):
-        raise click.UsageError(f"[tool.appshell] profile in {pyproject!r} must be a string.")
-    return name
 
 
 class _Plan(t.NamedTuple):

@@ -313,6 +313,13 @@ class CommandRunner:
 
         from werkzeug.serving import make_server
 
+        from ..commands.run import check_port_free
+
+        try:
+            check_port_free(host, port)
+        except click.ClickException as e:
+            click.echo(f"appshell: {e.format_message()}", err=True)
+            return CommandResult(e.exit_code, exception=e)
         app: t.Any = self._info.load_app()
         if debugger:
             from werkzeug.debug import DebuggedApplication
@@ -354,12 +361,18 @@ class CommandRunner:
         shell.register_magic_function(cli, magic_kind="line", magic_name="cli")
 
         def complete(_shell: t.Any, event: t.Any) -> list[str]:
-            words = event.line.split()
-            if len(words) > 2 or (len(words) == 2 and event.line.endswith(" ")):
-                return []
-            return sorted(runner._commands())
+            return runner.complete_line(event.line)
 
         shell.set_hook("complete_command", complete, str_key="%cli")
+
+    def complete_line(self, line: str) -> list[str]:
+        """Completions for ``%cli ...`` typed so far: the command names (as the command
+        line spells them) that start with the word being typed, while it is the first."""
+        words = line.split()[1:]  # after "%cli"
+        if len(words) > 1 or (words and line.endswith(" ")):
+            return []
+        prefix = words[0] if words else ""
+        return sorted(name for name in self._commands() if name.startswith(prefix))
 
 
 def _options_to_argv(

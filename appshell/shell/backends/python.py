@@ -9,6 +9,7 @@ import platform
 import sys
 import typing as t
 
+from ...exceptions import format_user_exception
 from ...term import warn
 from .base import BaseBackend, SessionLoop, ShellSettings, history_file
 
@@ -28,6 +29,13 @@ def _console(namespace: dict[str, t.Any], session: SessionLoop) -> t.Any:
                 raise
             except BaseException:
                 self.showtraceback()
+
+        def showtraceback(self) -> None:
+            # As the stdlib does, but from the user's first frame: not appshell's or asyncio's.
+            kind, value, tb = sys.exc_info()
+            sys.last_type, sys.last_value, sys.last_traceback = kind, value, tb
+            if value is not None:
+                self.write(format_user_exception(value))
 
     console = Console(namespace, filename="<console>")
     console.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
