@@ -17,14 +17,49 @@ import click
 if t.TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["AppShellUsageError", "NoAppException", "UserCodeError"]
+__all__ = [
+    "AppShellError",
+    "AppShellUsageError",
+    "MagicError",
+    "NoAppConfigured",
+    "NoAppException",
+    "ProfileError",
+    "ProfileImportError",
+    "ProviderError",
+    "ReplNotAvailable",
+    "ScriptError",
+    "UserCodeError",
+]
 
 
 def _error_prefix() -> str:
     return click.style("Error:", fg="red", bold=True)
 
 
-class AppShellUsageError(click.UsageError):
+class _OneParagraph:
+    """How every appshell error is shown: ``Error: <message>`` on the command line (no usage
+    line), one ``appshell: <message>`` line in IPython and Jupyter, whose full tracebacks
+    for exceptions are appshell's frames, not the user's."""
+
+    if t.TYPE_CHECKING:
+
+        def format_message(self) -> str:  # click's exception classes give it
+            ...
+
+    def show(self, file: t.IO[t.Any] | None = None) -> None:
+        click.echo(f"{_error_prefix()} {self.format_message()}", file=file, err=file is None)
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"appshell: {self.format_message()}"]
+
+
+class AppShellError(_OneParagraph, click.ClickException):
+    """Something the user set up failed while appshell ran it (exit code 1)."""
+
+    exit_code = 1
+
+
+class AppShellUsageError(_OneParagraph, click.UsageError):
     """The user asked for something that cannot be done (exit code 2).
 
     Unlike click's :class:`~click.UsageError` the usage line is not repeated in front of
@@ -32,13 +67,6 @@ class AppShellUsageError(click.UsageError):
     """
 
     exit_code = 2
-
-    def show(self, file: t.IO[t.Any] | None = None) -> None:
-        click.echo(f"{_error_prefix()} {self.format_message()}", file=file, err=file is None)
-
-    def _render_traceback_(self) -> list[str]:
-        # IPython calls this instead of printing a traceback (see STYLE.md, "Errors").
-        return [f"appshell: {self.format_message()}"]
 
 
 class NoAppException(AppShellUsageError):
@@ -58,6 +86,31 @@ class NoAppConfigured(NoAppException):
     configured = False
 
 
+class ReplNotAvailable(AppShellUsageError):
+    """The REPL asked for is unknown or not installed (exit code 2)."""
+
+
+class ProfileError(AppShellUsageError):
+    """A profile is missing, or one of its files or keys is invalid (exit code 2)."""
+
+
+class ScriptError(AppShellUsageError):
+    """The script given cannot be run at all: not found, a folder (exit code 2)."""
+
+
+class MagicError(AppShellUsageError):
+    """A mistake in the use of an IPython magic: one line in the output, the shell usable."""
+
+
+class ProviderError(AppShellError):
+    """A shell-context provider returned something that is not a mapping of names, or
+    raised while ``--strict`` is on (exit code 1)."""
+
+
+class ProfileImportError(AppShellError):
+    """A profile's import names a module or a name that is not there (exit code 1)."""
+
+
 # Frames of these in front of the user's first frame are appshell's doing, not the user's:
 # appshell, click, and asyncio (which runs a script's top-level await; found beside os.py,
 # so that it is not imported for this).
@@ -67,54 +120,68 @@ _INTERNAL_DIRS = (
 )
 
 
-def _is_internal(filename: str) -> bool:
+def _is_internal(filename: str, also: tuple[str, ...] = ()) -> bool:
     return (
         filename.startswith(_INTERNAL_DIRS)
+        or (bool(also) and filename.startswith(also))
         or filename.startswith("<frozen importlib")
         or os.path.basename(os.path.dirname(filename)) == "importlib"
     )
 
 
-def trim_traceback(tb: TracebackType | None) -> TracebackType | None:
+def trim_traceback(
+    tb: TracebackType | None, internal: tuple[str, ...] = ()
+) -> TracebackType | None:
     """Drop the frames of appshell, click and importlib in front of the user's first frame.
 
     When no frame of the traceback is the user's (a bug in appshell itself) the traceback
     is returned whole, so that the bug can be found.
+
+    :param internal: more folders whose frames count as not the user's (the loader of a
+        framework that imported the user's module).
     """
     current = tb
-    while current is not None and _is_internal(current.tb_frame.f_code.co_filename):
+    while current is not None and _is_internal(current.tb_frame.f_code.co_filename, internal):
         current = current.tb_next
     return current if current is not None else tb
 
 
-def format_user_exception(exc: BaseException) -> str:
+def format_user_exception(exc: BaseException, internal: tuple[str, ...] = ()) -> str:
     """The traceback of ``exc`` as Python prints it, from the user's first frame on."""
     import traceback
 
-    tb = trim_traceback(exc.__traceback__)
+    tb = trim_traceback(exc.__traceback__, internal)
     if (
         isinstance(exc, SyntaxError)
         and tb is not None
-        and all(_is_internal(f.filename) for f in traceback.extract_tb(tb))
+        and all(_is_internal(f.filename, internal) for f in traceback.extract_tb(tb))
     ):
         # A syntax error in an imported module: Python shows only the file, line and caret.
         tb = None
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
-class UserCodeError(click.ClickException):
+class UserCodeError(AppShellError):
     """The user's own code raised while appshell ran it (exit code 1).
 
-    ``show()`` prints the user's traceback whole; ``original`` is the exception raised.
+    It is shown as the user's traceback, whole, from their first frame; ``original`` is the
+    exception raised.
+
+    :param internal: more folders whose frames in front of the user's are left out.
     """
 
-    exit_code = 1
-
-    def __init__(self, original: BaseException) -> None:
+    def __init__(self, original: BaseException, internal: tuple[str, ...] = ()) -> None:
         super().__init__(f"{type(original).__name__}: {original}")
         self.original = original
+        self.internal = internal
+
+    def traceback_text(self) -> str:
+        return format_user_exception(self.original, self.internal)
 
     def show(self, file: t.IO[t.Any] | None = None) -> None:
         out = file if file is not None else sys.stderr
-        out.write(format_user_exception(self.original))
+        out.write(self.traceback_text())
         out.flush()
+
+    def _render_traceback_(self) -> list[str]:
+        return self.traceback_text().rstrip("\n").splitlines()

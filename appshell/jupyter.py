@@ -20,13 +20,11 @@ import typing as t
 
 import click
 
-from .exceptions import AppShellUsageError, format_user_exception
+from .exceptions import AppShellError, AppShellUsageError, MagicError, UserCodeError
 
 if t.TYPE_CHECKING:
-    from .adapters import AppAdapter
-    from .scriptinfo import ScriptInfo
     from .shell.context import Namespace
-    from .shell.runner import CommandRunner
+    from .shell.session import ShellSession
 
 __all__ = ["Attachment", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -41,51 +39,26 @@ KERNEL_ENV = {
 _AWAIT = re.compile(r"^\s*(?:[^#\n]*\s)?await\s", re.MULTILINE)
 
 
-class MagicError(AppShellUsageError):
-    """A mistake in a magic's use: one line in the cell output, the kernel usable."""
-
-
-class _CellError(Exception):
-    """Any other failure while attaching, shown as IPython shows a short error."""
-
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__("\n".join(lines))
-        self.lines = lines
-
-    def _render_traceback_(self) -> list[str]:
-        return self.lines
-
-
 class Attachment:
-    """An app attached to an IPython shell: its pushed context and the names injected."""
+    """An app attached to an IPython shell: its open session and the names it added."""
 
-    def __init__(
-        self,
-        info: ScriptInfo,
-        adapter: AppAdapter,
-        context: t.ContextManager[t.Any],
-        namespace: Namespace,
-        runner: CommandRunner,
-    ) -> None:
-        self.info = info
-        self.adapter = adapter
-        self.context = context
-        self.namespace = namespace
-        self.runner = runner
+    def __init__(self, session: ShellSession) -> None:
+        self.session = session
+        self.info = session.info
+        self.adapter = session.adapter
+        self.namespace = session.namespace
+        assert session.runner is not None, "the session is open"
+        self.runner = session.runner
 
     def detach(self, user_ns: dict[str, t.Any]) -> list[str]:
-        """Pop the context (teardown runs); remove the names still bound to what was
-        injected. Returns the names removed."""
+        """Remove the names still bound to what was added; close the session (teardown
+        runs). Returns the names removed."""
         removed = []
         for name, value in self.namespace.items():
             if name in user_ns and user_ns[name] is value:
                 del user_ns[name]
                 removed.append(name)
-        self.runner.close()
-        # The context may be lost already: attached in a cell with top-level await, whose
-        # context variables ipykernel drops (ipykernel#749). Nothing is left to pop then.
-        with contextlib.suppress(LookupError, ValueError, RuntimeError, AssertionError):
-            self.context.__exit__(None, None, None)
+        self.session.close(context_may_be_lost=True)
         return removed
 
 
@@ -165,12 +138,9 @@ class AppShellMagics:
         project_dir: str | None = None,
     ) -> Summary:
         """Attach the app (detaching the one attached before); returns what was injected."""
-        from . import plugins
         from .envfiles import get_load_dotenv, load_dotenv
-        from .profiles import load_profile, profile_name
         from .scriptinfo import ScriptInfo
-        from .shell.context import build_namespace
-        from .shell.runner import CommandRunner
+        from .shell.session import ShellSession, choose_profile
 
         where = project_dir or os.getcwd()
         try:
@@ -179,39 +149,31 @@ class AppShellMagics:
                     raise MagicError(f"The env file {env_file!r} does not exist.")
                 load_dotenv(env_file, load_defaults=get_load_dotenv())
                 info = ScriptInfo(app_import_path=app or _env_app())
-                adapter = info.adapter
-                chosen = load_profile(profile_name(profile or os.environ.get("APPSHELL_PROFILE")))
+                info.load_app()
+                chosen = choose_profile(profile)
         except click.ClickException as e:
             raise MagicError(e.format_message()) from None
         except Exception as e:
-            raise _CellError(format_user_exception(e).splitlines()) from None
+            raise UserCodeError(e) from None
 
-        # Only now, with the new app loaded: a failed attach leaves the old one attached.
+        from .cli import cli as root_group
+
+        session = ShellSession(
+            info, group=root_group, groups=(root_group,), profile=chosen, strict=strict
+        )
+        # Only once the new app has loaded: a failed attach leaves the old one attached.
         self._detach(say=False)
-        context = adapter.app_context()
-        context.__enter__()
         try:
-            from .cli import cli as root_group
-
-            runner = CommandRunner(root_group, info)
-            providers = [
-                (f"provider:{name}", provider)
-                for name in sorted(plugins.entry_points(plugins.SHELL_CONTEXT))
-                if (provider := plugins.load(plugins.SHELL_CONTEXT, name)) is not None
-            ]
-            namespace = build_namespace(
-                adapter, providers, runner=runner, profile=chosen, strict=strict
-            )
-        except BaseException as e:
-            context.__exit__(None, None, None)
-            if isinstance(e, click.ClickException):
-                raise MagicError(e.format_message()) from None
-            raise
+            namespace = session.open()
+        except (AppShellError, AppShellUsageError):
+            raise  # shown in one line, or as the user's traceback, by IPython
+        except click.ClickException as e:
+            raise MagicError(e.format_message()) from None
         self.shell.push(dict(namespace))
-        self.attachment = Attachment(info, adapter, context, namespace, runner)
+        self.attachment = Attachment(session)
         title = (
-            f"appshell: attached {adapter.name} ({info.app_origin}); its app context stays"
-            f" pushed. {len(namespace)} names added:"
+            f"appshell: attached {session.adapter.name} ({info.app_origin}); its app context"
+            f" stays pushed. {len(namespace)} names added:"
         )
         return Summary(title, namespace)
 

@@ -14,7 +14,7 @@ import typing as t
 from pathlib import Path
 
 from .discovery import find_pyproject
-from .exceptions import AppShellUsageError
+from .exceptions import ProfileError
 
 __all__ = [
     "KEYS",
@@ -49,10 +49,6 @@ _SUBKEYS = {
     "ptpython": {"options": "a table of option names and values"},
 }
 _CONCATENATED = ("imports", "optional_imports", "startup")
-
-
-class ProfileError(AppShellUsageError):
-    """A profile is missing or invalid (exit code 2)."""
 
 
 class ProfileLayer(t.NamedTuple):

@@ -151,13 +151,31 @@ def test_provider_returning_a_non_mapping_is_an_error_naming_it(
     assert dict(builder.build()) == {}
 
 
-def test_provider_may_return_any_mapping_or_none() -> None:
+def test_provider_may_return_any_mapping() -> None:
     builder = ContextBuilder()
     builder.add_provider("provider:counts", lambda: collections.Counter(a=1))
-    builder.add_provider("provider:nothing", lambda: None)
     namespace = builder.build()
     assert dict(namespace) == {"a": 1}
     assert namespace.by_source() == {"provider:counts": ["a"]}
+
+
+def test_provider_returning_none_is_an_error_naming_it() -> None:
+    builder = ContextBuilder()
+    with pytest.raises(ProviderError, match=r"provider:nothing returned None"):
+        builder.add_provider("provider:nothing", lambda: None)
+
+
+def test_non_string_keys_are_reported_and_left_out(capsys: pytest.CaptureFixture[str]) -> None:
+    class User:
+        pass
+
+    builder = ContextBuilder()
+    builder.add_provider("provider:models", lambda: {User: User, "db": 1, 3: "three"})
+    assert dict(builder.build()) == {"db": 1}
+    err = capsys.readouterr().err
+    assert "provider:models gave the key" in err
+    assert "'User'" in err
+    assert "3 (an 'int')" in err
 
 
 # -- what --print-context and the banner read ----------------------------------------------------
@@ -187,7 +205,12 @@ def test_describe_gives_name_source_type_overrides_sorted_by_name() -> None:
         {"name": "app", "source": "default", "type": f"{__name__}.Model", "overrides": []},
         {"name": "count", "source": "profile:dev", "type": "int", "overrides": []},
         {"name": "json", "source": "profile:dev", "type": "module", "overrides": ["default"]},
-        {"name": "Model", "source": "profile:dev", "type": "type", "overrides": []},
+        {
+            "name": "Model",
+            "source": "profile:dev",
+            "type": f"class {__name__}.Model",
+            "overrides": [],
+        },
     ]
 
 

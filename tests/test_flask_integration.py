@@ -192,3 +192,41 @@ def test_an_ipython_session_of_flask_shell(project: Path, tmp_path: Path) -> Non
 def test_flask_is_installed_next_to_appshell() -> None:
     assert FLASK.exists(), "the test extra installs Flask"
     assert os.access(FLASK, os.X_OK)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def broken(:\n    pass\n", "SyntaxError"),
+        (
+            "from flask import Flask\n\ndef create_app():\n    raise ValueError('no config')\n",
+            "ValueError: no config",
+        ),
+    ],
+    ids=["syntax-error", "factory-raises"],
+)
+def test_flask_shell_shows_only_the_users_traceback(
+    tmp_path: Path, source: str, expected: str
+) -> None:
+    (tmp_path / "broken_app.py").write_text(source)
+    result = flask("--app", "broken_app", "shell", "-c", "1", cwd=tmp_path)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "broken_app.py" in result.stderr
+    for internal in ("appshell/", "flask/cli.py", "click/"):
+        assert internal not in result.stderr
+
+
+def test_ctrl_c_while_the_app_loads_under_flask_shell_is_130(tmp_path: Path) -> None:
+    (tmp_path / "slow_app.py").write_text(
+        "import os, signal, time\n"
+        "from flask import Flask\n"
+        "app = Flask(__name__)\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(5)\n"
+    )
+    result = flask("--app", "slow_app", "shell", "-c", "print('ran')", cwd=tmp_path)
+    assert result.returncode == 130
+    assert "ran" not in result.stdout
+    assert "Aborted" not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -232,7 +232,7 @@ def test_attach_injects_the_shell_names_and_keeps_the_context_for_later_cells(
         "app": ["default", "appshell.demo.app.DemoApp"],
         "cli": ["default", "appshell.shell.runner.CommandRunner"],
         "db": ["adapter", "sqlite3.Connection"],
-        "Note": ["adapter", "type"],
+        "Note": ["adapter", "class", "appshell.demo.app.Note"],
     }
 
 
@@ -279,7 +279,7 @@ def test_attach_without_app_uses_the_command_lines_discovery(
 
 def test_attach_with_a_profile_adds_its_imports(loaded: InteractiveShell, flask_app: Path) -> None:
     summary = ok(loaded, f"%appshell --app {FLASK} --profile data")
-    assert summary_rows(summary)["Path"] == ["profile:data", "type"]
+    assert summary_rows(summary)["Path"] == ["profile:data", "class", "pathlib.Path"]
     assert ok(loaded, "Path.__module__") == "pathlib"
 
 

@@ -203,7 +203,7 @@ def test_the_data_profile_imports_the_data_tools(shell: Shell, tmp_path: Path) -
         "datetime": "module",
         "collections": "module",
         "itertools": "module",
-        "Path": "type",
+        "Path": "class pathlib.Path",
     }
     profile_names = {n: r["type"] for n, r in records.items() if r["source"] == "profile:data"}
     assert profile_names == expected
@@ -696,10 +696,10 @@ def test_profile_imports_show_in_print_context_with_their_source(shell: Shell) -
     assert result.stderr == ""
     expected = {
         "json": "module",
-        "Path": "type",
-        "dt": "type",
-        "Author": "type",
-        "Book": "type",
+        "Path": "class pathlib.Path",
+        "dt": "class datetime.datetime",
+        "Author": "class profile_models.Author",
+        "Book": "class profile_models.Book",
         "greet": "function",
     }
     assert {n: r["type"] for n, r in records.items() if r["source"] == "profile:team"} == expected
@@ -708,7 +708,7 @@ def test_profile_imports_show_in_print_context_with_their_source(shell: Shell) -
     table = shell("--profile", "team", "--print-context")
     assert table.returncode == 0, table.stderr
     rows = [re.split(r"\s{2,}", line.strip()) for line in table.stdout.splitlines()]
-    assert ["dt", "profile:team", "type"] in rows
+    assert ["dt", "profile:team", "class datetime.datetime"] in rows
     assert ["json", "profile:team", "module"] in rows
 
 

@@ -29,8 +29,8 @@ import appshell.cli
 from appshell.cli import AppShellGroup, ScriptInfo
 from appshell.shell.backends import PythonBackend
 from appshell.shell.backends.base import history_file
-from appshell.shell.command import make_banner
 from appshell.shell.context import ContextBuilder
+from appshell.shell.session import make_banner
 
 APPS = Path(__file__).parent / "apps"
 FLASK_APP = str(APPS / "shell_flaskapp.py")
@@ -159,7 +159,7 @@ def test_print_context_demo_app(run_appshell: RunAppshell, demo_env: dict[str, s
     rows = context_rows(result.stdout)
     assert rows["app"] == ["default", "appshell.demo.app.DemoApp"]
     assert rows["db"] == ["adapter", "sqlite3.Connection"]
-    assert rows["Note"] == ["adapter", "type"]
+    assert rows["Note"] == ["adapter", "class appshell.demo.app.Note"]
 
 
 def test_print_context_json_demo_app(run_appshell: RunAppshell, demo_env: dict[str, str]) -> None:
@@ -199,7 +199,7 @@ def test_print_context_flask_shell_context_processor(runner: CliRunner) -> None:
     assert records["User"] == {
         "name": "User",
         "source": "adapter",
-        "type": "type",
+        "type": "class shell_flaskapp.User",
         "overrides": [],
     }
     assert records["SETTINGS"]["source"] == "adapter"
@@ -274,7 +274,7 @@ def test_print_context_entry_point_providers(
     assert records["Note"] == {
         "name": "Note",
         "source": "provider:tags",
-        "type": "type",
+        "type": "class tags_plugin.Note",
         "overrides": ["adapter"],
     }
     assert records["db"]["source"] == "adapter"

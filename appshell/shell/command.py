@@ -1,23 +1,21 @@
-"""The ``shell`` command: options in, a namespace built, a REPL backend run.
+"""The ``shell`` command: options in, a :class:`ShellSession` opened, a REPL or a script run.
 
-The flow is one direction: choose the backend (strictly, before the app is loaded), load the
-app and push its context for the whole session, build the namespace from its ordered
-sources, then hand the namespace and a banner to the backend.
+The flow is one direction: choose the profile and the backend (strictly, before the app is
+loaded), open the session (the app loaded, its context pushed, the namespace built), run
+the script or hand the namespace and the session's banner to the backend, close the
+session (teardown, background servers, the loop).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import platform
 import sys
 import typing as t
 
 import click
 from click.core import ParameterSource
 
-from .. import plugins
-from ..profiles import load_profile, project_profile_name
-from ..scriptinfo import ScriptInfo
+from ..exceptions import AppShellUsageError
 from ..term import use_color
 from .backends import (
     AUTODETECT_ORDER,
@@ -27,74 +25,13 @@ from .backends import (
     known_backends,
     resolve,
 )
-from .backends.base import SessionLoop
-from .context import Namespace, build_namespace
-from .runner import CommandRunner
 from .script import ScriptRunner, flush_output
+from .session import ShellSession, choose_profile
 
 if t.TYPE_CHECKING:
-    pass
-__all__ = ["build_namespace", "make_banner", "shell_command"]
+    from .context import Namespace
 
-_FOLD_AFTER = 8
-
-
-def collect_providers(ctx: click.Context) -> list[tuple[str, t.Callable[[], t.Any]]]:
-    """Shell-context providers: ``@group.shell_context`` functions of the groups this command
-    runs under (outermost first), then the ``appshell.shell_context`` entry points."""
-    from ..cli import AppGroup
-
-    chain = []
-    current: click.Context | None = ctx
-    while current is not None:
-        chain.append(current.command)
-        current = current.parent
-    found: list[tuple[str, t.Callable[[], t.Any]]] = []
-    for command in reversed(chain):
-        if isinstance(command, AppGroup):
-            found.extend((f"provider:{n}", f) for n, f in command.shell_context_providers)
-    for name in sorted(plugins.entry_points(plugins.SHELL_CONTEXT)):
-        provider = plugins.load(plugins.SHELL_CONTEXT, name)
-        if provider is not None:
-            found.append((f"provider:{name}", provider))
-    return found
-
-
-def _fold(names: list[str]) -> str:
-    if len(names) <= _FOLD_AFTER:
-        return ", ".join(names)
-    return ", ".join(names[:_FOLD_AFTER]) + f", … (+{len(names) - _FOLD_AFTER} more)"
-
-
-def make_banner(info: ScriptInfo, namespace: Namespace, backend: Backend, *, color: bool) -> str:
-    """Versions, the app and where it came from, and the names grouped by source."""
-
-    def style(text: str, **kw: t.Any) -> str:
-        return click.style(text, **kw) if color else text
-
-    from .. import __version__
-
-    versions = [f"Python {platform.python_version()}", f"appshell {__version__}"]
-    framework = type(info.adapter).framework_version()
-    if framework is not None:
-        versions.append(" ".join(framework))
-    if backend.name != "python":
-        versions.append(f"{backend.name} {backend.version() or ''}".strip())
-    lines = [style(" · ".join(versions), dim=True)]
-    lines.append(f"App: {style(info.adapter.name, bold=True)} ({info.app_origin})")
-    groups = namespace.by_source()
-    width = max(len(source) for source in groups) if groups else 0
-    for source, names in groups.items():
-        lines.append(f"  {style(source.ljust(width), fg='cyan')}  {_fold(names)}")
-    if isinstance(namespace.get("cli"), CommandRunner):
-        lines.append(
-            style(
-                "Commands run in the shell: cli('routes --sort rule'), cli.routes(sort='rule');"
-                " cli lists them.",
-                dim=True,
-            )
-        )
-    return "\n".join(lines) + "\n"
+__all__ = ["shell_command"]
 
 
 def show_context(namespace: Namespace, as_json: bool) -> None:
@@ -265,76 +202,94 @@ def shell_command(
     script's: appshell shell fix.py --dry-run.
     """
     if list_repls:
-        chosen = load_profile(profile_name or project_profile_name() or "default")
-        show_repls(chosen.repl or AUTODETECT_ORDER)
+        show_repls(choose_profile(profile_name).repl or AUTODETECT_ORDER)
         return
-    plan = _Plan.make(command, script_args, interactive, echo, ipython_syntax)
+    from_command_line = ParameterSource.COMMANDLINE
+    # --print-context and --json from the environment never turn a script into a listing.
+    if print_context and ctx.get_parameter_source("print_context") is not from_command_line:
+        print_context = bool(command is None and not script_args and not interactive)
     if as_json and not print_context:
-        raise click.UsageError("--json goes with --print-context.")
+        if ctx.get_parameter_source("as_json") is from_command_line:
+            raise AppShellUsageError("--json goes with --print-context.")
+        as_json = False
+    plan = _Plan.make(command, script_args, interactive, echo, ipython_syntax)
+    if print_context and (plan.script in ("command", "file") or interactive or echo):
+        raise AppShellUsageError(
+            "--print-context lists the names a shell would start with and runs nothing:"
+            " leave out -c, FILE, -i and --echo, or leave out --print-context."
+        )
 
     # Chosen before the app loads: a wrong --repl fails fast, and is never replaced.
-    profile = load_profile(profile_name or project_profile_name() or "default")
+    profile = choose_profile(profile_name)
     # An explicit --repl is checked even when only a script runs: it is still a mistake.
-    explicit = ctx.get_parameter_source("repl") is ParameterSource.COMMANDLINE
+    explicit = ctx.get_parameter_source("repl") is from_command_line
     order = profile.repl or AUTODETECT_ORDER
     backend = resolve(repl, order) if (plan.repl or explicit) and not print_context else None
-    if plan.needs_ipython:
-        from .backends import known_backends
+    if plan.needs_ipython and not known_backends()["ipython"].is_available():
+        raise ReplNotAvailable(
+            "Running IPython syntax (a .ipy file, --ipython) needs IPython:"
+            " pip install 'appshell[ipython]'"
+        )
 
-        if not known_backends()["ipython"].is_available():
-            raise ReplNotAvailable(
-                "Running IPython syntax (a .ipy file, --ipython) needs IPython:"
-                " pip install 'appshell[ipython]'"
-            )
+    session = ShellSession.for_command(ctx, profile=profile, strict=strict, startup=not no_startup)
+    try:
+        code = _run_session(
+            session,
+            plan,
+            backend,
+            print_context=print_context,
+            as_json=as_json,
+            history=profile.history and not no_history,
+            banner=profile.banner and not quiet,
+        )
+    finally:
+        # A teardown that raises is shown as the user's error it is; a script's own exit
+        # code still wins over it.
+        closed_cleanly = session.close()
+    if not closed_cleanly and code == 0:
+        code = 1
+    if code:
+        ctx.exit(code)
 
-    info = ctx.ensure_object(ScriptInfo)
-    info.push_app_context(ctx)
-    root = ctx.find_root()
-    runner = CommandRunner(
-        t.cast(click.Group, root.command),
-        info,
-        prog_name=root.info_name or "appshell",
-        obj=info.data.get("runner_obj", info),
-    )
-    ctx.call_on_close(runner.close)  # before the app context is popped
-    session = SessionLoop()
-    ctx.call_on_close(session.close)
-    namespace: dict[str, t.Any] = build_namespace(
-        info.adapter,
-        collect_providers(ctx),
-        runner=runner,
-        profile=profile,
-        session=None if no_startup else session,
-        strict=strict,
-    )
+
+def _run_session(
+    session: ShellSession,
+    plan: _Plan,
+    backend: Backend | None,
+    *,
+    print_context: bool,
+    as_json: bool,
+    history: bool,
+    banner: bool,
+) -> int:
+    """Open ``session`` and run what ``plan`` says in it; the exit code."""
+    namespace: dict[str, t.Any] = session.open()
     if print_context:
-        show_context(t.cast(Namespace, namespace), as_json)
-        return
-
+        show_context(session.namespace, as_json)
+        return 0
+    profile = session.profile
     settings = ShellSettings(
-        history=profile.history and not no_history,
-        banner=profile.banner and not quiet,
-        session=session,
+        history=history,
+        banner=banner,
+        session=session.loop,
         ipython_config=profile.ipython_config,
         ipython_extensions=profile.ipython_extensions,
         ptpython_options=profile.ptpython_options,
     )
-
     if plan.script:
-        script = ScriptRunner(namespace, session, interactive=plan.repl)
+        script = ScriptRunner(namespace, session.loop, interactive=plan.repl)
         code = _run_script(plan, script, settings)
         if not plan.repl:
-            ctx.exit(flush_output() or code)
+            return flush_output() or code
         namespace = script.globals
         settings.banner = False
         settings.pythonstartup = False
-
+    elif not plan.repl:
+        return 0  # stdin is closed: nothing to run, as python does
     assert backend is not None
-    banner = ""
-    if settings.banner:
-        banner = make_banner(info, t.cast(Namespace, namespace), backend, color=use_color())
-    backend.run(namespace, banner, settings)
-    flush_output()
+    text = session.banner(backend, color=use_color()) if settings.banner else ""
+    backend.run(namespace, text, settings)
+    return flush_output() or 0
 
 
 class _Plan(t.NamedTuple):
@@ -375,6 +330,10 @@ class _Plan(t.NamedTuple):
             if echo and is_ipy:
                 raise click.UsageError("--echo runs Python, not IPython syntax.")
             return cls("file", file, tuple(args), None, interactive, echo, is_ipy)
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            if echo:
+                raise click.UsageError("--echo needs a FILE or a script on stdin.")
+            return cls(None, None, (), None, False, False, False)
         if interactive or sys.stdin.isatty():
             if echo:
                 raise click.UsageError("--echo needs a FILE or a script on stdin.")

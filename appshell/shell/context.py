@@ -17,14 +17,19 @@ import typing as t
 
 import click
 
-from ..exceptions import UserCodeError, format_user_exception
+from ..exceptions import (
+    ProfileImportError,
+    ProviderError,
+    UserCodeError,
+    format_user_exception,
+)
 from ..profiles import import_names, is_startup_file
 from ..term import warn
 
 if t.TYPE_CHECKING:
     from ..adapters import AppAdapter
     from ..profiles import Profile
-    from .backends.base import SessionLoop
+    from .session import SessionLoop
 
 __all__ = [
     "Binding",
@@ -45,9 +50,23 @@ class Binding(t.NamedTuple):
     overrides: list[str]
 
     def type_name(self, value: object) -> str:
-        kind = type(value)
-        module = kind.__module__
-        return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+        """What ``value`` is, for listings: its type's dotted name, or, for a class,
+        ``class`` and the class's own dotted name (not its metaclass's)."""
+        if isinstance(value, type):
+            return f"class {_dotted(value)}"
+        return _dotted(type(value))
+
+
+def _dotted(kind: type) -> str:
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "None"
+    kind = type(value).__name__
+    return f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind!r}"
 
 
 class Namespace(dict[str, t.Any]):
@@ -90,15 +109,6 @@ class Namespace(dict[str, t.Any]):
             }
             for b in sorted(self.provenance.values(), key=lambda b: b.name.lower())
         ]
-
-
-class ProviderError(click.ClickException):
-    """A shell-context provider failed and ``--strict`` is on, or returned a non-mapping."""
-
-    exit_code = 1
-
-    def show(self, file: t.IO[t.Any] | None = None) -> None:
-        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
 
 
 class ContextBuilder:
@@ -158,14 +168,30 @@ class ContextBuilder:
             self.failures.append((source, e))
             warn(f"shell context {source}{what} (left out; --strict makes this an error)")
             return
-        if names is None:
-            return
         if not isinstance(names, dict) and not isinstance(names, t.Mapping):
             raise ProviderError(
-                f"The shell context {source} returned {type(names).__name__!r}; a shell"
-                " context provider must return a mapping of names to values (a dict)."
+                f"The shell context {source} returned {_describe(names)}; a shell context"
+                " provider must return a mapping of names to values (a dict), even an"
+                " empty one."
             )
+        if set(map(type, names)) - {str}:
+            names = self._string_keys_only(source, names)
         self.add(source, names)
+
+    def _string_keys_only(self, source: str, names: t.Mapping[t.Any, t.Any]) -> dict[str, t.Any]:
+        """``names`` without the keys that are not strings, each reported: a name in a
+        namespace is a string (``{User: User}`` was meant as ``{"User": User}``)."""
+        kept: dict[str, t.Any] = {}
+        for key, value in names.items():
+            if isinstance(key, str):
+                kept[key] = value
+            else:
+                warn(
+                    f"shell context {source} gave the key {key!r} ({_describe(key)}), which is"
+                    " not a name: it is left out. Use a string key, such as"
+                    f" {getattr(key, '__name__', 'name')!r}."
+                )
+        return kept
 
     def add_providers(self, providers: t.Iterable[tuple[str, t.Callable[[], t.Any]]]) -> None:
         """:meth:`add_provider` for each (source, provider), in order.
@@ -255,13 +281,6 @@ def build_namespace(
             for entry in profile.startup:
                 builder.add_run("startup", _startup_runner(entry, profile.name, session))
     return builder.build()
-
-
-class ProfileImportError(click.ClickException):
-    """A profile's import names a module or a name that is not there (exit code 1)."""
-
-    def show(self, file: t.IO[t.Any] | None = None) -> None:
-        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
 
 
 def _importer(spec: str, *, optional: bool) -> t.Callable[[], dict[str, t.Any]]:

@@ -16,8 +16,8 @@ import sys
 import types
 import typing as t
 
-from ..exceptions import AppShellUsageError, format_user_exception
-from .backends.base import SessionLoop
+from ..exceptions import ScriptError, format_user_exception
+from .session import SessionLoop
 
 if t.TYPE_CHECKING:
     from types import CodeType
@@ -39,10 +39,6 @@ _COMPOUND = (
     ast.Match,
     *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
 )
-
-
-class ScriptError(AppShellUsageError):
-    """The script given cannot be run at all: not found, a folder (exit code 2)."""
 
 
 def exit_code_of(exc: SystemExit) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ...exceptions import AppShellUsageError
+from ...exceptions import ReplNotAvailable
 from .base import Backend, BaseBackend, ShellSettings
 from .ipython import IPythonBackend
 from .ptpython import PtpythonBackend
@@ -27,10 +27,6 @@ __all__ = [
 ]
 
 AUTODETECT_ORDER = ("ipython", "ptpython", "python")
-
-
-class ReplNotAvailable(AppShellUsageError):
-    """The REPL asked for is unknown or not installed (exit code 2)."""
 
 
 def known_backends() -> dict[str, Backend]:

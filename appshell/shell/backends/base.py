@@ -1,28 +1,22 @@
-"""What every REPL backend is, and what they share: settings, history files, the session loop.
+"""What every REPL backend is, and what they share: settings and history files.
 
 A backend is given a finished namespace and a banner; it never looks at the app.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import os
 import sys
-import types
 import typing as t
 from pathlib import Path
 
 from ...term import warn
 
 if t.TYPE_CHECKING:
-    from types import CodeType
+    from ..session import SessionLoop
 
-# inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
-_CO_COROUTINE = 0x0080
-
-__all__ = ["Backend", "BaseBackend", "SessionLoop", "ShellSettings", "history_file", "state_dir"]
+__all__ = ["Backend", "BaseBackend", "ShellSettings", "history_file", "state_dir"]
 
 
 def state_dir() -> Path:
@@ -111,77 +105,6 @@ class BaseBackend:
 
     def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
         raise NotImplementedError
-
-
-class SessionLoop:
-    """One event loop and one context for a whole session, so ``await`` keeps state.
-
-    Every statement runs in the same :class:`contextvars.Context`, and a statement that
-    awaits runs as a task of the same loop in that context: a context variable set by one
-    statement (an app or request context pushed at the prompt) is there for the next.
-    """
-
-    def __init__(self) -> None:
-        self.context = contextvars.copy_context()
-        self._loop: t.Any = None
-
-    @property
-    def loop(self) -> t.Any:
-        """The session's event loop, made when first needed (asyncio is not cheap to import)."""
-        if self._loop is None:
-            import asyncio
-
-            self._loop = asyncio.new_event_loop()
-        return self._loop
-
-    def run(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
-        """Evaluate compiled ``code``; if it awaits, run it to completion on the loop."""
-        if self._loop is not None:
-            import asyncio
-
-            # Code that asks for "the" event loop gets the session's.
-            asyncio.set_event_loop(self._loop)
-        result = self.context.run(eval, code, globals, locals if locals is not None else globals)
-        if _CO_COROUTINE & code.co_flags and isinstance(result, types.CoroutineType):
-            result = self.complete(result)
-        return result
-
-    def complete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
-        """Run ``coroutine`` on the session loop in the session context."""
-        import asyncio
-
-        loop = self.loop
-        asyncio.set_event_loop(loop)
-        task = loop.create_task(coroutine, context=self.context)
-        try:
-            return loop.run_until_complete(task)
-        except KeyboardInterrupt:
-            # Ctrl-C while the loop waited: cancel the task and let it finish. (If the
-            # coroutine itself was interrupted, the task is done already: running the loop
-            # again would never return.)
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    loop.run_until_complete(task)
-            raise
-
-    def close(self) -> None:
-        """Cancel what is left on the loop and close it."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        import asyncio
-
-        try:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
 
 
 def stdout_is_terminal() -> bool:

@@ -12,7 +12,8 @@ import sys
 import typing as t
 
 from ...term import warn
-from .base import BaseBackend, SessionLoop, ShellSettings, history_file
+from ..session import SessionLoop
+from .base import BaseBackend, ShellSettings, history_file
 
 
 def config_file() -> str:

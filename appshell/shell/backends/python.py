@@ -11,7 +11,8 @@ import typing as t
 
 from ...exceptions import format_user_exception
 from ...term import warn
-from .base import BaseBackend, SessionLoop, ShellSettings, history_file
+from ..session import SessionLoop
+from .base import BaseBackend, ShellSettings, history_file
 
 if t.TYPE_CHECKING:
     from types import CodeType

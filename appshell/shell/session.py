@@ -1,0 +1,351 @@
+"""One shell session, the single road into a shell: ``shell``, ``flask shell`` and ``%appshell``.
+
+A :class:`ShellSession` holds everything a session is made of, from the moment the app is
+loaded to the moment the last teardown has run: the ScriptInfo and its app, the app context
+it pushed, the :class:`SessionLoop` every statement runs on, the shell-context providers, the
+profile, the namespace built from them, the ``cli`` runner, and :meth:`ShellSession.close`.
+The command line and the notebook extension each build one, so the namespace they give is
+the same by construction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import platform
+import types
+import typing as t
+
+import click
+
+from ..exceptions import format_user_exception
+
+if t.TYPE_CHECKING:
+    from types import CodeType
+
+    from ..profiles import Profile
+    from ..scriptinfo import ScriptInfo
+    from .backends import Backend
+    from .context import Namespace
+    from .runner import CommandRunner
+
+__all__ = ["SessionLoop", "ShellSession", "choose_profile", "make_banner"]
+
+# inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
+_CO_COROUTINE = 0x0080
+# Banner lines list at most this many names of one source before folding the rest.
+_FOLD_AFTER = 8
+
+Provider = tuple[str, t.Callable[[], t.Any]]
+
+
+class SessionLoop:
+    """One event loop and one context for a whole session, so ``await`` keeps state.
+
+    Every statement runs in the same :class:`contextvars.Context`, and a statement that
+    awaits runs as a task of the same loop in that context: a context variable set by one
+    statement (an app or request context pushed at the prompt) is there for the next.
+    The loop itself is made the first time something awaits: asyncio is not imported for a
+    session that never does.
+    """
+
+    def __init__(self) -> None:
+        self.context = contextvars.copy_context()
+        self._loop: t.Any = None
+
+    @property
+    def loop(self) -> t.Any:
+        """The session's event loop, made when first needed."""
+        if self._loop is None:
+            import asyncio
+
+            self._loop = asyncio.new_event_loop()
+        return self._loop
+
+    def run(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
+        """Evaluate compiled ``code``; if it awaits, run it to completion on the loop."""
+        if self._loop is not None:
+            import asyncio
+
+            # Code that asks for "the" event loop gets the session's.
+            asyncio.set_event_loop(self._loop)
+        result = self.context.run(eval, code, globals, locals if locals is not None else globals)
+        if _CO_COROUTINE & code.co_flags and isinstance(result, types.CoroutineType):
+            result = self.complete(result)
+        return result
+
+    def complete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+        """Run ``coroutine`` on the session loop in the session context."""
+        import asyncio
+
+        loop = self.loop
+        asyncio.set_event_loop(loop)
+        task = loop.create_task(coroutine, context=self.context)
+        try:
+            return loop.run_until_complete(task)
+        except KeyboardInterrupt:
+            # Ctrl-C while the loop waited: cancel the task and let it unwind. If the
+            # coroutine itself was interrupted the task is finished already, and running
+            # the loop for it again would never return.
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    loop.run_until_complete(task)
+            raise
+
+    def close(self) -> None:
+        """Cancel the tasks still pending and close the loop (if one was ever made)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        import asyncio
+
+        try:
+            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+def choose_profile(given: str | None = None) -> Profile:
+    """The profile a session starts with: ``given`` (``--profile``), else the environment
+    (``APPSHELL_SHELL_PROFILE``, ``APPSHELL_PROFILE``), else ``[tool.appshell] profile``,
+    else ``default``.
+
+    :raises ProfileError: the profile chosen is missing or invalid.
+    """
+    from ..profiles import load_profile, project_profile_name
+
+    name = (
+        given
+        or os.environ.get("APPSHELL_SHELL_PROFILE")
+        or os.environ.get("APPSHELL_PROFILE")
+        or project_profile_name()
+        or "default"
+    )
+    return load_profile(name)
+
+
+def group_providers(groups: t.Iterable[click.Command]) -> list[Provider]:
+    """The shell-context providers of a chain of groups (outermost first), then those of the
+    ``appshell.shell_context`` entry points, each as ``(source, provider)``."""
+    from .. import plugins
+
+    found: list[Provider] = []
+    for group in groups:
+        registered = getattr(group, "shell_context_providers", None)
+        if registered:
+            found.extend((f"provider:{name}", function) for name, function in registered)
+    for name in sorted(plugins.entry_points(plugins.SHELL_CONTEXT)):
+        provider = plugins.load(plugins.SHELL_CONTEXT, name)
+        if provider is not None:
+            found.append((f"provider:{name}", provider))
+    return found
+
+
+def command_chain(ctx: click.Context) -> list[click.Command]:
+    """The commands ``ctx`` runs under, outermost first."""
+    chain: list[click.Command] = []
+    current: click.Context | None = ctx
+    while current is not None:
+        chain.append(current.command)
+        current = current.parent
+    return chain[::-1]
+
+
+class ShellSession:
+    """A shell session on one app: open it, use its namespace, close it.
+
+    :param info: the ScriptInfo that loads the app (loaded by :meth:`open`, if not yet).
+    :param group: the root group whose commands ``cli(...)`` runs in the shell.
+    :param groups: the groups the session runs under, outermost first: their
+        ``@group.shell_context`` providers are merged, in that order.
+    :param profile: the profile (default: :func:`choose_profile`).
+    :param strict: a provider, profile import or startup code that raises ends the session.
+    :param startup: run the profile's startup code.
+    :param command_obj: what commands run by ``cli(...)`` find as ``ctx.obj`` (default:
+        ``info``; ``flask shell`` gives Flask's own ScriptInfo).
+    :param prog_name: the name usage lines of ``cli(...)`` commands show.
+    """
+
+    def __init__(
+        self,
+        info: ScriptInfo,
+        *,
+        group: click.Group,
+        groups: t.Sequence[click.Command] = (),
+        profile: Profile | None = None,
+        strict: bool = False,
+        startup: bool = True,
+        command_obj: t.Any = None,
+        prog_name: str = "appshell",
+    ) -> None:
+        self.info = info
+        self.group = group
+        self.groups = tuple(groups)
+        self.profile = profile if profile is not None else choose_profile()
+        self.strict = strict
+        self.startup = startup
+        self.command_obj = command_obj
+        self.prog_name = prog_name
+        #: The event loop and context every statement of the session runs in.
+        self.loop = SessionLoop()
+        self.runner: CommandRunner | None = None
+        self._namespace: Namespace | None = None
+        self._app_context: t.ContextManager[t.Any] | None = None
+        self._closed = False
+
+    @classmethod
+    def for_command(
+        cls, ctx: click.Context, *, profile: Profile | None = None, **options: t.Any
+    ) -> ShellSession:
+        """The session of a command running in ``ctx`` (``shell``, ``flask shell``)."""
+        from ..scriptinfo import ScriptInfo
+
+        info = ctx.ensure_object(ScriptInfo)
+        root = ctx.find_root()
+        return cls(
+            info,
+            group=t.cast(click.Group, root.command),
+            groups=command_chain(ctx),
+            profile=profile,
+            command_obj=info.data.get("runner_obj"),
+            prog_name=root.info_name or "appshell",
+            **options,
+        )
+
+    @property
+    def adapter(self) -> t.Any:
+        """The app's adapter (loading the app if it is not loaded yet)."""
+        return self.info.adapter
+
+    @property
+    def namespace(self) -> Namespace:
+        """The namespace the session starts with (built by :meth:`open`)."""
+        if self._namespace is None:
+            raise RuntimeError("the session is not open")
+        return self._namespace
+
+    def providers(self) -> list[Provider]:
+        """The session's shell-context providers, in merge order."""
+        return group_providers(self.groups)
+
+    def open(self) -> Namespace:
+        """Load the app, push its context for the session and build the namespace.
+
+        The user's errors (their module, factory, providers with ``strict``) propagate; the
+        session is closed again before they do.
+        """
+        from .context import build_namespace
+        from .runner import CommandRunner
+
+        adapter = self.adapter
+        try:
+            if not adapter.context_is_active():
+                context = adapter.app_context()
+                context.__enter__()
+                self._app_context = context
+            # Made after the push: every statement sees the app context.
+            self.loop = SessionLoop()
+            self.runner = CommandRunner(
+                self.group, self.info, prog_name=self.prog_name, obj=self.command_obj
+            )
+            self._namespace = build_namespace(
+                adapter,
+                self.providers(),
+                runner=self.runner,
+                profile=self.profile,
+                session=self.loop if self.startup else None,
+                strict=self.strict,
+            )
+        except BaseException:
+            self.close()
+            raise
+        return self._namespace
+
+    def banner(self, backend: Backend, *, color: bool) -> str:
+        """The first lines of the shell (see :func:`make_banner`)."""
+        return make_banner(self.info, self.namespace, backend, color=color)
+
+    def close(self, *, context_may_be_lost: bool = False) -> bool:
+        """End the session: stop its background servers, close its loop, pop the app
+        context (the app's teardown runs). Safe to call twice.
+
+        A teardown that raises has its traceback printed, as the user's code it is; the
+        return value is then False, so that the caller can keep a script's own exit code
+        and still report the failure.
+
+        :param context_may_be_lost: the context was pushed in a notebook cell whose context
+            variables the kernel dropped (ipykernel#749): nothing is left to pop then.
+        """
+        if self._closed:
+            return True
+        self._closed = True
+        if self.runner is not None:
+            self.runner.close()
+        self.loop.close()
+        context, self._app_context = self._app_context, None
+        if context is None:
+            return True
+        lost: tuple[type[Exception], ...] = (
+            (LookupError, ValueError, RuntimeError, AssertionError) if context_may_be_lost else ()
+        )
+        try:
+            context.__exit__(None, None, None)
+        except lost:
+            return True
+        except Exception as e:
+            click.echo(format_user_exception(e), err=True, nl=False)
+            return False
+        return True
+
+    def __enter__(self) -> Namespace:
+        return self.open()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def make_banner(info: ScriptInfo, namespace: Namespace, backend: Backend, *, color: bool) -> str:
+    """The first lines of a shell: versions, the app and where it came from, and the names
+    of ``namespace`` grouped by their source."""
+    from .. import __version__
+    from .runner import CommandRunner
+
+    def style(text: str, **styles: t.Any) -> str:
+        return click.style(text, **styles) if color else text
+
+    adapter = info.adapter
+    versions = [f"Python {platform.python_version()}", f"appshell {__version__}"]
+    framework = type(adapter).framework_version()
+    if framework is not None:
+        versions.append(" ".join(framework))
+    if backend.name != "python":
+        versions.append(f"{backend.name} {backend.version() or ''}".strip())
+    lines = [style(" · ".join(versions), dim=True)]
+    lines.append(f"App: {style(adapter.name, bold=True)} ({info.app_origin})")
+    groups = namespace.by_source()
+    width = max(map(len, groups), default=0)
+    for source, names in groups.items():
+        lines.append(f"  {style(source.ljust(width), fg='cyan')}  {_fold(names)}")
+    if isinstance(namespace.get("cli"), CommandRunner):
+        lines.append(
+            style(
+                "Commands run in the shell: cli('routes --sort rule'), cli.routes(sort='rule');"
+                " cli lists them.",
+                dim=True,
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _fold(names: list[str]) -> str:
+    if len(names) <= _FOLD_AFTER:
+        return ", ".join(names)
+    return ", ".join(names[:_FOLD_AFTER]) + f", … (+{len(names) - _FOLD_AFTER} more)"
