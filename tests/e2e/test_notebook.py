@@ -267,3 +267,75 @@ def test_kernel_install_starts_notebooks_with_the_app_attached(
     again = run_appshell("kernel", "remove", "appshell-test")
     assert again.returncode == 2
     assert "No appshell kernel called 'appshell-test'" in again.stderr
+
+
+SAME_APP = """
+from flask import Flask
+
+app = Flask("sameapp")
+
+
+@app.shell_context_processor
+def names():
+    return {"answer": 42, "Path": "shadowed by the profile"}
+"""
+
+SAME_PROVIDER = """
+def provide():
+    return {"audit": "the audit log", "answer": 43}
+"""
+
+SAME_PYPROJECT = """
+[tool.appshell]
+app = "sameapp:app"
+profile = "team"
+
+[tool.appshell.profiles.team]
+imports = ["json", "pathlib:Path"]
+"""
+
+
+def test_the_shell_and_a_notebook_build_the_same_namespace(
+    project: Path, run_appshell: t.Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "sameapp.py").write_text(SAME_APP)
+    (project / "pyproject.toml").write_text(SAME_PYPROJECT)
+    site = project / "site"
+    (site / "sameplugin-1.0.dist-info").mkdir(parents=True)
+    (site / "sameplugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: sameplugin\nVersion: 1.0\n"
+    )
+    (site / "sameplugin-1.0.dist-info" / "entry_points.txt").write_text(
+        "[appshell.shell_context]\nsame = same_provider:provide\n"
+    )
+    (site / "same_provider.py").write_text(SAME_PROVIDER)
+    # The kernel and the command both find the plugin and the app on their path.
+    monkeypatch.setenv("PYTHONPATH", f"{site}{os.pathsep}{project}")
+
+    listed = run_appshell(
+        "shell", "--print-context", "--json", cwd=project, env={"PYTHONPATH": str(site)}
+    )
+    assert listed.returncode == 0, listed.stderr
+    from_shell = json.loads(listed.stdout)
+
+    load, attach, described = run_cells(
+        "%load_ext appshell",
+        "%appshell",
+        "import json\n"
+        "from appshell.jupyter import _MAGICS\n"
+        "(magics,) = _MAGICS.values()\n"
+        "print(json.dumps(magics.attachment.namespace.describe()))",
+        folder=project,
+    )
+    assert_no_errors([load, attach, described])
+    from_notebook = json.loads(described.stdout)
+
+    def key(records: list[dict[str, t.Any]]) -> list[tuple[str, str, str, list[str]]]:
+        return [(r["name"], r["source"], r["type"], r["overrides"]) for r in records]
+
+    assert key(from_notebook) == key(from_shell)
+    records = {r["name"]: r for r in from_shell}
+    assert records["answer"]["source"] == "provider:same"
+    assert records["answer"]["overrides"] == ["adapter"]
+    assert records["Path"]["source"] == "profile:team"
+    assert records["audit"]["source"] == "provider:same"
