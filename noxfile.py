@@ -17,10 +17,21 @@ nox.options.default_venv_backend = "venv"
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite, end-to-end tests included (``-- -m "not slow"`` skips those)."""
+    """The test suite, end-to-end tests included (``-- -m "not slow"`` skips those), with
+    branch coverage of ``appshell/`` measured in every process the tests start (the real
+    command, pseudo-terminals, kernels), combined and reported at the end."""
     # A real (not editable) install: the tests see what a user's pip install gives them.
-    session.install(".[test]")
-    session.run("pytest", *session.posargs)
+    session.install(".[test]", "coverage>=7.10")
+    data = Path(session.create_tmp()).resolve() / "coverage"
+    if data.exists():
+        for old in data.iterdir():
+            old.unlink()
+    data.mkdir(parents=True, exist_ok=True)
+    # Read by every Python process the tests start, so that all their data lands together.
+    session.env["COVERAGE_FILE"] = str(data / ".coverage")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "combine", "--quiet", str(data))
+    session.run("coverage", "report", "--skip-covered", "--sort=cover")
 
 
 @nox.session
