@@ -110,9 +110,10 @@ def test_dir_lists_the_public_api() -> None:
     assert set(dir(appshell)) >= EXPECTED_APPSHELL
 
 
-def test_version_is_a_string() -> None:
-    assert isinstance(appshell.__version__, str)
-    assert appshell.__version__.count(".") >= 1
+def test_version_is_the_installed_distributions() -> None:
+    import importlib.metadata
+
+    assert appshell.__version__ == importlib.metadata.version("appshell")
 
 
 IMPORT_APPSHELL = """\
