@@ -44,7 +44,7 @@ _SEP = os.path.pathsep
 
 
 @click.command("run", cls=RunCommand, short_help="Run a development server.")
-@click.option("--host", "-h", default="127.0.0.1", help="Address to listen on.")
+@click.option("--host", "-h", metavar="HOST", default="127.0.0.1", help="Address to listen on.")
 @click.option(
     "--port", "-p", type=PortType(), default=5000, help="Port to listen on; 0 picks a free one."
 )
