@@ -40,12 +40,19 @@ def _start(
     )
     assert proc.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
-    # A thread reads, so that a silent server cannot block the test past its deadline.
-    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True)
-    reader.start()
-    _readers[proc.pid] = reader
     seen: list[str] = []
     _seen[proc.pid] = seen
+
+    def read(stdout: t.IO[str]) -> None:
+        for line in stdout:
+            seen.append(line)
+            lines.put(line)
+
+    # A thread reads, so that a silent server cannot block the test past its deadline; it
+    # keeps everything the server prints, for _stop_and_read.
+    reader = threading.Thread(target=read, args=(proc.stdout,), daemon=True)
+    reader.start()
+    _readers[proc.pid] = reader
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -54,7 +61,6 @@ def _start(
             if proc.poll() is not None:
                 break
             continue
-        seen.append(line)
         match = re.search(pattern, line)
         if match:
             return proc, match.group(1)
@@ -224,28 +230,6 @@ def test_the_debugger_is_refused_on_a_host_that_is_not_loopback(
     assert "--allow-remote-debugger" in result.stderr
 
 
-def test_allow_remote_debugger_warns_and_serves(tmp_path: Path, demo_env: dict[str, str]) -> None:
-    proc, _ = _start(
-        [
-            "--app",
-            "appshell.demo",
-            "run",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            "0",
-            "--debugger",
-            "--allow-remote-debugger",
-        ],
-        tmp_path,
-        demo_env,
-        pattern=r"Running on (http://127\.0\.0\.1:\d+)",
-    )
-    output = _stop_and_read(proc)
-    assert "the debugger is on" in output
-    assert "anyone who can reach" in output
-
-
 def test_a_busy_port_is_one_line_and_exit_2(run_appshell: t.Callable[..., t.Any]) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -257,6 +241,211 @@ def test_a_busy_port_is_one_line_and_exit_2(run_appshell: t.Callable[..., t.Any]
     assert len(lines) == 1
     assert f"Port {port}" in lines[0]
     assert "in use" in lines[0]
+
+
+def _one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("port", ["abc", "70000", "-1", "5000.5"], ids=str)
+def test_a_port_that_is_not_a_port_is_one_line_and_exit_2(
+    run_appshell: t.Callable[..., t.Any], port: str
+) -> None:
+    # 70000 used to serve on 4464, -1 to say "Servname not supported", abc three lines.
+    result = run_appshell("--app", "appshell.demo", "run", "--port", port)
+    assert result.returncode == 2
+    line = _one_line(result.stderr)
+    assert f"{port!r} is not a port" in line
+    assert "0 to 65535" in line or "1 to 65535" in line
+
+
+def test_a_host_that_does_not_resolve_is_one_line_and_exit_2(
+    run_appshell: t.Callable[..., t.Any],
+) -> None:
+    result = run_appshell(
+        "--app", "appshell.demo", "run", "--host", "no.such.host.invalid", "--port", "0"
+    )
+    assert result.returncode == 2
+    assert "'no.such.host.invalid': the host does not resolve" in _one_line(result.stderr)
+
+
+@pytest.fixture
+def pem_pair(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate and its key, made by the openssl command."""
+    return _make_pem_pair(tmp_path, "good")
+
+
+def _make_pem_pair(folder: Path, name: str) -> tuple[Path, Path]:
+    cert, key = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
+    try:
+        subprocess.run(
+            [
+                *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+                *("-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    except FileNotFoundError:
+        pytest.skip("the openssl command is not installed")
+    return cert, key
+
+
+@pytest.mark.parametrize("broken", ["cert", "key"], ids=["cert-not-pem", "key-not-pem"])
+def test_tls_files_that_are_not_pem_name_the_file(
+    run_appshell: t.Callable[..., t.Any],
+    tmp_path: Path,
+    pem_pair: tuple[Path, Path],
+    broken: str,
+) -> None:
+    junk = tmp_path / "junk.txt"
+    junk.write_text("this is not a certificate\n")
+    cert, key = (junk, pem_pair[1]) if broken == "cert" else (pem_pair[0], junk)
+
+    result = run_appshell(
+        "--app", "appshell.demo", "run", "--port", "0", "--cert", str(cert), "--key", str(key)
+    )
+
+    assert result.returncode == 2
+    kind = "certificate" if broken == "cert" else "private key"
+    assert f"{str(junk)!r} is not a PEM {kind}" in _one_line(result.stderr)
+
+
+def test_a_key_that_is_not_the_certificates_is_one_line_and_exit_2(
+    run_appshell: t.Callable[..., t.Any], tmp_path: Path, pem_pair: tuple[Path, Path]
+) -> None:
+    _, other_key = _make_pem_pair(tmp_path, "other")
+    result = run_appshell(
+        "--app",
+        "appshell.demo",
+        "run",
+        "--port",
+        "0",
+        "--cert",
+        str(pem_pair[0]),
+        "--key",
+        str(other_key),
+    )
+    assert result.returncode == 2
+    line = _one_line(result.stderr)
+    assert str(pem_pair[0]) in line
+    assert str(other_key) in line
+    assert "the key is not the certificate's" in line
+
+
+def test_https_with_a_pem_pair(
+    tmp_path: Path, demo_env: dict[str, str], pem_pair: tuple[Path, Path]
+) -> None:
+    import ssl
+
+    cert, key = pem_pair
+    proc, url = _start(
+        ["--app", "appshell.demo", "run", "--port", "0", "--cert", str(cert), "--key", str(key)],
+        tmp_path,
+        demo_env,
+        pattern=r"Running on (https://127\.0\.0\.1:\d+)",
+    )
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+        with urllib.request.urlopen(f"{url}/health", timeout=10, context=context) as response:
+            assert response.read() == b"ok\n"
+    finally:
+        _stop(proc, signal.SIGINT)
+
+
+def test_reload_after_a_syntax_error_shows_only_the_users_frames_and_recovers(
+    tmp_path: Path,
+) -> None:
+    app = tmp_path / "saved.py"
+    good = (
+        "from flask import Flask\napp = Flask(__name__)\napp.add_url_rule('/', 'i', lambda: 'up')\n"
+    )
+    app.write_text(good)
+    proc, url = _start(["--app", "saved", "run", "--port", "0", "--reload"], tmp_path, {})
+    try:
+        assert _get_eventually(url, b"up")
+        app.write_text(good + "def broken(:\n")
+        page = _get_status_eventually(url, 500)
+        assert 'saved.py", line 4' in page
+        assert "SyntaxError" in page
+        app.write_text(good.replace("'up'", "'fixed'"))
+        assert _get_eventually(url, b"fixed")
+    finally:
+        output = _stop_and_read(proc)
+    failure = output[output.index("reloading") :]
+    assert "SyntaxError: invalid syntax" in failure
+    # Only the user's file: none of appshell's, werkzeug's or importlib's frames.
+    for internal in ("appshell" + os.sep, "werkzeug", "importlib", "Traceback"):
+        assert internal not in failure, failure
+
+
+def _get_status_eventually(url: str, status: int, seconds: float = 20) -> str:
+    """GET ``url`` until it answers with ``status``; the body of that answer."""
+    import urllib.error
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                code, body = response.status, response.read()
+        except urllib.error.HTTPError as e:
+            code, body = e.code, e.read()
+        except (OSError, http.client.HTTPException):
+            code, body = 0, b""
+        if code == status:
+            return body.decode()
+        time.sleep(0.2)
+    pytest.fail(f"{url} never answered {status}")
+
+
+def test_no_colour_into_a_pipe(tmp_path: Path, demo_env: dict[str, str]) -> None:
+    proc, url = _start(["--app", "appshell.demo", "run", "--port", "0"], tmp_path, demo_env)
+    with urllib.request.urlopen(f"{url}/health", timeout=10):
+        pass
+    time.sleep(0.5)  # the request's log line
+    output = _stop_and_read(proc)
+    assert "GET /health" in output
+    assert "\x1b[" not in output
+
+
+@pytest.mark.parametrize(
+    ("no_color", "coloured"), [(True, False), (False, True)], ids=["NO_COLOR", "terminal"]
+)
+def test_colour_on_a_terminal_unless_no_color(
+    tmp_path: Path, demo_env: dict[str, str], no_color: bool, coloured: bool
+) -> None:
+    import io
+
+    import pexpect
+
+    env = {k: v for k, v in _clean_environ().items() if k != "NO_COLOR"} | demo_env
+    if no_color:
+        env["NO_COLOR"] = "1"
+    child = pexpect.spawn(
+        str(APPSHELL),
+        ["--app", "appshell.demo", "run", "--port", "0"],
+        cwd=str(tmp_path),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
+    log = io.StringIO()
+    child.logfile_read = log
+    try:
+        child.expect(r"Running on (http://127\.0\.0\.1:\d+)")
+        with urllib.request.urlopen(f"{child.match.group(1)}/health", timeout=10):
+            pass
+        child.expect(r"GET /health[^\n]*\n")
+    finally:
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        child.close()
+    assert ("\x1b[" in log.getvalue()) is coloured
 
 
 def test_routes_json(run_appshell: t.Callable[..., t.Any], tmp_path: Path) -> None:

@@ -446,6 +446,76 @@ def test_busy_port_is_a_message_and_exit_code_2(
     assert isinstance(result.exception, click.ClickException)
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"port": "abc"}, "'abc' is not a port"),
+        ({"port": 70000}, "70000 is not a port"),
+        ({"port": -1}, "-1 is not a port"),
+        ({"host": "no.such.host.invalid", "port": 0}, "the host does not resolve"),
+        (
+            {"host": "0.0.0.0", "port": 0, "debugger": True},
+            "Refusing to run the debugger on '0.0.0.0'",
+        ),
+    ],
+    ids=["port-text", "port-too-big", "port-negative", "host-unresolvable", "remote-debugger"],
+)
+def test_bad_serving_options_are_one_line_and_exit_code_2(
+    cli: CommandRunner,
+    capsys: pytest.CaptureFixture[str],
+    options: dict[str, t.Any],
+    message: str,
+) -> None:
+    result = cli.run(background=True, **options)
+
+    assert isinstance(result, CommandResult)
+    assert result.exit_code == 2
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert message in lines[0]
+    assert out == ""  # nothing served
+
+
+def test_the_remote_debugger_refusal_names_the_keyword(
+    cli: CommandRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli.run(background=True, host="0.0.0.0", port=0, debugger=True)
+    assert "allow_remote_debugger=True" in capsys.readouterr().err
+
+
+def test_allow_remote_debugger_warns_and_serves_with_the_debugger(
+    cli: CommandRunner, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import werkzeug.serving
+    from werkzeug.debug import DebuggedApplication
+
+    asked: dict[str, t.Any] = {}
+    real_make_server = werkzeug.serving.make_server
+
+    def loopback_make_server(host: str, port: int, app: t.Any, **kwargs: t.Any) -> t.Any:
+        # The test serves on loopback only: the debugger must never be reachable from outside.
+        asked.update(host=host, app=app)
+        return real_make_server("127.0.0.1", port, app, **kwargs)
+
+    monkeypatch.setattr(werkzeug.serving, "make_server", loopback_make_server)
+
+    server = cli.run(
+        background=True, host="0.0.0.0", port=0, debugger=True, allow_remote_debugger=True
+    )
+    try:
+        assert isinstance(server, BackgroundServer)
+        assert get(server.url + "/greeting") == "hello from the factory"
+    finally:
+        server.stop()
+
+    assert asked["host"] == "0.0.0.0"
+    assert isinstance(asked["app"], DebuggedApplication)
+    err = capsys.readouterr().err
+    assert "the debugger is on and '0.0.0.0' is not loopback" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 # -- end to end: appshell shell -c -----------------------------------------------------------
 
 
@@ -515,6 +585,36 @@ def test_shell_refuses_a_nested_shell(
     assert result.returncode == 0, result.stderr
     assert result.stdout == "exit 2\n"
     assert "nested shells are refused" in result.stderr
+
+
+@pytest.mark.slow
+def test_shell_serving_checks_are_results_not_raises(
+    run_appshell: RunAppshell, demo_env: dict[str, str]
+) -> None:
+    code = textwrap.dedent(
+        """\
+        calls = [
+            dict(port="abc"),
+            dict(port=70000),
+            dict(port=-1),
+            dict(host="no.such.host.invalid", port=0),
+            dict(host="0.0.0.0", port=0, debugger=True),
+        ]
+        for options in calls:
+            print(cli.run(background=True, **options).exit_code)
+        print("still here")
+        """
+    )
+
+    result = run_appshell("--app", "appshell.demo", "shell", "-c", code, env=demo_env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["2", "2", "2", "2", "2", "still", "here"]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 5, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "'no.such.host.invalid': the host does not resolve" in lines[3]
+    assert "Refusing to run the debugger on '0.0.0.0'" in lines[4]
 
 
 @pytest.mark.slow

@@ -1,252 +1,160 @@
-"""``appshell run``: werkzeug's development server, as ``flask run`` starts it."""
+"""``appshell run``: the development server, with the options ``flask run`` has.
+
+The command only turns options into a :class:`~appshell.serving.ServePlan` and loads the
+app; every check and the serving itself live in :mod:`appshell.serving`, which
+``cli.run(background=True)`` uses too.
+"""
 
 from __future__ import annotations
 
-import errno
-import ipaddress
 import os
-import signal
-import socket
-import traceback
 import typing as t
 
 import click
 
+from .. import serving
 from ..envfiles import debug_option
-from ..exceptions import AppShellUsageError
 from ..scriptinfo import ScriptInfo
-from ..term import warn
-
-if t.TYPE_CHECKING:
-    import ssl
 
 
-class CertParamType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
-    """``--cert``: an existing file, ``adhoc``, or the import string of an SSLContext."""
+class PortType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """A TCP port, 0 to 65535; a bad one is one line and exit 2 (see :func:`serving.parse_port`)."""
 
-    name = "path"
-
-    def __init__(self) -> None:
-        self.path_type = click.Path(exists=True, dir_okay=False, resolve_path=True)
+    name = "port"
 
     def convert(
         self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> t.Any:
-        import ssl
-
-        try:
-            return self.path_type(value, param, ctx)
-        except click.BadParameter:
-            value = click.STRING(value, param, ctx).lower()
-            if value == "adhoc":
-                try:
-                    import cryptography  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
-                except ImportError:
-                    raise click.BadParameter(
-                        "Using ad-hoc certificates requires the cryptography library.",
-                        ctx,
-                        param,
-                    ) from None
-                return value
-
-            from werkzeug.utils import import_string
-
-            obj = import_string(value, silent=True)
-            if isinstance(obj, ssl.SSLContext):
-                return obj
-            raise
+    ) -> int:
+        return serving.parse_port(value)
 
 
-def _validate_key(ctx: click.Context, param: click.Parameter, value: t.Any) -> t.Any:
-    """``--key`` goes with a certificate file; it turns ``cert`` into a (cert, key) pair."""
-    import ssl
+class RunCommand(click.Command):
+    """``run``: ``--cert`` and ``--key`` mean something only together, so they are read
+    together, once both are parsed, into the one ``cert`` value the command receives."""
 
-    cert = ctx.params.get("cert")
-    is_adhoc = cert == "adhoc"
-    is_context = isinstance(cert, ssl.SSLContext)
-
-    if value is not None:
-        if is_adhoc:
-            raise click.BadParameter('When "--cert" is "adhoc", "--key" is not used.', ctx, param)
-        if is_context:
-            raise click.BadParameter(
-                'When "--cert" is an SSLContext object, "--key" is not used.', ctx, param
-            )
-        if not cert:
-            raise click.BadParameter('"--cert" must also be specified.', ctx, param)
-        ctx.params["cert"] = cert, value
-    elif cert and not (is_adhoc or is_context):
-        raise click.BadParameter('Required when using "--cert".', ctx, param)
-    return value
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        key = ctx.params.pop("key", None)
+        if not ctx.resilient_parsing:
+            ctx.params["cert"] = serving.tls_from_options(ctx.params.get("cert"), key)
+        return rest
 
 
-class SeparatedPathType(click.Path):
-    """A list of paths separated by the OS's path separator, each checked as a click.Path."""
-
-    def convert(
-        self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> t.Any:
-        items = self.split_envvar_value(value)
-        convert = super().convert
-        return [convert(item, param, ctx) for item in items]
+_SEP = os.path.pathsep
 
 
-@click.command("run", short_help="Run a development server.")
-@click.option("--host", "-h", default="127.0.0.1", help="The interface to bind to.")
-@click.option("--port", "-p", default=5000, help="The port to bind to.")
+@click.command("run", cls=RunCommand, short_help="Run a development server.")
+@click.option("--host", "-h", metavar="HOST", default="127.0.0.1", help="Address to listen on.")
 @click.option(
-    "--cert", type=CertParamType(), is_eager=True, help="Specify a certificate file to use HTTPS."
+    "--port", "-p", type=PortType(), default=5000, help="Port to listen on; 0 picks a free one."
+)
+@click.option(
+    "--cert",
+    metavar="FILE|adhoc|MODULE:NAME",
+    help="Serve HTTPS: a PEM certificate file (with --key), 'adhoc' for a throw-away"
+    " certificate, or the import path of an ssl.SSLContext.",
 )
 @click.option(
     "--key",
-    type=click.Path(exists=True, dir_okay=False, resolve_path=True),
-    callback=_validate_key,
-    expose_value=False,
-    help="The key file to use when specifying a certificate.",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The PEM private key of the --cert file.",
 )
 @click.option(
     "--reload/--no-reload",
     default=None,
-    help="Enable or disable the reloader. By default the reloader is active if debug is enabled.",
+    help="Restart the server when a source file changes. [default: on with --debug]",
 )
 @click.option(
     "--debugger/--no-debugger",
     default=None,
-    help="Enable or disable the debugger. By default the debugger is active if debug is enabled.",
+    help="Show werkzeug's interactive debugger when a request fails. [default: on with --debug]",
 )
 @click.option(
-    "--with-threads/--without-threads", default=True, help="Enable or disable multithreading."
+    "--with-threads/--without-threads",
+    default=True,
+    help="Handle each request on its own thread.",
 )
 @click.option(
     "--extra-files",
-    default=None,
-    type=SeparatedPathType(),
-    help=f"Extra files that trigger a reload on change, separated by {os.path.pathsep!r}.",
+    metavar="PATHS",
+    help=f"More files whose change restarts the server with --reload, joined by {_SEP!r}.",
 )
 @click.option(
     "--exclude-patterns",
-    default=None,
-    type=SeparatedPathType(),
-    help=(
-        "Files matching these fnmatch patterns will not trigger a reload on change,"
-        f" separated by {os.path.pathsep!r}."
-    ),
+    metavar="PATTERNS",
+    help=f"fnmatch patterns of files whose change does not restart the server, joined by {_SEP!r}.",
 )
 @click.option(
     "--allow-remote-debugger",
     is_flag=True,
-    help="Allow the debugger on a host that is not loopback. The debugger runs any code sent"
-    " to it: only on a network you trust.",
+    help="Let the debugger run on a host other machines can reach. Anyone who reaches it can"
+    " run code here: only on a network you trust.",
 )
 @click.pass_context
 def run_command(
     ctx: click.Context,
     host: str,
     port: int,
+    cert: serving.TlsOption | None,
     reload: bool | None,
     debugger: bool | None,
     with_threads: bool,
-    cert: ssl.SSLContext | tuple[str, str | None] | t.Literal["adhoc"] | None,
-    extra_files: list[str] | None,
-    exclude_patterns: list[str] | None,
+    extra_files: str | None,
+    exclude_patterns: str | None,
     allow_remote_debugger: bool,
 ) -> None:
-    """Run a local development server.
+    """Serve the app with werkzeug's development server.
 
-    This server is for development only. It does not provide the stability, security, or
-    performance of production WSGI servers. The reloader and debugger are on with '--debug'.
+    For development only: it is neither hardened nor fast enough for production, where a
+    real WSGI server belongs. '--debug' turns on the reloader and the debugger.
     """
-    from werkzeug.serving import is_running_from_reloader, run_simple
+    from werkzeug.serving import is_running_from_reloader
 
     from ..envfiles import get_debug_flag
 
     info = ctx.ensure_object(ScriptInfo)
-    try:
-        app: t.Any = info.load_app()
-    except Exception as e:
-        if not is_running_from_reloader():
-            raise
-        # In the reloader's child: show the error now, serve it on every request, and keep
-        # watching files so that fixing the code restarts the server.
-        traceback.print_exc()
-        err = e
-
-        def app(environ: t.Any, start_response: t.Any) -> t.Any:
-            raise err from None
-
     debug = get_debug_flag()
-    if reload is None:
-        reload = debug
-    if debugger is None:
-        debugger = debug
-
-    if not is_running_from_reloader():
-        if debugger and not _is_loopback(host):
-            if not allow_remote_debugger:
-                raise AppShellUsageError(
-                    f"Refusing to run the debugger on {host!r}: it runs any code sent to it,"
-                    " and that host is reachable from other machines. Serve on 127.0.0.1, turn"
-                    " the debugger off with --no-debugger, or pass --allow-remote-debugger if"
-                    " you trust the network."
-                )
-            warn(
-                f"the debugger is on and {host!r} is not loopback: anyone who can reach"
-                f" {host}:{port} can run code on this machine."
-            )
-        check_port_free(host, port)
+    debugger = debug if debugger is None else debugger
+    in_child = is_running_from_reloader()
+    if in_child:
+        # The reloader's parent checked all of it and holds the socket: a second bind probe
+        # would find the port taken by the parent itself.
+        plan = serving.ServePlan(host, port, debugger, serving.load_tls(cert))
+    else:
+        plan = serving.check(
+            host, port, debugger=debugger, allow_remote_debugger=allow_remote_debugger, tls=cert
+        )
+    app = _load(info, in_child)
+    if not in_child:
         if info.app_import_path is not None:
             click.echo(f" * Serving app '{info.app_import_path}'")
         click.echo(f" * Debug mode: {'on' if debug else 'off'}")
-
-    # SIGTERM stops the server cleanly, as Ctrl-C does (the reloader handles it itself).
-    signal.signal(signal.SIGTERM, _interrupt)
-
-    run_simple(
-        host,
-        port,
+    serving.serve(
         app,
-        use_reloader=reload,
-        use_debugger=debugger,
+        plan,
+        reload=debug if reload is None else reload,
         threaded=with_threads,
-        ssl_context=cert,
-        extra_files=extra_files,
-        exclude_patterns=exclude_patterns,
+        extra_files=_split(extra_files),
+        exclude_patterns=_split(exclude_patterns),
     )
 
 
-# As in flask.cli: `appshell run --debug` works as well as `appshell --debug run`.
+# As with `flask run`, `appshell run --debug` works as well as `appshell --debug run`.
 run_command.params.insert(0, debug_option)
 
 
-def _interrupt(signum: int, frame: t.Any) -> None:
-    raise KeyboardInterrupt
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
+def _load(info: ScriptInfo, in_child: bool) -> t.Any:
+    """The app; in the reloader's child an app that fails to load is served as its error,
+    so that the child keeps watching the files and saving a fix restarts it."""
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+        return info.load_app()
+    except Exception as e:
+        if not in_child:
+            raise
+        app = serving.FailedApp(e)
+        app.report()
+        return app
 
 
-def check_port_free(host: str, port: int) -> None:
-    """werkzeug on a busy port prints two lines and exits 1: say it in one, with exit 2."""
-    if port == 0:
-        return
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as e:
-        raise AppShellUsageError(f"Cannot serve on {host!r}: {e.strerror}.") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as e:
-            reason = "it is in use" if e.errno == errno.EADDRINUSE else e.strerror
-            raise AppShellUsageError(
-                f"Port {port} on {host} is not available: {reason}. Stop what uses it, or"
-                " pick another with --port (0 picks a free one)."
-            ) from None
+def _split(paths: str | None) -> list[str] | None:
+    return [p for p in paths.split(_SEP) if p] if paths else None

@@ -13,12 +13,12 @@ import contextlib
 import dataclasses
 import io
 import sys
-import threading
 import typing as t
 
 import click
 
 from ..exceptions import UserCodeError, format_user_exception
+from ..serving import BackgroundServer
 from ..term import warn
 
 if t.TYPE_CHECKING:
@@ -46,34 +46,6 @@ class CommandResult:
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class BackgroundServer:
-    """The dev server started by ``cli.run(background=True)``: ``.url``, ``.port``, ``.stop()``."""
-
-    def __init__(self, server: t.Any, thread: threading.Thread) -> None:
-        self._server = server
-        self._thread = thread
-        self.host: str = server.host
-        self.port: int = server.port
-        scheme = "https" if getattr(server, "ssl_context", None) else "http"
-        self.url = f"{scheme}://{self.host}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-    def stop(self) -> None:
-        """Stop serving and free the port (waits for the server thread to end)."""
-        if not self._thread.is_alive():
-            return
-        self._server.shutdown()
-        self._thread.join(timeout=10)
-        self._server.server_close()
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<BackgroundServer {self.url} {state}>"
 
 
 class CommandRunner:
@@ -299,43 +271,34 @@ class CommandRunner:
                 err=True,
             )
             return CommandResult(2)
-        host = str(options.pop("host", "127.0.0.1"))
-        port = int(options.pop("port", 5000))
+        host = options.pop("host", "127.0.0.1")
+        port = options.pop("port", 5000)
         debugger = bool(options.pop("debugger", False))
+        allow_remote = bool(options.pop("allow_remote_debugger", False))
         threaded = bool(options.pop("with_threads", True))
         if options:
             click.echo(
-                f"appshell: cli.run(background=True) takes host, port, debugger and"
-                f" with_threads, not {', '.join(sorted(options))}.",
+                "appshell: cli.run(background=True) takes host, port, debugger,"
+                f" allow_remote_debugger and with_threads, not {', '.join(sorted(options))}.",
                 err=True,
             )
             return CommandResult(2)
 
-        from werkzeug.serving import make_server
+        from .. import serving
 
-        from ..commands.run import check_port_free
-
+        app: t.Any = self._info.load_app()
         try:
-            check_port_free(host, port)
+            plan = serving.check(
+                str(host),
+                port,
+                debugger=debugger,
+                allow_remote_debugger=allow_remote,
+                spelling=serving.PYTHON_SPELLING,
+            )
+            handle = serving.serve_in_background(app, plan, threaded=threaded)
         except click.ClickException as e:
             click.echo(f"appshell: {e.format_message()}", err=True)
             return CommandResult(e.exit_code, exception=e)
-        app: t.Any = self._info.load_app()
-        if debugger:
-            from werkzeug.debug import DebuggedApplication
-
-            app = DebuggedApplication(app, evalex=True)
-        try:
-            server = make_server(host, port, app, threaded=threaded)
-        except (OSError, SystemExit) as e:
-            reason = getattr(e, "strerror", None) or "it is in use"
-            click.echo(f"appshell: cannot serve on {host}:{port}: {reason}.", err=True)
-            return CommandResult(2, exception=e)
-        thread = threading.Thread(
-            target=server.serve_forever, name=f"appshell-server-{server.port}", daemon=True
-        )
-        thread.start()
-        handle = BackgroundServer(server, thread)
         self._servers.append(handle)
         click.echo(f"Serving {self._info.adapter.name} on {handle.url} (stop with .stop())")
         return handle

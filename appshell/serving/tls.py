@@ -1,0 +1,153 @@
+"""``--cert`` and ``--key``: understood together when parsed, loaded when checked."""
+
+from __future__ import annotations
+
+import os
+import re
+import typing as t
+
+import click
+
+from ..exceptions import AppShellUsageError, UserCodeError
+
+if t.TYPE_CHECKING:
+    import ssl
+
+__all__ = ["CertFiles", "TlsOption", "load_tls", "tls_from_options"]
+
+
+class CertFiles(t.NamedTuple):
+    """``--cert FILE --key FILE``: the certificate chain and its private key, as paths."""
+
+    cert: str
+    key: str
+
+
+#: What ``--cert`` stands for once understood: two files, ``"adhoc"`` (a throw-away
+#: certificate made at start), or an ``ssl.SSLContext`` the user built.
+TlsOption: t.TypeAlias = "CertFiles | t.Literal['adhoc'] | ssl.SSLContext"
+
+
+def tls_from_options(cert: str | None, key: str | None) -> TlsOption | None:
+    """Understand ``--cert`` and ``--key`` together: two files, ``adhoc``, or an SSLContext.
+
+    ``cert`` is a file, ``adhoc`` (any case), or an import path (``module:name`` or
+    ``module.name``) of an ``ssl.SSLContext``. Only a certificate file takes a key.
+
+    :raises click.BadParameter: the pair does not make sense, ``ssl`` is missing, ``adhoc``
+        without the cryptography package, or ``cert`` names nothing of the three.
+    """
+    if cert is None:
+        if key is not None:
+            raise click.BadParameter(
+                "a key needs its certificate: add --cert.", param_hint="'--key'"
+            )
+        return None
+    try:
+        import ssl
+    except ImportError:
+        raise click.BadParameter(
+            "this Python has no ssl module, so it cannot serve HTTPS.", param_hint="'--cert'"
+        ) from None
+    if os.path.exists(cert):
+        if os.path.isdir(cert):
+            raise click.BadParameter(f"{cert!r} is a folder, not a file.", param_hint="'--cert'")
+        if key is None:
+            raise click.BadParameter(
+                f"the certificate {cert!r} needs its private key: add --key FILE.",
+                param_hint="'--key'",
+            )
+        return CertFiles(os.path.realpath(cert), os.path.realpath(key))
+    if cert.lower() == "adhoc":
+        if key is not None:
+            raise click.BadParameter(
+                "'adhoc' makes its own key: leave --key out.", param_hint="'--key'"
+            )
+        try:
+            import cryptography  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+        except ImportError:
+            raise click.BadParameter(
+                "'adhoc' certificates are made with the cryptography package:"
+                " pip install cryptography.",
+                param_hint="'--cert'",
+            ) from None
+        return "adhoc"
+    context = _imported(cert)
+    if not isinstance(context, ssl.SSLContext):
+        raise click.BadParameter(
+            f"{cert!r} is not a file, 'adhoc', or the import path of an ssl.SSLContext"
+            " (module:name).",
+            param_hint="'--cert'",
+        )
+    if key is not None:
+        raise click.BadParameter(
+            f"{cert!r} is an SSLContext, which holds its own key: leave --key out.",
+            param_hint="'--key'",
+        )
+    return context
+
+
+def _imported(path: str) -> object:
+    """The object ``module:attr.attr`` (or ``module.attr``) names; None if nothing is there."""
+    import importlib
+
+    if ":" in path:
+        module_name, _, attrs = path.partition(":")
+        tries = [(module_name, attrs)]
+    else:
+        # Without a colon the whole path may be a module, or a module and one attribute.
+        head, _, tail = path.rpartition(".")
+        tries = [(path, ""), *([(head, tail)] if head else [])]
+    for name, rest in tries:
+        if not name or name.startswith("."):
+            continue
+        try:
+            found: object = importlib.import_module(name)
+        except ImportError:
+            continue
+        except Exception as e:
+            raise UserCodeError(e) from None
+        for attr in filter(None, rest.split(".")):
+            found = getattr(found, attr, None)
+        return found
+    return None
+
+
+_PEM = {
+    "certificate": re.compile(rb"-----BEGIN [A-Z0-9 ]*CERTIFICATE-----"),
+    "private key": re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"),
+}
+
+
+def load_tls(tls: TlsOption | None) -> ssl.SSLContext | t.Literal["adhoc"] | None:
+    """Files become a loaded SSLContext, so that a bad file is found before serving.
+
+    :raises AppShellUsageError: naming the file that is not PEM, or the pair that does not fit.
+    """
+    if not isinstance(tls, CertFiles):
+        return tls
+    import ssl
+
+    for kind, path in (("certificate", tls.cert), ("private key", tls.key)):
+        try:
+            with open(path, "rb") as file:
+                text = file.read()
+        except OSError as e:
+            raise AppShellUsageError(f"Cannot read the {kind} {path!r}: {e.strerror}.") from None
+        if not _PEM[kind].search(text):
+            raise AppShellUsageError(
+                f"{path!r} is not a PEM {kind} (a text file with a '-----BEGIN"
+                f" ...{kind.upper()}-----' line). Give the {kind} in PEM form, or --cert adhoc"
+                " for a throw-away one."
+            )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(tls.cert, tls.key)
+    except ssl.SSLError as e:
+        mismatch = e.reason == "KEY_VALUES_MISMATCH"
+        reason = "the key is not the certificate's" if mismatch else (e.reason or str(e))
+        raise AppShellUsageError(
+            f"Cannot serve HTTPS with the certificate {tls.cert!r} and the key {tls.key!r}:"
+            f" {reason}. Give the key the certificate was made with."
+        ) from None
+    return context
