@@ -32,7 +32,12 @@ __all__ = [
 ]
 
 
-def _error_prefix() -> str:
+def _error_prefix(file: t.IO[t.Any] | None) -> str:
+    from .term import use_color
+
+    # Coloured only on a terminal, and never under NO_COLOR (click strips it from pipes).
+    if file is None and not use_color(err=True):
+        return "Error:"
     return click.style("Error:", fg="red", bold=True)
 
 
@@ -47,7 +52,7 @@ class _OneParagraph:
             ...
 
     def show(self, file: t.IO[t.Any] | None = None) -> None:
-        click.echo(f"{_error_prefix()} {self.format_message()}", file=file, err=file is None)
+        click.echo(f"{_error_prefix(file)} {self.format_message()}", file=file, err=file is None)
 
     def _render_traceback_(self) -> list[str]:
         return [f"appshell: {self.format_message()}"]

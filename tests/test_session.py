@@ -193,3 +193,21 @@ def test_stdin_closed_exits_as_python_does(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+def test_errors_are_not_coloured_under_no_color(tmp_path: Path) -> None:
+    import pexpect
+
+    child = pexpect.spawn(
+        str(APPSHELL),
+        ["--app", "appshell.demo", "shell", "--repl", "nosuchrepl"],
+        cwd=str(tmp_path),
+        env=_clean_environ() | {"NO_COLOR": "1"},
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    assert "Error: No REPL called 'nosuchrepl'" in child.before
+    assert "\x1b[" not in child.before
