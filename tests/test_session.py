@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import platform
+import re
 import subprocess
 import sys
 import textwrap
 import typing as t
 from pathlib import Path
 
+import click
 import pytest
 
 import appshell.cli
 from appshell.scriptinfo import ScriptInfo
-from appshell.shell.session import ShellSession, choose_profile
+from appshell.shell.backends import PythonBackend
+from appshell.shell.context import ContextBuilder
+from appshell.shell.session import ShellSession, choose_profile, make_banner
 
-from .conftest import APPSHELL, Result, _clean_environ
+from .conftest import APPS, APPSHELL, Result, _clean_environ
 
 RunAppshell = t.Callable[..., Result]
+
+FLASK_APP = str(APPS / "shell_flaskapp.py")
+ANSI = "\x1b["
+
+
+def installed(distribution: str) -> str:
+    return importlib.metadata.version(distribution)
+
 
 KEYED_APP = """
 from flask import Flask
@@ -211,3 +225,116 @@ def test_errors_are_not_coloured_under_no_color(tmp_path: Path) -> None:
     assert child.exitstatus == 2
     assert "Error: No REPL called 'nosuchrepl'" in child.before
     assert "\x1b[" not in child.before
+
+
+# -- the banner --------------------------------------------------------------------------------
+
+
+class FakeBackend:
+    name = "recorder"
+    install_hint = "pip install recorder-repl"
+
+    def is_available(self) -> bool:
+        return True
+
+    def version(self) -> str | None:
+        return "4.2"
+
+    def run(self, namespace: dict[str, t.Any], banner: str, settings: t.Any) -> None:
+        raise AssertionError("not run")
+
+
+def banner_for(import_string: str, backend: t.Any, *, color: bool = False, **sources: t.Any) -> str:
+    info = ScriptInfo(app_import_path=import_string)
+    builder = ContextBuilder()
+    builder.add("default", {"app": info.load_app()})
+    for source, names in sources.items():
+        builder.add(source.replace("_", ":"), names)
+    return make_banner(info, builder.build(), backend, color=color)
+
+
+def banner_groups(banner: str) -> list[tuple[str, str]]:
+    """The banner's "source  names" lines, in order."""
+    lines = banner.splitlines()[2:]
+    assert all(line.startswith("  ") for line in lines), banner
+    pairs = (re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in lines)
+    return [(source, names) for source, names in pairs]
+
+
+@pytest.mark.parametrize(
+    ("import_string", "framework", "app_name"),
+    [
+        ("appshell.demo", f"Werkzeug {installed('werkzeug')}", "appshell-demo"),
+        (FLASK_APP, f"Flask {installed('flask')}", "shell_flaskapp"),
+    ],
+    ids=["wsgi", "flask"],
+)
+def test_banner_versions_and_app(import_string: str, framework: str, app_name: str) -> None:
+    banner = banner_for(import_string, FakeBackend())
+    lines = banner.splitlines()
+    assert lines[0].split(" · ") == [
+        f"Python {platform.python_version()}",
+        f"appshell {appshell.__version__}",
+        framework,
+        "recorder 4.2",
+    ]
+    assert lines[1] == f"App: {app_name} ({import_string})"
+    assert banner.endswith("\n")
+
+
+def test_banner_does_not_repeat_python_for_the_python_repl() -> None:
+    first = banner_for("appshell.demo", PythonBackend()).splitlines()[0]
+    assert first.split(" · ") == [
+        f"Python {platform.python_version()}",
+        f"appshell {appshell.__version__}",
+        f"Werkzeug {installed('werkzeug')}",
+    ]
+
+
+def test_banner_groups_names_by_source() -> None:
+    banner = banner_for(
+        "appshell.demo",
+        FakeBackend(),
+        adapter={"db": 1, "Note": 2},
+        provider_models={"User": 3, "audit": 4, "db": 5},
+        startup={"Tag": 6},
+    )
+    assert banner_groups(banner) == [
+        ("default", "app"),
+        ("adapter", "Note"),
+        ("provider:models", "audit, db, User"),
+        ("startup", "Tag"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (8, "n0, n1, n2, n3, n4, n5, n6, n7"),
+        (9, "n0, n1, n2, n3, n4, n5, n6, n7, … (+1 more)"),
+        (30, "n0, n1, n10, n11, n12, n13, n14, n15, … (+22 more)"),
+    ],
+    ids=["eight-not-folded", "nine-folded", "thirty-folded"],
+)
+def test_banner_folds_long_lists(count: int, expected: str) -> None:
+    names = {f"n{i}": i for i in range(count)}
+    banner = banner_for("appshell.demo", FakeBackend(), profile_dev=names)
+    assert dict(banner_groups(banner))["profile:dev"] == expected
+
+
+def test_banner_shows_names_not_values() -> None:
+    class Loud:
+        def __repr__(self) -> str:
+            return "<LOUD VALUE>"
+
+    banner = banner_for("appshell.demo", FakeBackend(), adapter={"loud": Loud()})
+    assert "loud" in banner
+    assert "LOUD VALUE" not in banner
+    assert "Loud" not in banner
+
+
+@pytest.mark.parametrize("color", [False, True], ids=["plain", "color"])
+def test_banner_color(color: bool) -> None:
+    banner = banner_for("appshell.demo", FakeBackend(), color=color, adapter={"db": 1})
+    assert (ANSI in banner) is color
+    assert click.unstyle(banner) == banner_for("appshell.demo", FakeBackend(), adapter={"db": 1})
