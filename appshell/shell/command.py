@@ -318,6 +318,7 @@ def shell_command(
         ipython_config=profile.ipython_config,
         ipython_extensions=profile.ipython_extensions,
         ptpython_options=profile.ptpython_options,
+        profile=profile,
     )
 
     if plan.script:

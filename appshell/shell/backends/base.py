@@ -19,6 +19,8 @@ from ...term import warn
 if t.TYPE_CHECKING:
     from types import CodeType
 
+    from ...profiles import Profile
+
 # inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
 _CO_COROUTINE = 0x0080
 
@@ -67,6 +69,9 @@ class ShellSettings:
     session: SessionLoop | None = None
     #: Run ``$PYTHONSTARTUP`` (python backend): not after a script, as ``python -i``.
     pythonstartup: bool = True
+    #: The profile the settings above come from, so that a message about one of them can
+    #: name the profile and the file that set it; None when they come from nowhere else.
+    profile: Profile | None = None
 
 
 @t.runtime_checkable
