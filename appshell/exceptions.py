@@ -117,17 +117,18 @@ class ProfileImportError(AppShellError):
 
 
 # Frames of these in front of the user's first frame are appshell's doing, not the user's:
-# appshell, click, and asyncio (which runs a script's top-level await; found beside os.py,
-# so that it is not imported for this).
-_INTERNAL_DIRS = (
+# appshell, click, and asyncio (which runs a script's top-level await) with the selectors
+# its loop waits in (found beside os.py, so that they are not imported for this).
+_INTERNAL_PATHS = (
     *(os.path.dirname(os.path.abspath(path)) + os.sep for path in (__file__, click.__file__)),
     os.path.join(os.path.dirname(os.path.abspath(os.__file__)), "asyncio") + os.sep,
+    os.path.join(os.path.dirname(os.path.abspath(os.__file__)), "selectors.py"),
 )
 
 
 def _is_internal(filename: str, also: tuple[str, ...] = ()) -> bool:
     return (
-        filename.startswith(_INTERNAL_DIRS)
+        filename.startswith(_INTERNAL_PATHS)
         or (bool(also) and filename.startswith(also))
         or filename.startswith("<frozen importlib")
         or os.path.basename(os.path.dirname(filename)) == "importlib"
@@ -157,11 +158,12 @@ def format_user_exception(exc: BaseException, internal: tuple[str, ...] = ()) ->
 
     tb = trim_traceback(exc.__traceback__, internal)
     if (
-        isinstance(exc, SyntaxError)
+        isinstance(exc, (SyntaxError, KeyboardInterrupt))
         and tb is not None
         and all(_is_internal(f.filename, internal) for f in traceback.extract_tb(tb))
     ):
         # A syntax error in an imported module: Python shows only the file, line and caret.
+        # Ctrl-C while the event loop waited for an `await`: only the KeyboardInterrupt line.
         tb = None
     return "".join(traceback.format_exception(type(exc), exc, tb))
 

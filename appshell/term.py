@@ -1,6 +1,7 @@
 """What appshell writes to the terminal besides a REPL: colour decisions and warning lines.
 
-Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org).
+Colour only on a terminal that shows it: never when ``NO_COLOR`` is set (https://no-color.org)
+or the terminal says it is ``TERM=dumb``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ __all__ = ["use_color", "warn"]
 def use_color(err: bool = False) -> bool:
     """Whether output to stdout (or stderr with ``err``) may be coloured."""
     stream = sys.stderr if err else sys.stdout
-    return not os.environ.get("NO_COLOR") and stream.isatty()
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return stream is not None and stream.isatty()  # None: the stream was closed
 
 
 def warn(message: str) -> None:

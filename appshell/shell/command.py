@@ -275,6 +275,7 @@ def _run_session(
         ipython_config=profile.ipython_config,
         ipython_extensions=profile.ipython_extensions,
         ptpython_options=profile.ptpython_options,
+        profile=profile,
     )
     if plan.script:
         script = ScriptRunner(namespace, session.loop, interactive=plan.repl)

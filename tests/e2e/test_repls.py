@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import textwrap
+import time
 import typing as t
 from pathlib import Path
 
+import click
 import pexpect
 import pytest
 
@@ -418,3 +421,181 @@ def test_commands_run_from_the_python_prompt(spawn: t.Callable[..., Session]) ->
     shell.child.expect("91")
     shell.wait_prompt()
     assert shell.exit("python") == 0
+
+
+def test_a_pythonstartup_that_raises_shows_its_traceback_then_the_prompt(
+    spawn: t.Callable[..., Session], tmp_path: Path
+) -> None:
+    startup = tmp_path / "startup.py"
+    startup.write_text("before_the_error = 'kept'\nraise LookupError('from the startup file')\n")
+    shell = spawn(
+        "--app",
+        "appshell.demo",
+        "shell",
+        "--repl",
+        "python",
+        repl="python",
+        env={"PYTHONSTARTUP": str(startup)},
+    )
+    before = shell.wait_prompt()
+    # As python shows it: from the startup file's own frame, not appshell's.
+    assert f'File "{startup}", line 2, in <module>' in before
+    assert "LookupError: from the startup file" in before
+    assert "appshell" not in before.split("Traceback", 1)[1].split("LookupError")[0]
+    shell.run("before_the_error.upper()", "KEPT")
+    assert shell.exit("python") == 0
+
+
+def _python_shell(spawn: t.Callable[..., Session], state: Path) -> Session:
+    return spawn(
+        "--app",
+        "appshell.demo",
+        "shell",
+        "--repl",
+        "python",
+        "-q",
+        repl="python",
+        env={"XDG_STATE_HOME": str(state)},
+    )
+
+
+def test_two_python_sessions_at_once_keep_both_histories(
+    spawn: t.Callable[..., Session], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    history = state / "appshell" / "python_history"
+    history.parent.mkdir(parents=True)
+    history.write_text("typed_long_ago = 0\n")
+    first = _python_shell(spawn, state)
+    first.wait_prompt()
+    second = _python_shell(spawn, state)
+    second.wait_prompt()
+    first.run("typed_in_the_first = 1 + 10", "")
+    second.run("typed_in_the_second = 2 + 20", "")
+    assert first.exit("python") == 0
+    assert second.exit("python") == 0
+    assert history.read_text().splitlines() == [
+        "typed_long_ago = 0",
+        "typed_in_the_first = 1 + 10",
+        "typed_in_the_second = 2 + 20",
+    ]
+
+
+def test_a_closed_terminal_saves_the_python_history(
+    spawn: t.Callable[..., Session], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    shell = _python_shell(spawn, state)
+    shell.wait_prompt()
+    shell.run("typed_before_the_hangup = 3 + 30", "")
+    # The terminal goes away: the pty's master side is closed, the shell gets SIGHUP.
+    shell.child.ptyproc.fileobj.close()
+    deadline = time.monotonic() + 20
+    while shell.child.isalive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not shell.child.isalive()
+    assert shell.child.signalstatus is None  # it ended itself, after saving
+    history = state / "appshell" / "python_history"
+    assert "typed_before_the_hangup = 3 + 30" in history.read_text().splitlines()
+
+
+@pytest.mark.parametrize("repl", ["ipython", "ptpython", "python"])
+def test_ctrl_c_during_await_shows_only_keyboard_interrupt(
+    spawn: t.Callable[..., Session], repl: str
+) -> None:
+    shell = spawn("--app", "appshell.demo", "shell", "--repl", repl, "-q", repl=repl)
+    shell.wait_prompt()
+    shell.run("import asyncio", "")
+    shell.child.sendline("await asyncio.sleep(60)")
+    shell.child.expect(r"sleep\(\S*60\S*\)")  # colour codes may come between
+    time.sleep(1.5)  # the loop is waiting now
+    shell.child.sendcontrol("c")
+    shell.child.expect("KeyboardInterrupt")
+    shown = t.cast(str, shell.child.before) + shell.wait_prompt()
+    for internal in ("selectors", "base_events", "appshell", "CancelledError", "Traceback"):
+        assert internal not in shown
+    # The session goes on, its loop usable.
+    shell.run("await asyncio.sleep(0, result=8 * 8)", "64")
+    assert shell.exit(repl) == 0
+
+
+def test_the_banner_has_no_colour_on_a_dumb_terminal(spawn: t.Callable[..., Session]) -> None:
+    shell = spawn(
+        "--app", "appshell.demo", "shell", "--repl", "python", repl="python", env={"TERM": "dumb"}
+    )
+    banner = shell.wait_prompt()
+    assert "appshell-demo" in banner
+    assert not re.search(r"\x1b\[[0-9;]*m", banner)
+    assert shell.exit("python") == 0
+
+
+IPYTHON_PROFILES = """
+[tool.appshell.profiles.withext]
+ipython.extensions = ["no_such_extension_here", "profile_ipython_ext"]
+
+[tool.appshell.profiles.withext.ipython.config.TerminalInteractiveShell]
+confirm_exit = false
+
+[tool.appshell.profiles.badvalue.ipython.config.TerminalInteractiveShell]
+confirm_exit = "notabool"
+"""
+
+
+def test_a_missing_ipython_extension_of_a_profile_warns_in_one_line_and_starts(
+    spawn: t.Callable[..., Session], tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(IPYTHON_PROFILES)
+    (tmp_path / "profile_ipython_ext.py").write_text(
+        "def load_ipython_extension(ip):\n    ip.push({'from_the_extension': 'ext-ok'})\n"
+    )
+    shell = spawn(
+        "--app", "appshell.demo", "shell", "--repl", "ipython", "--profile", "withext",
+        repl="ipython",
+    )  # fmt: skip
+    before = shell.wait_prompt()
+    warnings = [line for line in before.splitlines() if "no_such_extension_here" in line]
+    assert len(warnings) == 1
+    assert "profile 'withext'" in warnings[0]
+    assert str(tmp_path / "pyproject.toml") in warnings[0]
+    assert "not installed" in warnings[0]
+    assert "Traceback" not in before
+    # The other extension is loaded, and the profile's config applies (no exit question).
+    shell.run("from_the_extension.upper()", "EXT-OK")
+    shell.child.sendcontrol("d")
+    shell.child.expect(pexpect.EOF)
+    shell.child.close()
+    assert shell.child.exitstatus == 0
+
+
+def test_a_wrong_typed_ipython_setting_of_a_profile_is_a_usage_error(
+    spawn: t.Callable[..., Session], tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(IPYTHON_PROFILES)
+    shell = spawn(
+        "--app", "appshell.demo", "shell", "--repl", "ipython", "--profile", "badvalue",
+        repl="ipython",
+    )  # fmt: skip
+    shell.child.expect(pexpect.EOF)
+    output = t.cast(str, shell.child.before)
+    shell.child.close()
+    assert shell.child.exitstatus == 2
+    assert "CRITICAL" not in output
+    assert "profile 'badvalue'" in output
+    assert str(tmp_path / "pyproject.toml") in output
+    assert "TerminalInteractiveShell.confirm_exit" in output
+    assert "'notabool'" in output
+
+
+@pytest.mark.parametrize(
+    ("incomplete", "expected"),
+    [("", ["ipython", "ptpython", "python"]), ("p", ["ptpython", "python"]), ("IP", ["ipython"])],
+    ids=["all", "prefix", "any-case"],
+)
+def test_repl_names_complete_by_prefix(incomplete: str, expected: list[str]) -> None:
+    from appshell.shell.backends import complete_repl_names
+
+    items = complete_repl_names(
+        click.Context(click.Command("shell")), click.Option(["--repl"]), incomplete
+    )
+    assert [item.value for item in items] == expected
+    assert all(item.type == "plain" for item in items)

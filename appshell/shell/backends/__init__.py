@@ -15,6 +15,10 @@ from .ipython import IPythonBackend
 from .ptpython import PtpythonBackend
 from .python import PythonBackend
 
+if t.TYPE_CHECKING:
+    import click
+    from click.shell_completion import CompletionItem
+
 __all__ = [
     "AUTODETECT_ORDER",
     "Backend",
@@ -22,6 +26,7 @@ __all__ = [
     "ReplNotAvailable",
     "ShellSettings",
     "autodetect",
+    "complete_repl_names",
     "known_backends",
     "resolve",
 ]
@@ -86,3 +91,18 @@ def resolve(name: str | None, order: t.Sequence[str] = AUTODETECT_ORDER) -> Back
             f" {backend.install_hint}"
         )
     return backend
+
+
+def complete_repl_names(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion of ``--repl``: the known REPL names that start with ``incomplete``,
+    each with whether it is installed (click's ``shell_complete`` callback)."""
+    from click.shell_completion import CompletionItem
+
+    prefix = incomplete.strip().lower()
+    return [
+        CompletionItem(name, help=None if backend.is_available() else "not installed")
+        for name, backend in known_backends().items()
+        if name.startswith(prefix)
+    ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from ...term import warn
 
 if t.TYPE_CHECKING:
+    from ...profiles import Profile
     from ..session import SessionLoop
 
 __all__ = ["Backend", "BaseBackend", "ShellSettings", "history_file", "state_dir"]
@@ -61,6 +62,9 @@ class ShellSettings:
     session: SessionLoop | None = None
     #: Run ``$PYTHONSTARTUP`` (python backend): not after a script, as ``python -i``.
     pythonstartup: bool = True
+    #: The profile the settings above come from, so that a message about one of them can
+    #: name the profile and the file that set it; None when they come from nowhere else.
+    profile: Profile | None = None
 
 
 @t.runtime_checkable

@@ -4,11 +4,17 @@ extensions are honoured (``IPython.embed()`` skips them)."""
 from __future__ import annotations
 
 import os
+import sys
 import typing as t
 import warnings
 
+from ...exceptions import AppShellUsageError, format_user_exception
 from ...term import warn
 from .base import BaseBackend, ShellSettings
+
+if t.TYPE_CHECKING:
+    from ...profiles import Profile
+    from ..session import SessionLoop
 
 
 def _ipython_dir_writable() -> bool:
@@ -26,6 +32,144 @@ def _ipython_dir_writable() -> bool:
     return os.access(profile, os.W_OK)
 
 
+def _where(profile: Profile | None, *path: str) -> str:
+    """``profile 'NAME' (FILE)``: the profile, and the file of its highest layer that holds
+    ``path`` (keys of tables, the last one maybe an item of a list), for a message about the
+    setting found there."""
+    if profile is None:
+        return "shell's settings"
+
+    def holds(node: t.Any) -> bool:
+        for part in path:
+            if not isinstance(node, (dict, list)) or part not in node:
+                return False
+            node = node[part] if isinstance(node, dict) else None
+        return True
+
+    for layer in reversed(profile.sources):
+        if holds(layer.data):
+            table = f" [tool.appshell.profiles.{layer.name}]" if layer.origin == "project" else ""
+            return f"profile {profile.name!r} ({layer.path!r}{table})"
+    return f"profile {profile.name!r}"
+
+
+def _configurables() -> dict[str, list[type[t.Any]]]:
+    """Every configurable class imported so far (IPython's, an extension's), by the name a
+    config section gives it."""
+    from traitlets.config import Configurable
+
+    by_name: dict[str, list[type[t.Any]]] = {}
+    todo: list[type[t.Any]] = [Configurable]
+    while todo:
+        cls = todo.pop()
+        by_name.setdefault(cls.__name__, []).append(cls)
+        todo.extend(cls.__subclasses__())
+    return by_name
+
+
+def _accepts(trait: t.Any, value: t.Any) -> bool:
+    """Whether ``trait`` takes ``value``, tried on a stand-in object, not on IPython's own."""
+    import copy
+
+    from traitlets import HasTraits, TraitError
+
+    probe = HasTraits()
+    probe.add_traits(setting=copy.copy(trait))
+    try:
+        probe.setting = value  # type: ignore[attr-defined]
+    except TraitError:
+        return False
+    except Exception:  # a check that needs the real object: IPython itself decides
+        return True
+    return True
+
+
+def check_config(settings: ShellSettings) -> None:
+    """Check the profile's IPython settings against the traits of the classes they name,
+    before IPython starts (it would stop with exit code 1 on the first one).
+
+    Sections and keys of no class imported here are left to IPython, which warns of them.
+
+    :raises AppShellUsageError: a value of the wrong type, naming the profile, file and key.
+    """
+    classes = _configurables()
+    for section, values in settings.ipython_config.items():
+        for key, value in values.items():
+            traits = [c.class_traits(config=True).get(key) for c in classes.get(section, ())]
+            traits = [trait for trait in traits if trait is not None]
+            if not traits or any(_accepts(trait, value) for trait in traits):
+                continue
+            where = _where(settings.profile, "ipython", "config", section, key)
+            raise AppShellUsageError(
+                f"The {where} sets ipython.config {section}.{key} to {value!r}, but"
+                f" {section}.{key} takes {traits[0].info()}. Change that value in the file."
+            )
+
+
+def _load_extensions(shell: t.Any, settings: ShellSettings) -> None:
+    """Load the profile's extensions; one that is missing or fails is reported, not fatal."""
+    for name in settings.ipython_extensions:
+        try:
+            outcome = shell.extension_manager.load_extension(name)
+        except Exception as e:
+            where = _where(settings.profile, "ipython", "extensions", name)
+            missing = e.name if isinstance(e, ModuleNotFoundError) else None
+            if missing is not None and (name + ".").startswith(missing + "."):
+                warn(
+                    f"the IPython extension {name!r} of the {where} is not installed;"
+                    " the shell starts without it."
+                )
+            else:  # the extension's own code raised: its traceback, and the shell starts
+                warn(f"the IPython extension {name!r} of the {where} failed to load:")
+                sys.stderr.write(format_user_exception(e))
+            continue
+        if outcome == "no load function":
+            where = _where(settings.profile, "ipython", "extensions", name)
+            warn(
+                f"{name!r}, an IPython extension of the {where}, has no"
+                " load_ipython_extension function; it is not loaded."
+            )
+
+
+class _Interrupted(KeyboardInterrupt):
+    """Ctrl-C during an awaited cell, which IPython shows as Python would: the frames of the
+    user's code if it was running, else the one KeyboardInterrupt line (not the event
+    loop's frames, where it was waiting)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return format_user_exception(self.args[0]).rstrip("\n").split("\n")
+
+
+def _runner(shell: t.Any, session: SessionLoop) -> t.Callable[[t.Any], t.Any]:
+    """IPython's ``loop_runner`` for cells that await: the session's loop and context.
+
+    Ctrl-C while the loop waits cancels the cell (IPython's coroutine running it included,
+    which would show the cancellation as a second traceback: it is not shown).
+    """
+    import asyncio
+
+    def run(coroutine: t.Any) -> t.Any:
+        show = shell.showtraceback
+
+        def show_unless_cancelled_by_ctrl_c(*args: t.Any, **kwargs: t.Any) -> None:
+            error = sys.exc_info()[1]
+            if not (
+                isinstance(error, asyncio.CancelledError)
+                and isinstance(error.__context__, KeyboardInterrupt)
+            ):
+                show(*args, **kwargs)
+
+        shell.showtraceback = show_unless_cancelled_by_ctrl_c
+        try:
+            return session.complete(coroutine)
+        except KeyboardInterrupt as e:
+            raise _Interrupted(e) from None
+        finally:
+            shell.showtraceback = show
+
+    return run
+
+
 def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> t.Any:
     """IPython's terminal application, initialized on ``namespace`` but not started.
 
@@ -41,6 +185,7 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
             app.shell.user_ns.update(namespace)
         return app
 
+    check_config(settings)
     config = Config()
     shell_config = config.TerminalInteractiveShell
     shell_config.banner1 = (banner.rstrip("\n") + "\n") if banner else ""
@@ -69,8 +214,7 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
         # Said in one line above already; IPython would say it again, in two.
         warnings.filterwarnings("ignore", message=".*is not a writable location")
         app.initialize(argv=[])  # not sys.argv: those are appshell's or a script's
-    for extension in settings.ipython_extensions:
-        app.shell.extension_manager.load_extension(extension)
+    _load_extensions(app.shell, settings)
     for line in exec_lines:
         app.shell.run_cell(line, store_history=False)
     # The in-shell command runner, if the namespace has one, gets its %cli magic.
@@ -79,8 +223,7 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
         register(app.shell)
     if settings.session is not None:
         # `await` at the prompt runs on the session's loop, shared with scripts.
-        session = settings.session
-        app.shell.loop_runner = lambda coroutine: session.loop.run_until_complete(coroutine)
+        app.shell.loop_runner = _runner(app.shell, settings.session)
     return app
 
 
@@ -93,6 +236,8 @@ class IPythonBackend(BaseBackend):
     install_hint = "pip install 'appshell[ipython]'"
 
     def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
+        if sys.stdin is None:  # no input at all (stdin closed): nothing to read, as at EOF
+            return
         from IPython.terminal.ipapp import TerminalIPythonApp
 
         reused = TerminalIPythonApp.initialized()

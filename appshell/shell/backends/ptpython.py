@@ -1,8 +1,10 @@
 """ptpython, with the user's config file, a history file, and ``await`` on one session loop.
 
-ptpython's own async mode runs each statement as a new task (losing context variables set
-by the one before) and its plain ``embed()`` cannot ``await``; the repl here runs every
-statement in one context and every ``await`` on one loop (:class:`SessionLoop`).
+ptpython hands each input to its REPL's public ``eval`` method and prints what it returns.
+appshell's repl answers that call with the session's own evaluation (:class:`SessionLoop`):
+every statement runs in the one session context and every ``await`` on the one session loop,
+so a context variable or request context set by one statement is there for the next
+(ptpython's own async mode starts each statement as a new task, in a copy of the context).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from ...term import warn
 from ..session import SessionLoop
 from .base import BaseBackend, ShellSettings, history_file
 
+if t.TYPE_CHECKING:
+    from types import CodeType
+
 
 def config_file() -> str:
     """ptpython's config file: ``$PTPYTHON_CONFIG_HOME/config.py``, else the XDG one."""
@@ -25,31 +30,44 @@ def config_file() -> str:
     return os.path.join(home, "config.py")
 
 
-def _session_repl_class() -> type[t.Any]:
+def compile_input(source: str, flags: int) -> tuple[CodeType, bool]:
+    """``source`` typed at the prompt, compiled once, and whether it is a lone expression.
+
+    A lone expression is compiled so that running it gives its value, which the REPL shows;
+    anything else (statements, or an expression ended by ``;``) runs for its effect. Top-level
+    ``await`` is allowed; ``flags`` are the ``__future__`` features the session turned on.
+    """
+    import ast
+
+    flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    tree = compile(source, "<stdin>", "exec", flags | ast.PyCF_ONLY_AST, dont_inherit=True)
+    body = tree.body
+    if len(body) == 1 and isinstance(body[0], ast.Expr) and not source.rstrip().endswith(";"):
+        expression = ast.Expression(body[0].value)
+        return compile(expression, "<stdin>", "eval", flags, dont_inherit=True), True
+    return compile(tree, "<stdin>", "exec", flags, dont_inherit=True), False
+
+
+def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
+    """A ptpython REPL (``options`` as for ``PythonRepl``) that evaluates through ``session``."""
     from ptpython.repl import PythonRepl
 
     class SessionRepl(PythonRepl):
-        def __init__(self, *args: t.Any, session: SessionLoop, **kwargs: t.Any) -> None:
-            self.session = session
-            super().__init__(*args, **kwargs)
-
         def eval(self, line: str) -> object:
-            if line.lstrip().startswith("!"):
-                os.system(line.lstrip()[1:])
+            command = line.lstrip()
+            if command.startswith("!"):  # a system command, as ptpython's own prompt has
+                os.system(command[1:])
                 return None
-            try:
-                code = self._compile_with_flags(line, "eval")
-            except SyntaxError:
-                pass
-            else:
-                result = self.session.run(code, self.get_globals(), self.get_locals())
-                self._store_eval_result(result)
-                return result
-            code = self._compile_with_flags(line, "exec")
-            self.session.run(code, self.get_globals(), self.get_locals())
-            return None
+            code, is_expression = compile_input(line, self.get_compiler_flags())
+            value = session.run(code, self.get_globals(), self.get_locals())
+            if not is_expression:
+                return None
+            # `_` and `_N` (N the Out[N] of the ipython prompt style) name the last results.
+            names = self.get_locals()
+            names["_"] = names[f"_{self.current_statement_index}"] = value
+            return value
 
-    return SessionRepl
+    return SessionRepl(**options)
 
 
 class PtpythonBackend(BaseBackend):
@@ -61,15 +79,17 @@ class PtpythonBackend(BaseBackend):
     install_hint = "pip install 'appshell[ptpython]'"
 
     def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
+        if sys.stdin is None:  # no input at all (stdin closed): nothing to read, as at EOF
+            return
         from ptpython.repl import run_config
 
         history = history_file("ptpython_history") if settings.history else None
         session = settings.session or SessionLoop()
-        repl = _session_repl_class()(
+        repl = make_repl(
+            session,
             get_globals=lambda: namespace,
             get_locals=lambda: namespace,
             history_filename=str(history) if history else None,
-            session=session,
         )
         config = config_file()
         if os.path.isfile(config):

@@ -43,41 +43,91 @@ def _console(namespace: dict[str, t.Any], session: SessionLoop) -> t.Any:
     return console
 
 
-def _enable_completion(namespace: dict[str, t.Any], history: str | None) -> None:
+def _enable_completion(namespace: dict[str, t.Any]) -> bool:
+    """Tab completion of ``namespace``; False when this Python has no readline."""
     try:
         import readline
         import rlcompleter
     except ImportError:  # pragma: no cover - Python built without readline
-        return
+        return False
     readline.set_completer(rlcompleter.Completer(namespace).complete)
     if "libedit" in (readline.__doc__ or ""):  # pragma: no cover - macOS
         readline.parse_and_bind("bind ^I rl_complete")
     else:
         readline.parse_and_bind("tab: complete")
-    if history is None:
-        return
-    with contextlib.suppress(OSError):
-        readline.read_history_file(history)
-    readline.set_history_length(10_000)
+    return True
 
 
-def _save_history(history: str) -> None:
-    import readline
+class History:
+    """The session's lines in readline's history file, added to it, never written over.
+
+    Several sessions may be open at once: each one appends only the lines typed in it, when
+    it ends (or its terminal is closed), so that no session's lines replace another's.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._saved = 0  # readline's history length when last saved (or loaded)
+
+    def load(self) -> None:
+        import readline
+
+        with contextlib.suppress(OSError):
+            readline.read_history_file(self.path)
+        readline.set_history_length(10_000)  # the file is cut to this when appended to
+        self._saved = readline.get_current_history_length()
+
+    def save(self) -> None:
+        """Append the lines typed since the last save; more calls add nothing twice."""
+        import readline
+
+        length = readline.get_current_history_length()
+        new = length - self._saved
+        if new <= 0:
+            return
+        try:
+            readline.append_history_file(new, self.path)
+        except OSError as e:
+            warn(f"could not save history to {self.path!r}: {e.strerror or e}")
+        self._saved = length
+
+
+@contextlib.contextmanager
+def _hangup_exits(before_exit: t.Callable[[], None]) -> t.Iterator[None]:
+    """While in the block, a closed terminal (SIGHUP) calls ``before_exit`` (the history is
+    saved at once), then ends the session as ``exit(129)`` would: the app is torn down."""
+    import signal
+
+    def hang_up(signum: int, frame: t.Any) -> None:
+        before_exit()
+        raise SystemExit(128 + signum)
 
     try:
-        readline.write_history_file(history)
-    except OSError as e:
-        warn(f"could not save history to {history!r}: {e.strerror or e}")
+        previous = signal.signal(signal.SIGHUP, hang_up)
+    except (ValueError, AttributeError):  # not the main thread; no SIGHUP (Windows)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def _run_pythonstartup(namespace: dict[str, t.Any]) -> None:
-    """Run ``$PYTHONSTARTUP`` as the python REPL (and ``flask shell``) does."""
+    """Run ``$PYTHONSTARTUP`` as the python REPL (and ``flask shell``) does: if it raises,
+    its traceback is shown and the prompt comes all the same."""
     startup = os.environ.get("PYTHONSTARTUP")
     if not startup or not os.path.isfile(startup):
         return
-    with open(startup, "rb") as f:
-        source = f.read()
-    exec(compile(source, startup, "exec"), namespace)
+    try:
+        with open(startup, "rb") as f:
+            source = f.read()
+        exec(compile(source, startup, "exec"), namespace)
+    except SystemExit:
+        raise
+    except BaseException as e:
+        sys.stderr.write(format_user_exception(e))
+        sys.stderr.flush()
 
 
 class PythonBackend(BaseBackend):
@@ -95,6 +145,8 @@ class PythonBackend(BaseBackend):
         return platform.python_version()
 
     def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
+        if sys.stdin is None:  # no input at all (stdin closed): nothing to read, as at EOF
+            return
         # PYTHONSTARTUP runs first and the shell's names win, as in `flask shell`.
         names: dict[str, t.Any] = {"__name__": "__main__", "__builtins__": __builtins__}
         if settings.pythonstartup:
@@ -103,19 +155,23 @@ class PythonBackend(BaseBackend):
         namespace.clear()
         namespace.update(names)
 
-        history = history_file("python_history") if settings.history else None
-        _enable_completion(namespace, str(history) if history else None)
+        path = history_file("python_history") if settings.history else None
+        history = None
+        if _enable_completion(namespace) and path is not None:
+            history = History(str(path))
+            history.load()
         for prompt, default in (("ps1", ">>> "), ("ps2", "... ")):
             if not hasattr(sys, prompt):
                 setattr(sys, prompt, default)
 
         session = settings.session or SessionLoop()
         try:
-            _console(namespace, session).interact(
-                banner=banner if settings.banner else "", exitmsg=""
-            )
+            with _hangup_exits(history.save if history is not None else lambda: None):
+                _console(namespace, session).interact(
+                    banner=banner if settings.banner else "", exitmsg=""
+                )
         finally:
             if session is not settings.session:
                 session.close()
             if history is not None:
-                _save_history(str(history))
+                history.save()
