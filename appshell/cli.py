@@ -14,14 +14,18 @@ import os
 import typing as t
 
 import click
+from click.core import ParameterSource
 
 from . import plugins
 from .envfiles import debug_option as _debug_option
 from .envfiles import load_dotenv
 from .exceptions import NoAppConfigured, NoAppException, UserCodeError, format_user_exception
-from .scriptinfo import ScriptInfo, pass_script_info, with_appcontext
+from .groups import AppGroup, pass_script_info, with_appcontext
+from .scriptinfo import ScriptInfo
 
 if t.TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from .commands.routes import routes_command
     from .commands.run import run_command
     from .discovery import find_best_app, locate_app, prepare_import
@@ -88,59 +92,41 @@ __all__ = [
 ]
 
 
-class AppGroup(click.Group):
-    """A click group whose commands run in the app context (``with_appcontext=False`` opts out).
-
-    Its subgroups are AppGroups too. ``@group.shell_context`` registers a function whose
-    returned mapping of names is added to every shell run under this group.
-    """
-
-    @property
-    def shell_context_providers(self) -> list[tuple[str, t.Callable[[], t.Any]]]:
-        """(name, function) of the shell-context providers registered on this group."""
-        # Made on first use: no __init__ of our own, so the signature stays click.Group's.
-        providers: list[tuple[str, t.Callable[[], t.Any]]]
-        providers = self.__dict__.setdefault("_shell_context_providers", [])
-        return providers
-
-    def shell_context(self, f: t.Any = None, /, *, name: str | None = None) -> t.Any:
-        """Register ``f`` (no arguments, returns a dict of names) as a shell-context provider.
-
-        Use as ``@group.shell_context`` or ``@group.shell_context(name="models")``; the
-        name (default: the function's) is how ``--print-context`` reports its names.
-        """
-
-        def register(func: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
-            self.shell_context_providers.append((name or func.__name__, func))
-            return func
-
-        return register(f) if f is not None else register
-
-    def command(  # type: ignore[override]
-        self, *args: t.Any, **kwargs: t.Any
-    ) -> t.Callable[[t.Callable[..., t.Any]], click.Command]:
-        wrap_for_ctx = kwargs.pop("with_appcontext", True)
-
-        def decorator(f: t.Callable[..., t.Any]) -> click.Command:
-            if wrap_for_ctx:
-                f = with_appcontext(f)
-            return t.cast("click.Command", super(AppGroup, self).command(*args, **kwargs)(f))
-
-        return decorator
-
-    def group(  # type: ignore[override]
-        self, *args: t.Any, **kwargs: t.Any
-    ) -> t.Callable[[t.Callable[..., t.Any]], click.Group]:
-        kwargs.setdefault("cls", AppGroup)
-        return t.cast(
-            "t.Callable[[t.Callable[..., t.Any]], click.Group]", super().group(*args, **kwargs)
-        )
-
-
 def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
         ctx.ensure_object(ScriptInfo).app_import_path = value
     return value
+
+
+def _complete_app(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """``--app`` completes what can be imported from the folder typed so far (default: the
+    current one): ``.py`` files, packages by module name, and folders to go into."""
+    from pathlib import Path
+
+    from click.shell_completion import CompletionItem
+
+    if ":" in incomplete:  # the name after the colon is the app's business
+        return []
+    folder, slash, start = incomplete.rpartition("/")
+    base = Path(folder + slash or ".")
+    try:
+        entries = sorted(base.iterdir())
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(start) or (name.startswith((".", "__")) and not start):
+            continue
+        if entry.is_dir():
+            if not slash and (entry / "__init__.py").is_file():
+                found.append(name)  # a package, imported by its name
+            found.append(f"{folder}{slash}{name}/")
+        elif name.endswith(".py"):
+            found.append(f"{folder}{slash}{name}")
+    return [CompletionItem(value) for value in found]
 
 
 # Eager, so that the app is known when --help lists the app's commands.
@@ -157,6 +143,7 @@ _app_option = click.Option(
     is_eager=True,
     expose_value=False,
     callback=_set_app,
+    shell_complete=_complete_app,
 )
 
 
@@ -173,7 +160,7 @@ def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | 
             ) from None
     info = ctx.ensure_object(ScriptInfo)
     if value is not None:
-        info.data["env_file"] = os.path.abspath(value)  # for what records it (kernels)
+        info.env_file = os.path.abspath(value)
     if value is not None or info.load_dotenv_defaults:
         load_dotenv(value, load_defaults=info.load_dotenv_defaults)
 
@@ -233,6 +220,47 @@ def _show_load_error(ctx: click.Context) -> None:
         error.show()
     else:
         click.echo(format_user_exception(error), err=True, nl=False)
+
+
+def _print_help(ctx: click.Context) -> None:
+    """The help page, with the app's commands when the app is known, and why not if not."""
+    # --help is eager and may come before --env-file and --app, or without them on the
+    # command line: what they would read from the environment is read now, so that the
+    # help lists the app's commands.
+    for option in (_env_file_option, _app_option):
+        if option.name is not None and ctx.get_parameter_source(option.name) is None:
+            option.handle_parse_result(ctx, {}, [])
+    click.echo(ctx.get_help(), color=ctx.color)
+    _show_load_error(ctx)
+
+
+def _help_callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        _print_help(ctx)
+        ctx.exit()
+
+
+def _variables_of(ctx: click.Context, param: click.Parameter) -> list[str]:
+    """The environment variables ``param`` reads, in the order click tries them."""
+    named = param.envvar or []
+    names = [named] if isinstance(named, str) else list(named)
+    auto = isinstance(param, click.Option) and param.allow_from_autoenv
+    if auto and param.name and ctx.auto_envvar_prefix is not None:
+        names.append(f"{ctx.auto_envvar_prefix}_{param.name.upper()}")
+    return names
+
+
+def _name_the_variable(error: click.BadParameter) -> None:
+    """A bad value that came from an environment variable: the message names the variable
+    beside the option, since the command line the user typed does not show it."""
+    ctx, param = error.ctx, error.param
+    if ctx is None or param is None or param.name is None or error.param_hint is not None:
+        return
+    if ctx.get_parameter_source(param.name) is not ParameterSource.ENVIRONMENT:
+        return
+    variable = next((v for v in _variables_of(ctx, param) if os.environ.get(v)), None)
+    if variable is not None:
+        error.param_hint = f"{param.get_error_hint(ctx)} (set by {variable})"
 
 
 class AppShellGroup(AppGroup):
@@ -406,48 +434,44 @@ class AppShellGroup(AppGroup):
         parent: click.Context | None = None,
         **extra: t.Any,
     ) -> click.Context:
-        # A Flask app calling app.run() at import time must not start a server.
+        # Flask's app.run() does nothing when this is set: an app module that calls it at
+        # import time must not start a server in front of the command asked for.
         os.environ["FLASK_RUN_FROM_CLI"] = "true"
-        if "obj" not in extra and "obj" not in self.context_settings:
-            extra["obj"] = ScriptInfo(
-                create_app=self.create_app,
-                set_debug_flag=self.set_debug_flag,
-                load_dotenv_defaults=self.load_dotenv,
-            )
-        return super().make_context(info_name, args, parent=parent, **extra)
+        # Each run gets a fresh ScriptInfo, unless the caller brings its own object.
+        if "obj" not in self.context_settings.keys() | extra.keys():
+            extra["obj"] = self.new_script_info()
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.BadParameter as e:
+            _name_the_variable(e)
+            raise
+
+    def new_script_info(self) -> ScriptInfo:
+        """The ScriptInfo a run of this group starts with, made from its settings."""
+        return ScriptInfo(
+            create_app=self.create_app,
+            set_debug_flag=self.set_debug_flag,
+            load_dotenv_defaults=self.load_dotenv,
+        )
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if (not args and self.no_args_is_help) or (
-            len(args) == 1 and args[0] in self.get_help_option_names(ctx)
-        ):
-            # Help is eager too: read --env-file and --app from the environment first so
-            # that the help lists the app's commands.
-            _env_file_option.handle_parse_result(ctx, {}, [])
-            _app_option.handle_parse_result(ctx, {}, [])
         if not args and self.no_args_is_help and not ctx.resilient_parsing:
-            click.echo(ctx.get_help(), color=ctx.color)
-            _show_load_error(ctx)
+            _print_help(ctx)
             ctx.exit(2)
         return super().parse_args(ctx, args)
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         option = super().get_help_option(ctx)
-        if option is None:
-            return None
-
-        def show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-            if not value or ctx.resilient_parsing:
-                return
-            click.echo(ctx.get_help(), color=ctx.color)
-            _show_load_error(ctx)
-            ctx.exit()
-
-        option.callback = show_help
+        if option is not None:
+            option.callback = _help_callback
         return option
 
     def invoke(self, ctx: click.Context) -> t.Any:
         try:
             return super().invoke(ctx)
+        except click.BadParameter as e:
+            _name_the_variable(e)
+            raise
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:

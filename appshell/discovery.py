@@ -13,6 +13,7 @@ import re
 import sys
 import types
 import typing as t
+from pathlib import Path
 
 from .envfiles import find_upward
 from .exceptions import NoAppConfigured, NoAppException
@@ -232,25 +233,19 @@ def prepare_import(path: str) -> str:
     package becomes its dotted name (``src/blog/app.py`` gives ``blog.app`` when ``src/blog``
     has an ``__init__.py``).
     """
-    path = os.path.realpath(path)
-
-    fname, ext = os.path.splitext(path)
-    if ext == ".py":
-        path = fname
-    if os.path.basename(path) == "__init__":
-        path = os.path.dirname(path)
-
-    module_name = []
-    while True:
-        path, name = os.path.split(path)
-        module_name.append(name)
-        if not os.path.exists(os.path.join(path, "__init__.py")):
-            break
-
-    if sys.path[0] != path:
-        sys.path.insert(0, path)
-
-    return ".".join(module_name[::-1])
+    target = Path(os.path.realpath(path))
+    if target.suffix == ".py":
+        target = target.with_suffix("")
+    if target.name == "__init__":
+        target = target.parent
+    # The import root is the first folder up that is not itself a package.
+    root = next(
+        (folder for folder in target.parents if not (folder / "__init__.py").exists()),
+        Path(target.anchor),
+    )
+    if sys.path[0] != str(root):
+        sys.path.insert(0, str(root))
+    return ".".join(target.relative_to(root).parts)
 
 
 def _missing_module(exc: ModuleNotFoundError, module_name: str) -> bool:
@@ -278,12 +273,28 @@ def locate_app(
 ) -> t.Any | None:
     """Import ``module_name`` and find the app in it (by ``app_name`` when given).
 
-    A module that does not exist raises :class:`NoAppException` (or returns None with
-    ``raise_if_not_found=False``). Any exception raised *inside* the module, an
-    ``ImportError`` or a ``SyntaxError`` included, is the user's and propagates unchanged.
+    This is the ``flask.cli`` function, for code written against it. A module that does not
+    exist raises :class:`NoAppException` (or returns None with ``raise_if_not_found=False``);
+    so does an ``ImportError`` raised *inside* the module, with the module's traceback in
+    the message. Any other exception raised by the module propagates unchanged. appshell's
+    own command line lets that ``ImportError`` propagate too, so that it is shown as the
+    user's traceback.
     """
     try:
-        importlib.import_module(module_name)
+        return _import_and_find(module_name, app_name, raise_if_not_found)
+    except ImportError as e:
+        from .exceptions import format_user_exception
+
+        raise NoAppException(
+            f"Importing {module_name!r} raised an ImportError inside the module, so no"
+            f" app could be found in it:\n\n{format_user_exception(e).rstrip()}"
+        ) from None
+
+
+def _import_and_find(module_name: str, app_name: str | None, raise_if_not_found: bool) -> t.Any:
+    """:func:`locate_app`, letting an ``ImportError`` raised inside the module propagate."""
+    try:
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         if not _missing_module(e, module_name):
             raise
@@ -295,8 +306,6 @@ def locate_app(
             " run appshell from the project's folder, or give a file path such as"
             " --app path/to/app.py."
         ) from None
-
-    module = sys.modules[module_name]
     if app_name is None:
         return find_best_app(module)
     return find_app_by_string(module, app_name)
@@ -324,7 +333,7 @@ def load_from_import_string(import_string: str, base_dir: str | None = None) -> 
     module_name = prepare_import(path)
     if looks_like_path:
         _check_not_shadowed(module_name, path)
-    return locate_app(module_name, name)
+    return _import_and_find(module_name, name, True)
 
 
 def _check_not_shadowed(module_name: str, path: str) -> None:
@@ -390,7 +399,7 @@ def find_default_app() -> tuple[t.Any, str]:
 
     for filename in ("wsgi.py", "app.py"):
         if os.path.isfile(filename):
-            app = locate_app(prepare_import(filename), None, raise_if_not_found=False)
+            app = _import_and_find(prepare_import(filename), None, False)
             if app is not None:
                 return app, filename
 

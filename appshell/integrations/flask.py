@@ -90,8 +90,8 @@ def _bridge(ctx: click.Context) -> t.Any:
     if flask_info is None:
         return ctx.obj
     info = ScriptInfo(create_app=flask_info.load_app, set_debug_flag=False)
-    info.data["runner_obj"] = flask_info  # `cli(...)` in the shell runs flask's commands
-    info.data["origin"] = flask_info.app_import_path or "FLASK_APP / wsgi.py / app.py"
+    info.commands_obj = flask_info  # `cli(...)` in the shell runs flask's commands
+    info.app_origin = flask_info.app_import_path or "FLASK_APP / wsgi.py / app.py"
     return info
 
 

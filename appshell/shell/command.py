@@ -15,7 +15,7 @@ import typing as t
 import click
 from click.core import ParameterSource
 
-from .. import plugins
+from ..groups import collect_providers
 from ..profiles import load_profile, project_profile_name
 from ..scriptinfo import ScriptInfo
 from ..term import use_color
@@ -37,27 +37,6 @@ if t.TYPE_CHECKING:
 __all__ = ["build_namespace", "make_banner", "shell_command"]
 
 _FOLD_AFTER = 8
-
-
-def collect_providers(ctx: click.Context) -> list[tuple[str, t.Callable[[], t.Any]]]:
-    """Shell-context providers: ``@group.shell_context`` functions of the groups this command
-    runs under (outermost first), then the ``appshell.shell_context`` entry points."""
-    from ..cli import AppGroup
-
-    chain = []
-    current: click.Context | None = ctx
-    while current is not None:
-        chain.append(current.command)
-        current = current.parent
-    found: list[tuple[str, t.Callable[[], t.Any]]] = []
-    for command in reversed(chain):
-        if isinstance(command, AppGroup):
-            found.extend((f"provider:{n}", f) for n, f in command.shell_context_providers)
-    for name in sorted(plugins.entry_points(plugins.SHELL_CONTEXT)):
-        provider = plugins.load(plugins.SHELL_CONTEXT, name)
-        if provider is not None:
-            found.append((f"provider:{name}", provider))
-    return found
 
 
 def _fold(names: list[str]) -> str:
@@ -294,7 +273,7 @@ def shell_command(
         t.cast(click.Group, root.command),
         info,
         prog_name=root.info_name or "appshell",
-        obj=info.data.get("runner_obj", info),
+        obj=info if info.commands_obj is None else info.commands_obj,
     )
     ctx.call_on_close(runner.close)  # before the app context is popped
     session = SessionLoop()
