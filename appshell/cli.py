@@ -8,24 +8,29 @@ message and an exit code from DESIGN.md, never appshell's frames in front of the
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import typing as t
 
 import click
-from click.core import ParameterSource
 
 from . import plugins
 from .envfiles import debug_option as _debug_option
 from .envfiles import load_dotenv
-from .exceptions import NoAppConfigured, NoAppException, UserCodeError, format_user_exception
+from .exceptions import NoAppConfigured, NoAppException, UserCodeError
 from .groups import AppGroup, pass_script_info, with_appcontext
+from .options import (
+    app_option,
+    env_file_option,
+    get_version,
+    help_callback,
+    name_the_variable,
+    print_help,
+    version_option,
+)
 from .scriptinfo import ScriptInfo
 
 if t.TYPE_CHECKING:
-    from click.shell_completion import CompletionItem
-
     from .commands.routes import routes_command
     from .commands.run import run_command
     from .discovery import find_best_app, locate_app, prepare_import
@@ -92,177 +97,6 @@ __all__ = [
 ]
 
 
-def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        ctx.ensure_object(ScriptInfo).app_import_path = value
-    return value
-
-
-def _complete_app(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    """``--app`` completes what can be imported from the folder typed so far (default: the
-    current one): ``.py`` files, packages by module name, and folders to go into."""
-    from pathlib import Path
-
-    from click.shell_completion import CompletionItem
-
-    if ":" in incomplete:  # the name after the colon is the app's business
-        return []
-    folder, slash, start = incomplete.rpartition("/")
-    base = Path(folder + slash or ".")
-    try:
-        entries = sorted(base.iterdir())
-    except OSError:
-        return []
-    found = []
-    for entry in entries:
-        name = entry.name
-        if not name.startswith(start) or (name.startswith((".", "__")) and not start):
-            continue
-        if entry.is_dir():
-            if not slash and (entry / "__init__.py").is_file():
-                found.append(name)  # a package, imported by its name
-            found.append(f"{folder}{slash}{name}/")
-        elif name.endswith(".py"):
-            found.append(f"{folder}{slash}{name}")
-    return [CompletionItem(value) for value in found]
-
-
-# Eager, so that the app is known when --help lists the app's commands.
-_app_option = click.Option(
-    ["-A", "--app"],
-    metavar="IMPORT",
-    envvar=["APPSHELL_APP", "FLASK_APP"],
-    help=(
-        "The app or factory to load, as 'module:name'. The module can be a dotted import"
-        " or a file path; the name is not needed if it is 'app', 'application',"
-        " 'create_app' or 'make_app', and can be 'factory(args)' with literal arguments."
-        " [env: APPSHELL_APP, FLASK_APP]"
-    ),
-    is_eager=True,
-    expose_value=False,
-    callback=_set_app,
-    shell_complete=_complete_app,
-)
-
-
-def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        try:
-            import dotenv  # noqa: F401
-        except ImportError:
-            raise click.BadParameter(
-                "python-dotenv must be installed to load an env file:"
-                " pip install 'appshell[dotenv]'.",
-                ctx=ctx,
-                param=param,
-            ) from None
-    info = ctx.ensure_object(ScriptInfo)
-    if value is not None:
-        info.env_file = os.path.abspath(value)
-    if value is not None or info.load_dotenv_defaults:
-        load_dotenv(value, load_defaults=info.load_dotenv_defaults)
-
-
-# Eager and first, so that the variables it sets are seen by every other option.
-_env_file_option = click.Option(
-    ["-e", "--env-file"],
-    type=click.Path(exists=True, dir_okay=False),
-    help=(
-        "Load environment variables from this file, before '.env' and '.flaskenv'."
-        " Variables already set in the environment win. Needs python-dotenv."
-    ),
-    is_eager=True,
-    expose_value=False,
-    callback=_env_file_callback,
-)
-
-
-def _versions() -> list[tuple[str, str]]:
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    from . import __version__
-
-    found = [("appshell", __version__), ("Python", platform.python_version())]
-    for dist in ("click", "werkzeug", "flask"):
-        with contextlib.suppress(PackageNotFoundError):
-            found.append((dist.capitalize(), version(dist)))
-    return found
-
-
-def get_version(ctx: click.Context, param: click.Parameter, value: t.Any) -> None:
-    """``--version``: appshell's, Python's and the frameworks' versions."""
-    if not value or ctx.resilient_parsing:
-        return
-    click.echo("\n".join(f"{name} {ver}" for name, ver in _versions()), color=ctx.color)
-    ctx.exit()
-
-
-version_option = click.Option(
-    ["--version"],
-    help="Show the versions of appshell, Python and the frameworks, and exit.",
-    expose_value=False,
-    callback=get_version,
-    is_flag=True,
-    is_eager=True,
-)
-
-
-def _show_load_error(ctx: click.Context) -> None:
-    """Below the help: why the app's commands are missing from it."""
-    info = ctx.find_object(ScriptInfo)
-    error = info.load_error if info is not None else None
-    if error is None or isinstance(error, NoAppConfigured):
-        return
-    if isinstance(error, click.ClickException):
-        error.show()
-    else:
-        click.echo(format_user_exception(error), err=True, nl=False)
-
-
-def _print_help(ctx: click.Context) -> None:
-    """The help page, with the app's commands when the app is known, and why not if not."""
-    # --help is eager and may come before --env-file and --app, or without them on the
-    # command line: what they would read from the environment is read now, so that the
-    # help lists the app's commands.
-    for option in (_env_file_option, _app_option):
-        if option.name is not None and ctx.get_parameter_source(option.name) is None:
-            option.handle_parse_result(ctx, {}, [])
-    click.echo(ctx.get_help(), color=ctx.color)
-    _show_load_error(ctx)
-
-
-def _help_callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    if value and not ctx.resilient_parsing:
-        _print_help(ctx)
-        ctx.exit()
-
-
-def _variables_of(ctx: click.Context, param: click.Parameter) -> list[str]:
-    """The environment variables ``param`` reads, in the order click tries them."""
-    named = param.envvar or []
-    names = [named] if isinstance(named, str) else list(named)
-    auto = isinstance(param, click.Option) and param.allow_from_autoenv
-    if auto and param.name and ctx.auto_envvar_prefix is not None:
-        names.append(f"{ctx.auto_envvar_prefix}_{param.name.upper()}")
-    return names
-
-
-def _name_the_variable(error: click.BadParameter) -> None:
-    """A bad value that came from an environment variable: the message names the variable
-    beside the option, since the command line the user typed does not show it."""
-    ctx, param = error.ctx, error.param
-    if ctx is None or param is None or param.name is None or error.param_hint is not None:
-        return
-    if ctx.get_parameter_source(param.name) is not ParameterSource.ENVIRONMENT:
-        return
-    variable = next((v for v in _variables_of(ctx, param) if os.environ.get(v)), None)
-    if variable is not None:
-        error.param_hint = f"{param.get_error_hint(ctx)} (set by {variable})"
-
-
 class AppShellGroup(AppGroup):
     """The ``appshell`` group: global options, built-in, plugin and app commands.
 
@@ -285,7 +119,7 @@ class AppShellGroup(AppGroup):
         **extra: t.Any,
     ) -> None:
         params: list[click.Parameter] = list(extra.pop("params", None) or ())
-        params.extend((_env_file_option, _app_option, _debug_option))
+        params.extend((env_file_option, app_option, _debug_option))
         if add_version_option:
             params.append(version_option)
         extra.setdefault("context_settings", {}).setdefault("auto_envvar_prefix", "APPSHELL")
@@ -427,23 +261,17 @@ class AppShellGroup(AppGroup):
 
     # -- parsing, help and errors -----------------------------------------------------------
 
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: t.Any,
-    ) -> click.Context:
+    def make_context(self, *args: t.Any, **extra: t.Any) -> click.Context:
+        # Each run gets a fresh ScriptInfo, unless the caller brings its own object.
+        if "obj" not in {**self.context_settings, **extra}:
+            extra["obj"] = self.new_script_info()
         # Flask's app.run() does nothing when this is set: an app module that calls it at
         # import time must not start a server in front of the command asked for.
         os.environ["FLASK_RUN_FROM_CLI"] = "true"
-        # Each run gets a fresh ScriptInfo, unless the caller brings its own object.
-        if "obj" not in self.context_settings.keys() | extra.keys():
-            extra["obj"] = self.new_script_info()
         try:
-            return super().make_context(info_name, args, parent=parent, **extra)
+            return super().make_context(*args, **extra)
         except click.BadParameter as e:
-            _name_the_variable(e)
+            name_the_variable(e)
             raise
 
     def new_script_info(self) -> ScriptInfo:
@@ -456,21 +284,21 @@ class AppShellGroup(AppGroup):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args and self.no_args_is_help and not ctx.resilient_parsing:
-            _print_help(ctx)
+            print_help(ctx)
             ctx.exit(2)
         return super().parse_args(ctx, args)
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         option = super().get_help_option(ctx)
         if option is not None:
-            option.callback = _help_callback
+            option.callback = help_callback
         return option
 
     def invoke(self, ctx: click.Context) -> t.Any:
         try:
             return super().invoke(ctx)
         except click.BadParameter as e:
-            _name_the_variable(e)
+            name_the_variable(e)
             raise
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
