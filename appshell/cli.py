@@ -8,7 +8,6 @@ message and an exit code from DESIGN.md, never appshell's frames in front of the
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import typing as t
@@ -18,8 +17,18 @@ import click
 from . import plugins
 from .envfiles import debug_option as _debug_option
 from .envfiles import load_dotenv
-from .exceptions import NoAppConfigured, NoAppException, UserCodeError, format_user_exception
-from .scriptinfo import ScriptInfo, pass_script_info, with_appcontext
+from .exceptions import NoAppConfigured, NoAppException, UserCodeError
+from .groups import AppGroup, pass_script_info, with_appcontext
+from .options import (
+    app_option,
+    env_file_option,
+    get_version,
+    help_callback,
+    name_the_variable,
+    print_help,
+    version_option,
+)
+from .scriptinfo import ScriptInfo
 
 if t.TYPE_CHECKING:
     from .commands.routes import routes_command
@@ -88,153 +97,6 @@ __all__ = [
 ]
 
 
-class AppGroup(click.Group):
-    """A click group whose commands run in the app context (``with_appcontext=False`` opts out).
-
-    Its subgroups are AppGroups too. ``@group.shell_context`` registers a function whose
-    returned mapping of names is added to every shell run under this group.
-    """
-
-    @property
-    def shell_context_providers(self) -> list[tuple[str, t.Callable[[], t.Any]]]:
-        """(name, function) of the shell-context providers registered on this group."""
-        # Made on first use: no __init__ of our own, so the signature stays click.Group's.
-        providers: list[tuple[str, t.Callable[[], t.Any]]]
-        providers = self.__dict__.setdefault("_shell_context_providers", [])
-        return providers
-
-    def shell_context(self, f: t.Any = None, /, *, name: str | None = None) -> t.Any:
-        """Register ``f`` (no arguments, returns a dict of names) as a shell-context provider.
-
-        Use as ``@group.shell_context`` or ``@group.shell_context(name="models")``; the
-        name (default: the function's) is how ``--print-context`` reports its names.
-        """
-
-        def register(func: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
-            self.shell_context_providers.append((name or func.__name__, func))
-            return func
-
-        return register(f) if f is not None else register
-
-    def command(  # type: ignore[override]
-        self, *args: t.Any, **kwargs: t.Any
-    ) -> t.Callable[[t.Callable[..., t.Any]], click.Command]:
-        wrap_for_ctx = kwargs.pop("with_appcontext", True)
-
-        def decorator(f: t.Callable[..., t.Any]) -> click.Command:
-            if wrap_for_ctx:
-                f = with_appcontext(f)
-            return t.cast("click.Command", super(AppGroup, self).command(*args, **kwargs)(f))
-
-        return decorator
-
-    def group(  # type: ignore[override]
-        self, *args: t.Any, **kwargs: t.Any
-    ) -> t.Callable[[t.Callable[..., t.Any]], click.Group]:
-        kwargs.setdefault("cls", AppGroup)
-        return t.cast(
-            "t.Callable[[t.Callable[..., t.Any]], click.Group]", super().group(*args, **kwargs)
-        )
-
-
-def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        ctx.ensure_object(ScriptInfo).app_import_path = value
-    return value
-
-
-# Eager, so that the app is known when --help lists the app's commands.
-_app_option = click.Option(
-    ["-A", "--app"],
-    metavar="IMPORT",
-    envvar=["APPSHELL_APP", "FLASK_APP"],
-    help=(
-        "The app or factory to load, as 'module:name'. The module can be a dotted import"
-        " or a file path; the name is not needed if it is 'app', 'application',"
-        " 'create_app' or 'make_app', and can be 'factory(args)' with literal arguments."
-        " [env: APPSHELL_APP, FLASK_APP]"
-    ),
-    is_eager=True,
-    expose_value=False,
-    callback=_set_app,
-)
-
-
-def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        try:
-            import dotenv  # noqa: F401
-        except ImportError:
-            raise click.BadParameter(
-                "python-dotenv must be installed to load an env file:"
-                " pip install 'appshell[dotenv]'.",
-                ctx=ctx,
-                param=param,
-            ) from None
-    info = ctx.ensure_object(ScriptInfo)
-    if value is not None:
-        info.data["env_file"] = os.path.abspath(value)  # for what records it (kernels)
-    if value is not None or info.load_dotenv_defaults:
-        load_dotenv(value, load_defaults=info.load_dotenv_defaults)
-
-
-# Eager and first, so that the variables it sets are seen by every other option.
-_env_file_option = click.Option(
-    ["-e", "--env-file"],
-    type=click.Path(exists=True, dir_okay=False),
-    help=(
-        "Load environment variables from this file, before '.env' and '.flaskenv'."
-        " Variables already set in the environment win. Needs python-dotenv."
-    ),
-    is_eager=True,
-    expose_value=False,
-    callback=_env_file_callback,
-)
-
-
-def _versions() -> list[tuple[str, str]]:
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    from . import __version__
-
-    found = [("appshell", __version__), ("Python", platform.python_version())]
-    for dist in ("click", "werkzeug", "flask"):
-        with contextlib.suppress(PackageNotFoundError):
-            found.append((dist.capitalize(), version(dist)))
-    return found
-
-
-def get_version(ctx: click.Context, param: click.Parameter, value: t.Any) -> None:
-    """``--version``: appshell's, Python's and the frameworks' versions."""
-    if not value or ctx.resilient_parsing:
-        return
-    click.echo("\n".join(f"{name} {ver}" for name, ver in _versions()), color=ctx.color)
-    ctx.exit()
-
-
-version_option = click.Option(
-    ["--version"],
-    help="Show the versions of appshell, Python and the frameworks, and exit.",
-    expose_value=False,
-    callback=get_version,
-    is_flag=True,
-    is_eager=True,
-)
-
-
-def _show_load_error(ctx: click.Context) -> None:
-    """Below the help: why the app's commands are missing from it."""
-    info = ctx.find_object(ScriptInfo)
-    error = info.load_error if info is not None else None
-    if error is None or isinstance(error, NoAppConfigured):
-        return
-    if isinstance(error, click.ClickException):
-        error.show()
-    else:
-        click.echo(format_user_exception(error), err=True, nl=False)
-
-
 class AppShellGroup(AppGroup):
     """The ``appshell`` group: global options, built-in, plugin and app commands.
 
@@ -257,7 +119,7 @@ class AppShellGroup(AppGroup):
         **extra: t.Any,
     ) -> None:
         params: list[click.Parameter] = list(extra.pop("params", None) or ())
-        params.extend((_env_file_option, _app_option, _debug_option))
+        params.extend((env_file_option, app_option, _debug_option))
         if add_version_option:
             params.append(version_option)
         extra.setdefault("context_settings", {}).setdefault("auto_envvar_prefix", "APPSHELL")
@@ -399,55 +261,45 @@ class AppShellGroup(AppGroup):
 
     # -- parsing, help and errors -----------------------------------------------------------
 
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: t.Any,
-    ) -> click.Context:
-        # A Flask app calling app.run() at import time must not start a server.
+    def make_context(self, *args: t.Any, **extra: t.Any) -> click.Context:
+        # Each run gets a fresh ScriptInfo, unless the caller brings its own object.
+        if "obj" not in {**self.context_settings, **extra}:
+            extra["obj"] = self.new_script_info()
+        # Flask's app.run() does nothing when this is set: an app module that calls it at
+        # import time must not start a server in front of the command asked for.
         os.environ["FLASK_RUN_FROM_CLI"] = "true"
-        if "obj" not in extra and "obj" not in self.context_settings:
-            extra["obj"] = ScriptInfo(
-                create_app=self.create_app,
-                set_debug_flag=self.set_debug_flag,
-                load_dotenv_defaults=self.load_dotenv,
-            )
-        return super().make_context(info_name, args, parent=parent, **extra)
+        try:
+            return super().make_context(*args, **extra)
+        except click.BadParameter as e:
+            name_the_variable(e)
+            raise
+
+    def new_script_info(self) -> ScriptInfo:
+        """The ScriptInfo a run of this group starts with, made from its settings."""
+        return ScriptInfo(
+            create_app=self.create_app,
+            set_debug_flag=self.set_debug_flag,
+            load_dotenv_defaults=self.load_dotenv,
+        )
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if (not args and self.no_args_is_help) or (
-            len(args) == 1 and args[0] in self.get_help_option_names(ctx)
-        ):
-            # Help is eager too: read --env-file and --app from the environment first so
-            # that the help lists the app's commands.
-            _env_file_option.handle_parse_result(ctx, {}, [])
-            _app_option.handle_parse_result(ctx, {}, [])
         if not args and self.no_args_is_help and not ctx.resilient_parsing:
-            click.echo(ctx.get_help(), color=ctx.color)
-            _show_load_error(ctx)
+            print_help(ctx)
             ctx.exit(2)
         return super().parse_args(ctx, args)
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         option = super().get_help_option(ctx)
-        if option is None:
-            return None
-
-        def show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-            if not value or ctx.resilient_parsing:
-                return
-            click.echo(ctx.get_help(), color=ctx.color)
-            _show_load_error(ctx)
-            ctx.exit()
-
-        option.callback = show_help
+        if option is not None:
+            option.callback = help_callback
         return option
 
     def invoke(self, ctx: click.Context) -> t.Any:
         try:
             return super().invoke(ctx)
+        except click.BadParameter as e:
+            name_the_variable(e)
+            raise
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:

@@ -13,11 +13,13 @@ import re
 import sys
 import types
 import typing as t
+from pathlib import Path
 
 from .envfiles import find_upward
 from .exceptions import NoAppConfigured, NoAppException
 
 if t.TYPE_CHECKING:
+    import ast
     from types import ModuleType
 
 __all__ = [
@@ -84,17 +86,13 @@ def find_best_app(module: ModuleType) -> t.Any:
     )
 
 
-def _called_with_wrong_args(f: t.Callable[..., t.Any]) -> bool:
-    """Whether the TypeError being handled came from the call itself, not from inside ``f``."""
-    tb = sys.exc_info()[2]
-    try:
-        while tb is not None:
-            if tb.tb_frame.f_code is f.__code__:
-                return False
-            tb = tb.tb_next
-        return True
-    finally:
-        del tb
+def _never_ran(factory: t.Callable[..., t.Any], error: BaseException) -> bool:
+    """Whether ``error`` was raised by calling ``factory`` with arguments it does not take,
+    before any of its code ran (so the mistake is in ``--app``, not in the factory)."""
+    import traceback
+
+    code = getattr(factory, "__code__", None)
+    return all(frame.f_code is not code for frame, _ in traceback.walk_tb(error.__traceback__))
 
 
 def _call_factory(
@@ -107,7 +105,7 @@ def _call_factory(
     try:
         app = factory(*args, **kwargs)
     except TypeError as e:
-        if not _called_with_wrong_args(factory):
+        if not _never_ran(factory, e):
             raise
         import inspect
 
@@ -140,38 +138,41 @@ def _parse_app_name(app_name: str) -> tuple[str, list[t.Any], dict[str, t.Any], 
     import ast  # only a named app needs parsing
 
     try:
-        expr = ast.parse(app_name.strip(), mode="eval").body
+        node: ast.expr | None = ast.parse(app_name.strip(), mode="eval").body
     except SyntaxError:
-        raise NoAppException(
-            f"Could not parse {app_name!r} as an attribute name or a call of one. {_HOW_TO_NAME}"
-        ) from None
-
-    if isinstance(expr, ast.Name):
-        return expr.id, [], {}, False
-    if isinstance(expr, ast.Call):
-        if not isinstance(expr.func, ast.Name):
+        node = None
+    match node:
+        case ast.Name(id=name):
+            return name, [], {}, False
+        case ast.Call(func=ast.Name(id=name), args=args, keywords=keywords):
+            return name, *_literal_arguments(app_name, args, keywords), True
+        case ast.Call():
             raise NoAppException(
                 f"The factory in {app_name!r} must be a simple name, such as 'create_app'."
             )
-        try:
-            args = [ast.literal_eval(arg) for arg in expr.args]
-            kwargs = {
-                kw.arg: ast.literal_eval(kw.value) for kw in expr.keywords if kw.arg is not None
-            }
-        except ValueError:
-            raise NoAppException(
-                f"The arguments in {app_name!r} are not Python literals. appshell never"
-                " evaluates code given with --app: use strings, numbers, True/False/None,"
-                " tuples, lists and dicts of those."
-            ) from None
-        if any(kw.arg is None for kw in expr.keywords) or any(
-            isinstance(arg, ast.Starred) for arg in expr.args
-        ):  # pragma: no cover - literal_eval already refused these
-            raise NoAppException(f"The arguments in {app_name!r} cannot be unpacked.")
-        return expr.func.id, args, kwargs, True
     raise NoAppException(
         f"Could not parse {app_name!r} as an attribute name or a call of one. {_HOW_TO_NAME}"
     )
+
+
+def _literal_arguments(
+    app_name: str, args: list[ast.expr], keywords: list[ast.keyword]
+) -> tuple[list[t.Any], dict[str, t.Any]]:
+    """The values of a factory call's arguments, which must all be Python literals."""
+    import ast
+
+    if any(keyword.arg is None for keyword in keywords):
+        raise NoAppException(f"The arguments in {app_name!r} cannot be unpacked with '**'.")
+    try:
+        return [ast.literal_eval(arg) for arg in args], {
+            str(keyword.arg): ast.literal_eval(keyword.value) for keyword in keywords
+        }
+    except ValueError:
+        raise NoAppException(
+            f"The arguments in {app_name!r} are not Python literals. appshell never"
+            " evaluates code given with --app: use strings, numbers, True/False/None,"
+            " tuples, lists and dicts of those."
+        ) from None
 
 
 def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
@@ -232,25 +233,19 @@ def prepare_import(path: str) -> str:
     package becomes its dotted name (``src/blog/app.py`` gives ``blog.app`` when ``src/blog``
     has an ``__init__.py``).
     """
-    path = os.path.realpath(path)
-
-    fname, ext = os.path.splitext(path)
-    if ext == ".py":
-        path = fname
-    if os.path.basename(path) == "__init__":
-        path = os.path.dirname(path)
-
-    module_name = []
-    while True:
-        path, name = os.path.split(path)
-        module_name.append(name)
-        if not os.path.exists(os.path.join(path, "__init__.py")):
-            break
-
-    if sys.path[0] != path:
-        sys.path.insert(0, path)
-
-    return ".".join(module_name[::-1])
+    target = Path(os.path.realpath(path))
+    if target.suffix == ".py":
+        target = target.with_suffix("")
+    if target.name == "__init__":
+        target = target.parent
+    # The import root is the first folder up that is not itself a package.
+    root = next(
+        (folder for folder in target.parents if not (folder / "__init__.py").exists()),
+        Path(target.anchor),
+    )
+    if sys.path[0] != str(root):
+        sys.path.insert(0, str(root))
+    return ".".join(target.relative_to(root).parts)
 
 
 def _missing_module(exc: ModuleNotFoundError, module_name: str) -> bool:
@@ -261,29 +256,30 @@ def _missing_module(exc: ModuleNotFoundError, module_name: str) -> bool:
     return exc.name in {".".join(parts[: i + 1]) for i in range(len(parts))}
 
 
-@t.overload
-def locate_app(
-    module_name: str, app_name: str | None, raise_if_not_found: t.Literal[True] = True
-) -> t.Any: ...
-
-
-@t.overload
-def locate_app(
-    module_name: str, app_name: str | None, raise_if_not_found: bool = ...
-) -> t.Any | None: ...
-
-
-def locate_app(
-    module_name: str, app_name: str | None, raise_if_not_found: bool = True
-) -> t.Any | None:
-    """Import ``module_name`` and find the app in it (by ``app_name`` when given).
+def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool = True) -> t.Any:
+    """Import ``module_name`` and find the app in it (by ``app_name`` when given), as the
+    ``flask.cli`` function does.
 
     A module that does not exist raises :class:`NoAppException` (or returns None with
-    ``raise_if_not_found=False``). Any exception raised *inside* the module, an
-    ``ImportError`` or a ``SyntaxError`` included, is the user's and propagates unchanged.
+    ``raise_if_not_found=False``); so does an ``ImportError`` raised *inside* the module,
+    with its traceback in the message. Other exceptions of the module propagate unchanged.
     """
     try:
-        importlib.import_module(module_name)
+        return _import_and_find(module_name, app_name, raise_if_not_found)
+    except ImportError as e:
+        from .exceptions import format_user_exception
+
+        raise NoAppException(
+            f"Importing {module_name!r} raised an ImportError inside the module, so no"
+            f" app could be found in it:\n\n{format_user_exception(e).rstrip()}"
+        ) from None
+
+
+def _import_and_find(module_name: str, app_name: str | None, raise_if_not_found: bool) -> t.Any:
+    """:func:`locate_app` for appshell's own command line: an ``ImportError`` raised inside
+    the module propagates, to be shown as the user's traceback."""
+    try:
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         if not _missing_module(e, module_name):
             raise
@@ -295,8 +291,6 @@ def locate_app(
             " run appshell from the project's folder, or give a file path such as"
             " --app path/to/app.py."
         ) from None
-
-    module = sys.modules[module_name]
     if app_name is None:
         return find_best_app(module)
     return find_app_by_string(module, app_name)
@@ -324,7 +318,7 @@ def load_from_import_string(import_string: str, base_dir: str | None = None) -> 
     module_name = prepare_import(path)
     if looks_like_path:
         _check_not_shadowed(module_name, path)
-    return locate_app(module_name, name)
+    return _import_and_find(module_name, name, True)
 
 
 def _check_not_shadowed(module_name: str, path: str) -> None:
@@ -390,7 +384,7 @@ def find_default_app() -> tuple[t.Any, str]:
 
     for filename in ("wsgi.py", "app.py"):
         if os.path.isfile(filename):
-            app = locate_app(prepare_import(filename), None, raise_if_not_found=False)
+            app = _import_and_find(prepare_import(filename), None, False)
             if app is not None:
                 return app, filename
 

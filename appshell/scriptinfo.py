@@ -1,36 +1,53 @@
 """What the command line knows about the app: :class:`ScriptInfo`, loaded lazily.
 
-Commands reach the app through it (``ctx.ensure_object(ScriptInfo)``), or through
-:func:`with_appcontext` / :data:`pass_script_info`. The names and meanings are those of
-``flask.cli``; ``appshell.cli`` re-exports them.
+Commands reach the app through it (``ctx.ensure_object(ScriptInfo)``), or through the
+decorators of :mod:`appshell.groups`. The name, constructor and ``load_app`` are those of
+``flask.cli.ScriptInfo``; ``appshell.cli`` re-exports it.
 """
 
 from __future__ import annotations
 
+import inspect
 import typing as t
-from functools import update_wrapper
-
-import click
+from functools import cached_property
 
 from .envfiles import get_debug_flag, get_load_dotenv
 from .exceptions import NoAppException
 
 if t.TYPE_CHECKING:
+    import click
+
     from .adapters import AppAdapter
 
-__all__ = ["ScriptInfo", "pass_script_info", "with_appcontext"]
-
-F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+__all__ = ["ScriptInfo"]
 
 
 class ScriptInfo:
-    """What the command line knows about the app, loaded lazily on first use.
+    """How a command reaches the app: from an import string, a callback, or by looking.
+
+    Nothing is imported until :meth:`load_app` (or :attr:`adapter`) is first used, so that
+    ``--help`` and the built-in commands' options work without the app.
 
     :param app_import_path: the import string (``module:name``) given by ``--app``.
-    :param create_app: a callback that returns the app, for custom scripts.
+    :param create_app: a callback that returns the app, for custom scripts. When it has
+        exactly one required positional parameter it is passed this ScriptInfo (as
+        ``flask.cli`` did up to Flask 2.2); otherwise it is called with no arguments.
     :param set_debug_flag: set the app's debug flag from ``--debug`` / ``APPSHELL_DEBUG``.
-    :param load_dotenv_defaults: whether ``.env`` and ``.flaskenv`` are read.
+    :param load_dotenv_defaults: whether ``.env`` and ``.flaskenv`` are read (the
+        ``APPSHELL_SKIP_DOTENV`` / ``FLASK_SKIP_DOTENV`` variables can turn it off).
     """
+
+    # Set while the command line is parsed or the app is loaded; the class holds defaults.
+    #: How the app was found, for banners and kernels: the import string, a file, a
+    #: callback. A caller that passes ``create_app`` may set it beforehand.
+    app_origin: str = ""
+    #: The ``--env-file`` given, as an absolute path, for what records it (kernels).
+    env_file: str | None = None
+    #: What the in-shell ``cli(...)`` runner gives its commands as ``ctx.obj`` (None: this
+    #: ScriptInfo); ``flask shell`` sets Flask's own ScriptInfo here.
+    commands_obj: object | None = None
+    #: What went wrong the last time loading was tried while listing commands.
+    load_error: BaseException | None = None
 
     def __init__(
         self,
@@ -39,18 +56,15 @@ class ScriptInfo:
         set_debug_flag: bool = True,
         load_dotenv_defaults: bool = True,
     ) -> None:
-        self.app_import_path = app_import_path
-        self.create_app = create_app
-        #: Arbitrary data for commands and plugins to share.
-        self.data: dict[t.Any, t.Any] = {}
+        self.app_import_path, self.create_app = app_import_path, create_app
         self.set_debug_flag = set_debug_flag
         self.load_dotenv_defaults = get_load_dotenv(load_dotenv_defaults)
-        #: What went wrong the last time loading was tried while listing commands.
-        self.load_error: BaseException | None = None
-        #: How the app was found, for banners: the import string, a file, a callback.
-        self.app_origin = ""
-        self._loaded_app: t.Any = None
-        self._adapter: AppAdapter | None = None
+        self._loaded: tuple[t.Any, AppAdapter] | None = None
+
+    @cached_property
+    def data(self) -> dict[t.Any, t.Any]:
+        """Free-form values that plugins and commands share (``flask.cli`` has it too)."""
+        return {}
 
     def load_app(self) -> t.Any:
         """Load the app (once) and return it.
@@ -58,47 +72,47 @@ class ScriptInfo:
         :raises NoAppException: no app could be found from what was configured.
         Exceptions raised by the user's module or factory propagate unchanged.
         """
-        if self._loaded_app is not None:
-            return self._loaded_app
-        # Discovery and the adapters are imported when an app is loaded, not for --help.
+        if self._loaded is None:
+            app = self._find_app()
+            # The adapters are imported when an app is loaded, not for --help.
+            from .adapters import adapter_for
+
+            try:
+                adapter = adapter_for(app)
+            except TypeError:
+                raise NoAppException(
+                    f"The create_app callback returned {type(app).__name__!r}, which is not"
+                    " an app that appshell knows: return the app object itself."
+                ) from None
+            if self.set_debug_flag:
+                adapter.set_debug(get_debug_flag())
+            self._loaded = (app, adapter)
+        return self._loaded[0]
+
+    def _find_app(self) -> t.Any:
         from .discovery import find_default_app, load_from_import_string
 
         if self.create_app is not None:
-            self.app_origin = self.data.get("origin") or (
-                f"create_app={getattr(self.create_app, '__qualname__', '?')}"
-            )
-            app = self.create_app()
+            name = getattr(self.create_app, "__qualname__", repr(self.create_app))
+            self.app_origin = self.app_origin or f"create_app={name}"
+            app = self.create_app(*_callback_arguments(self.create_app, self))
             if app is None:
                 raise NoAppException(
-                    f"The create_app callback {getattr(self.create_app, '__name__', '')!r}"
-                    " returned None instead of an app."
+                    f"The create_app callback {name!r} returned None: it must return the app."
                 )
-        elif self.app_import_path:
+            return app
+        if self.app_import_path:
             self.app_origin = self.app_import_path
-            app = load_from_import_string(self.app_import_path)
-        else:
-            app, self.app_origin = find_default_app()
-
-        from .adapters import adapter_for
-
-        try:
-            adapter = adapter_for(app)
-        except TypeError:
-            raise NoAppException(
-                f"{type(app).__name__!r} object returned by the create_app callback is not"
-                " an app that appshell knows."
-            ) from None
-        if self.set_debug_flag:
-            adapter.set_debug(get_debug_flag())
-        self._loaded_app, self._adapter = app, adapter
+            return load_from_import_string(self.app_import_path)
+        app, self.app_origin = find_default_app()
         return app
 
     @property
     def adapter(self) -> AppAdapter:
         """The adapter of the loaded app (loads it when needed)."""
         self.load_app()
-        assert self._adapter is not None
-        return self._adapter
+        assert self._loaded is not None
+        return self._loaded[1]
 
     def push_app_context(self, ctx: click.Context) -> None:
         """Push the app context for the life of ``ctx`` unless it is already active."""
@@ -107,15 +121,30 @@ class ScriptInfo:
             ctx.with_resource(adapter.app_context())
 
 
-pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_STARRED = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
-def with_appcontext(f: F) -> F:
-    """Run the decorated command callback with the app context pushed (loading the app)."""
-
-    @click.pass_context
-    def decorator(ctx: click.Context, /, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        ctx.ensure_object(ScriptInfo).push_app_context(ctx)
-        return ctx.invoke(f, *args, **kwargs)
-
-    return update_wrapper(decorator, f)  # type: ignore[return-value]
+def _callback_arguments(callback: t.Callable[..., t.Any], info: ScriptInfo) -> tuple[t.Any, ...]:
+    """What a ``create_app`` callback is called with: ``(info,)`` when it requires exactly one
+    positional argument, ``()`` when it requires none."""
+    try:
+        signature = inspect.signature(callback)
+    except (TypeError, ValueError):  # a builtin without a signature: assume it needs nothing
+        return ()
+    required = [
+        p
+        for p in signature.parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind not in _STARRED
+    ]
+    if not required:
+        return ()
+    if len(required) == 1 and required[0].kind in _POSITIONAL:
+        return (info,)
+    name = getattr(callback, "__qualname__", repr(callback))
+    raise NoAppException(
+        f"The create_app callback {name}{signature} requires"
+        f" {', '.join(repr(p.name) for p in required)}, but appshell calls it with no"
+        " arguments, or with the ScriptInfo as its one required positional argument."
+        " Give the other parameters defaults."
+    )

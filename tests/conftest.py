@@ -134,3 +134,47 @@ def make_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> t.Callable[...
         return site
 
     return make
+
+
+@pytest.fixture(scope="session")
+def flask_cli_tests(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Flask's own ``tests/`` folder, from the sdist of the installed Flask (fetched with
+    ``pip download``), with ``test_cli.py`` importing from ``appshell.cli``; skipped, with
+    pip's reason, when PyPI cannot be reached."""
+    import importlib.metadata
+    import tarfile
+
+    version = importlib.metadata.version("flask")
+    where = tmp_path_factory.mktemp("flask-sdist")
+    pip = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"),
+            *("--no-binary", ":all:", f"flask=={version}", "--dest", str(where)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    archives = sorted(where.glob("flask-*.tar.gz"))
+    if pip.returncode != 0 or not archives:
+        reason = (pip.stderr.strip().splitlines() or ["no sdist downloaded"])[-1]
+        pytest.skip(f"could not fetch Flask {version}'s sdist with pip: {reason}")
+    with tarfile.open(archives[0]) as sdist:
+        sdist.extractall(where, filter="data")
+    tests = where / f"flask-{version}" / "tests"
+    test_cli = tests / "test_cli.py"
+    source = test_cli.read_text().replace("from flask.cli import", "from appshell.cli import")
+    test_cli.write_text(_for_this_pytest(source))
+    (tests / "conftest.py").write_text(_for_this_pytest((tests / "conftest.py").read_text()))
+    return tests
+
+
+def _for_this_pytest(source: str) -> str:
+    # Flask 3.1's tests use pytest's private `notset`, which newer pytest calls NOTSET.
+    import _pytest.monkeypatch
+
+    if hasattr(_pytest.monkeypatch, "notset"):
+        return source
+    return source.replace(
+        "from _pytest.monkeypatch import notset", "from _pytest.monkeypatch import NOTSET as notset"
+    ).replace("monkeypatch.notset", "monkeypatch.NOTSET")

@@ -401,6 +401,85 @@ def test_routes_all_methods_from_environment(runner: click.testing.CliRunner) ->
     assert "GET, HEAD, OPTIONS" in from_env.stdout
 
 
+@pytest.mark.parametrize(
+    ("env", "args", "option", "variable"),
+    [
+        ({"APPSHELL_ROUTES_SORT": "bogus"}, ["routes"], "'--sort' / '-s'", "APPSHELL_ROUTES_SORT"),
+        ({"APPSHELL_RUN_PORT": "abc"}, ["run"], "'--port' / '-p'", "APPSHELL_RUN_PORT"),
+        ({"APPSHELL_DEBUG": "maybe"}, ["routes"], "'--debug'", "APPSHELL_DEBUG"),
+    ],
+    ids=["routes-sort", "run-port", "root-debug"],
+)
+def test_bad_value_from_environment_names_the_variable(
+    run_appshell: t.Callable[..., t.Any],
+    env: dict[str, str],
+    args: list[str],
+    option: str,
+    variable: str,
+) -> None:
+    result = run_appshell("--app", ROUTES_APP, *args, env=env)
+    assert result.returncode == 2
+    error = result.stderr.rstrip().splitlines()[-1]
+    assert error.startswith(f"Error: Invalid value for {option} (set by {variable}): ")
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_value_on_the_command_line_names_no_variable(
+    run_appshell: t.Callable[..., t.Any],
+) -> None:
+    result = run_appshell("--app", ROUTES_APP, "routes", "--sort", "bogus")
+    assert result.returncode == 2
+    assert "Error: Invalid value for '--sort' / '-s': 'bogus'" in result.stderr
+    assert "set by" not in result.stderr
+
+
+# -- shell completion -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def completion_folder(tmp_path: Path) -> Path:
+    """A project folder: a module, a package, a plain folder, and things that are neither."""
+    (tmp_path / "app.py").write_text("")
+    (tmp_path / "apple").mkdir()
+    (tmp_path / "apple" / "__init__.py").write_text("")
+    (tmp_path / "apple" / "models.py").write_text("")
+    (tmp_path / "apricot").mkdir()
+    (tmp_path / "apricot" / "wsgi.py").write_text("")
+    (tmp_path / "api.txt").write_text("")
+    (tmp_path / "other.py").write_text("")
+    (tmp_path / ".apx").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("ap", ["app.py", "apple", "apple/", "apricot/"]),
+        ("", ["apple", "apple/", "app.py", "apricot/", "other.py"]),
+        ("apple/", ["apple/models.py"]),
+        ("apricot/w", ["apricot/wsgi.py"]),
+        ("app:", []),
+        ("nosuchfolder/", []),
+    ],
+    ids=["prefix", "everything", "inside-package", "inside-folder", "after-colon", "no-folder"],
+)
+def test_app_option_completes_modules_and_files(
+    run_appshell: t.Callable[..., t.Any], completion_folder: Path, typed: str, expected: list[str]
+) -> None:
+    words = f"appshell --app {typed}".rstrip() + (" " if not typed else "")
+    result = run_appshell(
+        env={
+            "_APPSHELL_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": "2",
+        },
+        cwd=completion_folder,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line]
+    assert sorted(lines) == sorted(f"plain,{value}" for value in expected)
+
+
 @pytest.fixture
 def fake_server(monkeypatch: pytest.MonkeyPatch) -> dict[str, t.Any]:
     """Replace werkzeug's run_simple; what it was called with is recorded."""
@@ -782,6 +861,61 @@ def test_custom_script_ignores_app_option_from_environment(tmp_path: Path) -> No
     assert proc.stdout == "mycommand in manage_app\n"
 
 
+MANAGE_FORMS = str(APPS / "cli_manage_forms.py")
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        ("info", "wiki: ScriptInfo\n"),
+        ("none", "plain: nothing\n"),
+        ("defaults", "configured: None\n"),
+    ],
+    ids=["one-required-gets-scriptinfo", "no-parameters", "only-defaults"],
+)
+def test_custom_script_create_app_forms(tmp_path: Path, form: str, expected: str) -> None:
+    proc = run_python(MANAGE_FORMS, form, "given", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == expected
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("form", ["info", "none", "defaults"], ids=["info", "none", "defaults"])
+def test_custom_script_create_app_forms_help(tmp_path: Path, form: str) -> None:
+    proc = run_python(MANAGE_FORMS, form, "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert listed_commands(proc.stdout) == sorted({"given", *BUILTIN})
+    assert proc.stderr == ""
+
+
+def test_custom_script_create_app_that_raises(tmp_path: Path) -> None:
+    proc = run_python(MANAGE_FORMS, "raises", "given", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("Traceback (most recent call last):\n")
+    [frame] = [line for line in proc.stderr.splitlines() if line.startswith("  File ")]
+    assert "cli_manage_forms.py" in frame
+    assert "in create_broken_app" in frame
+    last = proc.stderr.rstrip().splitlines()[-1]
+    assert last == "ModuleNotFoundError: No module named 'nosuchdependency_manage'"
+
+
+def test_custom_script_create_app_that_raises_help(tmp_path: Path) -> None:
+    proc = run_python(MANAGE_FORMS, "raises", "--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert listed_commands(proc.stdout) == sorted({"given", *BUILTIN})
+    assert "appshell" not in proc.stderr.split("ModuleNotFoundError")[0]
+    assert "in create_broken_app" in proc.stderr
+
+
+def test_custom_script_create_app_with_two_required_parameters(tmp_path: Path) -> None:
+    proc = run_python(MANAGE_FORMS, "two", "given", cwd=tmp_path)
+    assert proc.returncode == 2
+    [line] = proc.stderr.splitlines()
+    assert "create_greedy_app(first, second)" in line
+    assert "defaults" in line
+
+
 def test_flaskgroup_is_appshellgroup() -> None:
     assert appshell.cli.FlaskGroup is appshell.cli.AppShellGroup
 
@@ -934,10 +1068,10 @@ def test_flask_cli_classes_have_click_bases(name: str, base: type) -> None:
 
 # Ported from Flask's tests/test_cli.py (3.x), changing the import line, the module names
 # (Flask's test_apps/cliapp/{app,factory,multiapp}.py are tests/apps/cli_appmodule.py,
-# cli_factory.py and cli_multiapp.py) and nothing else but where appshell differs on purpose:
-# an ImportError raised inside the app module is the user's and propagates (Flask's
-# "importerrorapp" cases are left out), the no-app hint names APPSHELL_APP and is part of
-# the help text, and an error does not repeat the usage line.
+# cli_factory.py and cli_multiapp.py; importerrorapp.py is cli_importerrorapp.py) and
+# nothing else but where appshell differs on purpose: the no-app hint names APPSHELL_APP and
+# is part of the help text, and an error does not repeat the usage line. tests/
+# test_flask_compat.py runs Flask's own file.
 
 
 @pytest.fixture
@@ -1074,6 +1208,8 @@ def test_locate_app(test_apps: None, iname: str, aname: str | None, result: str)
         ("cli_multiapp", None),
         # not a Python file
         ("cli_appmodule.message.txt", None),
+        # an ImportError raised inside the module
+        ("cli_importerrorapp", None),
     ],
     ids=[
         "py-suffix",
@@ -1084,6 +1220,7 @@ def test_locate_app(test_apps: None, iname: str, aname: str | None, result: str)
         "returns-none",
         "two-apps",
         "not-python",
+        "import-error-inside",
     ],
 )
 def test_locate_app_raises(test_apps: None, iname: str, aname: str | None) -> None:
@@ -1094,6 +1231,34 @@ def test_locate_app_raises(test_apps: None, iname: str, aname: str | None) -> No
 def test_locate_app_suppress_raise(test_apps: None) -> None:
     app = locate_app("notanapp.py", None, raise_if_not_found=False)
     assert app is None
+
+    # only direct import error is suppressed
+    with pytest.raises(NoAppException):
+        locate_app("cli_importerrorapp", None, raise_if_not_found=False)
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "last"),
+    [
+        ("cli_importerrorapp", "raise ImportError()", "ImportError"),
+        ("disc_import_error", "import nosuchdependency_disc", "ModuleNotFoundError: No module"),
+    ],
+    ids=["raised", "missing-dependency"],
+)
+@pytest.mark.parametrize("raise_if_not_found", [True, False], ids=["raise", "no-raise"])
+def test_locate_app_import_error_message_has_the_users_traceback(
+    test_apps: None, module: str, line: str, last: str, raise_if_not_found: bool
+) -> None:
+    with pytest.raises(NoAppException) as raised:
+        locate_app(module, None, raise_if_not_found)
+    message = raised.value.format_message()
+    assert repr(module) in message.splitlines()[0]
+    traceback = message.split("\n\n", 1)[1]
+    assert traceback.startswith("Traceback (most recent call last):\n")
+    assert f'File "{APPS / module}.py"' in traceback.splitlines()[1]
+    assert line in traceback
+    assert traceback.splitlines()[-1].startswith(last)
+    assert "appshell" not in traceback.replace(str(APPS), "")
 
 
 def test_get_version(runner: click.testing.CliRunner) -> None:

@@ -80,7 +80,7 @@ def install_command(
         )
     env = {
         KERNEL_ENV["app"]: info.app_import_path or "",
-        KERNEL_ENV["env_file"]: info.data.get("env_file", ""),
+        KERNEL_ENV["env_file"]: info.env_file or "",
         KERNEL_ENV["profile"]: profile or "",
         KERNEL_ENV["project_dir"]: os.getcwd(),
     }

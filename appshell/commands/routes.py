@@ -1,4 +1,8 @@
-"""``appshell routes``: the app's URL rules, as ``flask routes`` shows them."""
+"""``appshell routes``: the app's URL rules, in the table ``flask routes`` prints.
+
+The column names, the methods written as ``GET, POST`` and the line ``No routes were
+registered.`` are kept exactly: scripts and tests written against ``flask routes`` read them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import typing as t
 import click
 
 from ..scriptinfo import ScriptInfo
+from ..term import render_table
 
 if t.TYPE_CHECKING:
     from ..adapters import Route
@@ -15,54 +20,52 @@ if t.TYPE_CHECKING:
 _SORTS = ("endpoint", "methods", "domain", "rule", "match")
 
 
-def _table(routes: list[Route], sort: str, all_methods: bool) -> list[list[str]]:
-    ignored = set() if all_methods else {"HEAD", "OPTIONS"}
-    hosts = any(r.host for r in routes)
-    has_domain = hosts or any(r.subdomain for r in routes)
+class _Listing:
+    """The routes as the options asked: which methods are shown, in which order."""
 
-    headers = ["Endpoint", "Methods"]
-    sorts = ["endpoint", "methods"]
-    if has_domain:
-        headers.append("Host" if hosts else "Subdomain")
-        sorts.append("domain")
-    headers.append("Rule")
-    sorts.append("rule")
-
-    rows = []
-    for route in routes:
-        row = [route.endpoint, ", ".join(sorted(route.methods - ignored))]
-        if has_domain:
-            row.append((route.host if hosts else route.subdomain) or "")
-        row.append(route.rule)
-        rows.append(row)
-
-    if sort in sorts:  # "match" keeps the order the app matches rules in
-        column = sorts.index(sort)
-        rows.sort(key=lambda row: row[column])
-    return [headers, *rows]
-
-
-def _records(routes: list[Route], sort: str, all_methods: bool) -> list[dict[str, t.Any]]:
-    ignored = set() if all_methods else {"HEAD", "OPTIONS"}
-    records = [
-        {
-            "rule": r.rule,
-            "endpoint": r.endpoint,
-            "methods": sorted(r.methods - ignored),
-            "host": r.host,
-            "subdomain": r.subdomain,
+    def __init__(self, routes: list[Route], sort: str, all_methods: bool) -> None:
+        self.hidden = frozenset() if all_methods else frozenset({"HEAD", "OPTIONS"})
+        by: dict[str, t.Callable[[Route], str]] = {
+            "endpoint": lambda route: route.endpoint,
+            "methods": lambda route: ", ".join(self.methods(route)),
+            "domain": lambda route: route.host or route.subdomain or "",
+            "rule": lambda route: route.rule,
         }
-        for r in routes
-    ]
-    keys: dict[str, t.Callable[[dict[str, t.Any]], t.Any]] = {
-        "endpoint": lambda r: r["endpoint"],
-        "methods": lambda r: ", ".join(r["methods"]),
-        "domain": lambda r: r["host"] or r["subdomain"] or "",
-        "rule": lambda r: r["rule"],
-    }
-    if sort in keys:
-        records.sort(key=keys[sort])
-    return records
+        # "match" (or a sort with nothing to sort on) keeps the order the app matches in.
+        self.routes = sorted(routes, key=by[sort]) if sort in by else list(routes)
+
+    def methods(self, route: Route) -> list[str]:
+        return sorted(route.methods - self.hidden)
+
+    def table(self) -> str:
+        # A domain column only when some rule has one: Host for an app that matches on
+        # hosts, else Subdomain.
+        domain = [
+            field for field in ("host", "subdomain") if any(getattr(r, field) for r in self.routes)
+        ][:1]
+        headers = ["Endpoint", "Methods", *(field.capitalize() for field in domain), "Rule"]
+        rows = [
+            [
+                route.endpoint,
+                ", ".join(self.methods(route)),
+                *(getattr(route, field) or "" for field in domain),
+                route.rule,
+            ]
+            for route in self.routes
+        ]
+        return render_table(headers, rows)
+
+    def records(self) -> list[dict[str, t.Any]]:
+        return [
+            {
+                "rule": route.rule,
+                "endpoint": route.endpoint,
+                "methods": self.methods(route),
+                "host": route.host,
+                "subdomain": route.subdomain,
+            }
+            for route in self.routes
+        ]
 
 
 @click.command("routes", short_help="Show the routes for the app.")
@@ -71,9 +74,9 @@ def _records(routes: list[Route], sort: str, all_methods: bool) -> list[dict[str
     "-s",
     type=click.Choice(_SORTS),
     default="endpoint",
-    help="Sort by this column; 'match' is the order the app matches rules in.",
+    help="The column to order by; 'match' keeps the order in which the app tries its rules.",
 )
-@click.option("--all-methods", is_flag=True, help="Show HEAD and OPTIONS methods.")
+@click.option("--all-methods", is_flag=True, help="Include HEAD and OPTIONS in the methods.")
 @click.option(
     "--json",
     "as_json",
@@ -83,25 +86,18 @@ def _records(routes: list[Route], sort: str, all_methods: bool) -> list[dict[str
 )
 @click.pass_context
 def routes_command(ctx: click.Context, sort: str, all_methods: bool, as_json: bool) -> None:
-    """Show all registered routes with their endpoints and methods."""
+    """List the app's URL rules: endpoint, HTTP methods, host or subdomain, and rule."""
     info = ctx.ensure_object(ScriptInfo)
     info.push_app_context(ctx)
     routes = info.adapter.routes()
     if as_json:
-        click.echo(json.dumps(_records(routes or [], sort, all_methods), indent=2))
-        return
-    if routes is None:
+        click.echo(json.dumps(_Listing(routes or [], sort, all_methods).records(), indent=2))
+    elif routes is None:
         click.echo(
             f"The app {info.adapter.name!r} has no routing table that appshell can read"
             " (it lists a Flask app's routes, or a werkzeug Map offered as 'url_map')."
         )
-        return
-    if not routes:
+    elif not routes:
         click.echo("No routes were registered.")
-        return
-
-    table = _table(routes, sort, all_methods)
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    table.insert(1, ["-" * w for w in widths])
-    for row in table:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    else:
+        click.echo(_Listing(routes, sort, all_methods).table())

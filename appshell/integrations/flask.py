@@ -95,9 +95,8 @@ def _appshell_info(ctx: click.Context) -> t.Any:
     if flask_info is None:
         return ctx.obj
     info = ScriptInfo(create_app=flask_info.load_app, set_debug_flag=False)
-    # `cli(...)` in the shell runs Flask's commands, which look for Flask's ScriptInfo.
-    info.data["runner_obj"] = flask_info
-    info.data["origin"] = flask_info.app_import_path or "FLASK_APP / wsgi.py / app.py"
+    info.commands_obj = flask_info  # `cli(...)` in the shell runs flask's commands
+    info.app_origin = flask_info.app_import_path or "FLASK_APP / wsgi.py / app.py"
     return info
 
 

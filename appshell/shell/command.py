@@ -16,12 +16,13 @@ import click
 from click.core import ParameterSource
 
 from ..exceptions import AppShellUsageError
-from ..term import use_color
+from ..term import render_table, use_color
 from .backends import (
     AUTODETECT_ORDER,
     Backend,
     ReplNotAvailable,
     ShellSettings,
+    complete_repl_names,
     known_backends,
     resolve,
 )
@@ -42,13 +43,8 @@ def show_context(namespace: Namespace, as_json: bool) -> None:
 
         click.echo(json.dumps(records, indent=2))
         return
-    headers = {"name": "Name", "source": "Source", "type": "Type", "overrides": "Overrides"}
-    rows = [{**r, "overrides": ", ".join(r["overrides"])} for r in records]
-    widths = {k: max(len(h), *(len(str(r[k])) for r in rows)) for k, h in headers.items()}
-    click.echo("  ".join(h.ljust(widths[k]) for k, h in headers.items()).rstrip())
-    click.echo("  ".join("-" * widths[k] for k in headers))
-    for row in rows:
-        click.echo("  ".join(str(row[k]).ljust(widths[k]) for k in headers).rstrip())
+    rows = ((r["name"], r["source"], r["type"], ", ".join(r["overrides"])) for r in records)
+    click.echo(render_table(("Name", "Source", "Type", "Overrides"), rows))
 
 
 def show_repls(order: t.Sequence[str] = AUTODETECT_ORDER) -> None:
@@ -68,10 +64,7 @@ def show_repls(order: t.Sequence[str] = AUTODETECT_ORDER) -> None:
         elif name not in AUTODETECT_ORDER:
             note = "plugin: chosen with --repl only"
         rows.append((name, "yes" if available else "no", backend.version() or "-", note))
-    headers = ("REPL", "Installed", "Version", "")
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(4)]
-    for row in [headers, *rows]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    click.echo(render_table(("REPL", "Installed", "Version", ""), rows, rule=False))
 
 
 class _ShellCommand(click.Command):
@@ -142,6 +135,7 @@ class _ShellCommand(click.Command):
     "--repl",
     metavar="NAME",
     envvar=["APPSHELL_SHELL_REPL", "APPSHELL_REPL"],
+    shell_complete=complete_repl_names,
     help="The REPL to use (ipython, ptpython, python, or a plugin's); by default the first"
     " installed of ipython, ptpython, python. [env: APPSHELL_REPL]",
 )

@@ -24,6 +24,7 @@ from ..exceptions import format_user_exception
 if t.TYPE_CHECKING:
     from types import CodeType
 
+    from ..groups import AppGroup
     from ..profiles import Profile
     from ..scriptinfo import ScriptInfo
     from .backends import Backend
@@ -132,39 +133,12 @@ def choose_profile(given: str | None = None) -> Profile:
     return load_profile(name)
 
 
-def group_providers(groups: t.Iterable[click.Command]) -> list[Provider]:
-    """The shell-context providers of a chain of groups (outermost first), then those of the
-    ``appshell.shell_context`` entry points, each as ``(source, provider)``."""
-    from .. import plugins
-
-    found: list[Provider] = []
-    for group in groups:
-        registered = getattr(group, "shell_context_providers", None)
-        if registered:
-            found.extend((f"provider:{name}", function) for name, function in registered)
-    for name in sorted(plugins.entry_points(plugins.SHELL_CONTEXT)):
-        provider = plugins.load(plugins.SHELL_CONTEXT, name)
-        if provider is not None:
-            found.append((f"provider:{name}", provider))
-    return found
-
-
-def command_chain(ctx: click.Context) -> list[click.Command]:
-    """The commands ``ctx`` runs under, outermost first."""
-    chain: list[click.Command] = []
-    current: click.Context | None = ctx
-    while current is not None:
-        chain.append(current.command)
-        current = current.parent
-    return chain[::-1]
-
-
 class ShellSession:
     """A shell session on one app: open it, use its namespace, close it.
 
     :param info: the ScriptInfo that loads the app (loaded by :meth:`open`, if not yet).
     :param group: the root group whose commands ``cli(...)`` runs in the shell.
-    :param groups: the groups the session runs under, outermost first: their
+    :param groups: the AppGroups the session runs under, outermost first: their
         ``@group.shell_context`` providers are merged, in that order.
     :param profile: the profile (default: :func:`choose_profile`).
     :param strict: a provider, profile import or startup code that raises ends the session.
@@ -179,7 +153,7 @@ class ShellSession:
         info: ScriptInfo,
         *,
         group: click.Group,
-        groups: t.Sequence[click.Command] = (),
+        groups: t.Sequence[AppGroup] = (),
         profile: Profile | None = None,
         strict: bool = False,
         startup: bool = True,
@@ -206,6 +180,7 @@ class ShellSession:
         cls, ctx: click.Context, *, profile: Profile | None = None, **options: t.Any
     ) -> ShellSession:
         """The session of a command running in ``ctx`` (``shell``, ``flask shell``)."""
+        from ..groups import enclosing_groups
         from ..scriptinfo import ScriptInfo
 
         info = ctx.ensure_object(ScriptInfo)
@@ -213,9 +188,9 @@ class ShellSession:
         return cls(
             info,
             group=t.cast(click.Group, root.command),
-            groups=command_chain(ctx),
+            groups=enclosing_groups(ctx),
             profile=profile,
-            command_obj=info.data.get("runner_obj"),
+            command_obj=info.commands_obj,
             prog_name=root.info_name or "appshell",
             **options,
         )
@@ -234,7 +209,9 @@ class ShellSession:
 
     def providers(self) -> list[Provider]:
         """The session's shell-context providers, in merge order."""
-        return group_providers(self.groups)
+        from ..groups import collect_providers
+
+        return collect_providers(self.groups)
 
     def open(self) -> Namespace:
         """Load the app, push its context for the session and build the namespace.
