@@ -27,6 +27,7 @@ __all__ = [
     "help_callback",
     "name_the_variable",
     "print_help",
+    "variable_of",
     "version_option",
 ]
 
@@ -191,14 +192,21 @@ def _variables_of(ctx: click.Context, param: click.Parameter) -> list[str]:
     return names
 
 
+def variable_of(ctx: click.Context, param: click.Parameter) -> str | None:
+    """The environment variable ``param``'s value came from, if it came from one."""
+    if param.name is None:
+        return None
+    if ctx.get_parameter_source(param.name) is not ParameterSource.ENVIRONMENT:
+        return None
+    return next((v for v in _variables_of(ctx, param) if os.environ.get(v)), None)
+
+
 def name_the_variable(error: click.BadParameter) -> None:
     """A bad value that came from an environment variable: the message names the variable
     beside the option, since the command line the user typed does not show it."""
     ctx, param = error.ctx, error.param
-    if ctx is None or param is None or param.name is None or error.param_hint is not None:
+    if ctx is None or param is None or error.param_hint is not None:
         return
-    if ctx.get_parameter_source(param.name) is not ParameterSource.ENVIRONMENT:
-        return
-    variable = next((v for v in _variables_of(ctx, param) if os.environ.get(v)), None)
+    variable = variable_of(ctx, param)
     if variable is not None:
         error.param_hint = f"{param.get_error_hint(ctx)} (set by {variable})"

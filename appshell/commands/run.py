@@ -14,6 +14,7 @@ import click
 
 from .. import serving
 from ..envfiles import debug_option
+from ..exceptions import AppShellUsageError
 from ..scriptinfo import ScriptInfo
 
 
@@ -25,7 +26,18 @@ class PortType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
     def convert(
         self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> int:
-        return serving.parse_port(value)
+        try:
+            return serving.parse_port(value)
+        except AppShellUsageError as e:
+            from ..options import variable_of
+
+            variable = variable_of(ctx, param) if ctx is not None and param is not None else None
+            if variable is None or param is None or ctx is None:
+                raise
+            raise AppShellUsageError(
+                f"Invalid value for {param.get_error_hint(ctx)} (set by {variable}):"
+                f" {e.format_message()}"
+            ) from None
 
 
 class RunCommand(click.Command):
