@@ -214,7 +214,8 @@ class Notebook:
         """A test request for ``path`` in the attached app."""
         if self.attachment is None:
             raise MagicError(_NOT_ATTACHED)
-        return self.attachment.adapter.request_context(path)
+        context: t.ContextManager[t.Any] = self.attachment.adapter.request_context(path)
+        return context
 
 
 def _env_app() -> str | None:

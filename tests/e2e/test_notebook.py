@@ -360,9 +360,9 @@ def test_the_shell_and_a_notebook_build_the_same_namespace(
         "%load_ext appshell",
         "%appshell",
         "import json\n"
-        "from appshell.jupyter import _MAGICS\n"
-        "(magics,) = _MAGICS.values()\n"
-        "print(json.dumps(magics.attachment.namespace.describe()))",
+        "from appshell.shell.magics import installed\n"
+        "notebook = installed(get_ipython()).notebook\n"
+        "print(json.dumps(notebook.attachment.namespace.describe()))",
         folder=project,
     )
     assert_no_errors([load, attach, described])
