@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import shlex
 import sys
 import typing as t
 
@@ -79,9 +80,7 @@ class CommandRunner:
     def __call__(self, args: str | t.Sequence[str] = (), *, capture: bool = False) -> CommandResult:
         """Run a command line: ``cli("routes -s rule")`` or ``cli(["routes", "-s", "rule"])``.
 
-        A line that cannot be split into words (an unclosed quote) or an argument that is
-        neither a str nor a list is a usage error: a message and exit code 2.
-        """
+        A line with an unclosed quote, or neither a str nor a list, is exit code 2."""
         words = self._words(args)
         if words is None:
             return CommandResult(2)
@@ -98,31 +97,26 @@ class CommandRunner:
         return self._invoke(argv)
 
     def _words(self, args: object) -> list[str] | None:
-        """The words of a command line given as a str or a list (or tuple); None, with the
-        reason said on stderr, for anything else."""
+        """The words of a command line (a str, list or tuple); else None, said on stderr."""
         if isinstance(args, list | tuple):
             return [str(word) for word in args]
         title = self._title()
-        if not isinstance(args, str):
-            click.echo(
-                f"appshell: {title}() takes a command line as a str or its words as a list,"
-                f" not {type(args).__name__}: {title}('routes --sort rule') or"
-                f" {title}(['routes', '--sort', 'rule']).",
-                err=True,
+        as_list = f"{title}(['routes', '--sort', 'rule'])"
+        if isinstance(args, str):
+            try:
+                return shlex.split(args)
+            except ValueError as e:
+                problem = (
+                    f"cannot split {args!r} into words ({str(e).lower()}); check its quotes"
+                    f" and backslashes, or give the words as a list: {as_list}."
+                )
+        else:
+            problem = (
+                f"{title}() takes a command line as a str or its words as a list, not"
+                f" {type(args).__name__}: {title}('routes --sort rule') or {as_list}."
             )
-            return None
-        import shlex
-
-        try:
-            return shlex.split(args)
-        except ValueError as e:
-            click.echo(
-                f"appshell: cannot split {args!r} into words ({str(e).lower()}); check its"
-                f" quotes and backslashes, or give the words as a list:"
-                f" {title}(['routes', '--sort', 'rule']).",
-                err=True,
-            )
-            return None
+        click.echo(f"appshell: {problem}", err=True)
+        return None
 
     def _title(self) -> str:
         """How the user reaches this runner: ``cli``, or ``cli.db`` for a subgroup."""
