@@ -6,7 +6,9 @@ notebook. ``%appshell --detach`` (or ``%unload_ext appshell``) pops the context 
 exactly the names it injected that the user has not reassigned since. Also: ``%cli`` and the
 cell magic ``%%appshell_request [PATH]``.
 
-What load adds, unload removes: the magics, the completer, the attachment.
+This module holds what the magics do; the magics themselves are IPython's, in
+:mod:`appshell.shell.magics` (imported only inside IPython). What load adds, unload removes:
+the magics, the completer, the attachment.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from .exceptions import AppShellError, AppShellUsageError, MagicError, UserCodeE
 
 if t.TYPE_CHECKING:
     from .shell.context import Namespace
+    from .shell.runner import CommandRunner
     from .shell.session import ShellSession
 
-__all__ = ["Attachment", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["Attachment", "Notebook", "load_ipython_extension", "unload_ipython_extension"]
 
 #: Set in a kernelspec written by ``appshell kernel install``: the kernel attaches at start.
 KERNEL_ENV = {
@@ -36,6 +39,7 @@ KERNEL_ENV = {
     "project_dir": "APPSHELL_KERNEL_PROJECT_DIR",
 }
 
+_NOT_ATTACHED = "No app attached: attach one with %appshell --app IMPORT."
 _AWAIT = re.compile(r"^\s*(?:[^#\n]*\s)?await\s", re.MULTILINE)
 
 
@@ -50,14 +54,12 @@ class Attachment:
         assert session.runner is not None, "the session is open"
         self.runner = session.runner
 
-    def detach(self, user_ns: dict[str, t.Any]) -> list[str]:
-        """Remove the names still bound to what was added; close the session (teardown
-        runs). Returns the names removed."""
-        removed = []
-        for name, value in self.namespace.items():
-            if name in user_ns and user_ns[name] is value:
-                del user_ns[name]
-                removed.append(name)
+    def detach(self, shell: t.Any) -> int:
+        """Remove from ``shell`` the names still bound to what was added (a name the user has
+        reassigned stays); close the session (teardown runs). Returns how many went."""
+        before = len(shell.user_ns)
+        shell.drop_by_id(dict(self.namespace))
+        removed = before - len(shell.user_ns)
         self.session.close(context_may_be_lost=True)
         return removed
 
@@ -90,23 +92,23 @@ class Summary:
         )
 
 
-class AppShellMagics:
-    """The magics of one IPython shell (one instance per shell)."""
+class Notebook:
+    """What the extension's magics do in one IPython shell: the app attached, if any.
 
-    def __init__(self, shell: t.Any) -> None:
+    :param shell: the IPython shell.
+    :param shell_runner: the ``cli`` runner the shell had before the extension was loaded
+        (``appshell shell`` in IPython), which ``%cli`` uses while no app is attached.
+    """
+
+    def __init__(self, shell: t.Any, shell_runner: CommandRunner | None = None) -> None:
         self.shell = shell
+        self.shell_runner = shell_runner
         self.attachment: Attachment | None = None
 
     # -- %appshell ---------------------------------------------------------------------------
 
     def appshell(self, line: str) -> t.Any:
-        """%appshell [--app IMPORT] [--env-file FILE] [--profile NAME] [--strict] | --detach
-
-        Attach an app to this notebook: load it as the command line does (no --app: the
-        environment, .env and pyproject.toml), push its app context for every later cell,
-        and add the shell's names (cli included). With no arguments when attached, show
-        what is attached. --detach pops the context and removes the names it added.
-        """
+        """``%appshell LINE`` (see :meth:`AppShellMagics.appshell`)."""
         try:
             options = _parse(line)
         except click.ClickException as e:
@@ -181,11 +183,11 @@ class AppShellMagics:
         if self.attachment is None:
             return "appshell: no app attached." if say else None
         attachment, self.attachment = self.attachment, None
-        removed = attachment.detach(self.shell.user_ns)
+        removed = attachment.detach(self.shell)
         if say:
             return (
                 f"appshell: detached {attachment.adapter.name}; its app context is popped and"
-                f" {len(removed)} names removed."
+                f" {removed} names removed."
             )
         return None
 
@@ -198,27 +200,22 @@ class AppShellMagics:
                 err=True,
             )
 
-    # -- %cli and %%appshell_request ------------------------------------------------------
+    # -- for %cli and %%appshell_request ------------------------------------------------
 
-    def cli(self, line: str) -> None:
-        """%cli COMMAND [ARGS]...: run an appshell command against the attached app."""
-        if self.attachment is None:
-            raise MagicError("No app attached: attach one with %appshell --app IMPORT.")
-        self.attachment.runner(line)
+    def runner(self) -> CommandRunner:
+        """The runner ``%cli`` uses: the attached app's, else the shell's own."""
+        if self.attachment is not None:
+            return self.attachment.runner
+        if self.shell_runner is not None:
+            return self.shell_runner
+        raise MagicError(_NOT_ATTACHED)
 
-    def appshell_request(self, line: str, cell: str) -> None:
-        """%%appshell_request [PATH]: run the cell inside a test request for PATH (default /)."""
+    def request(self, path: str) -> t.ContextManager[t.Any]:
+        """A test request for ``path`` in the attached app."""
         if self.attachment is None:
-            raise MagicError("No app attached: attach one with %appshell --app IMPORT.")
-        path = line.strip() or "/"
-        with self.attachment.adapter.request_context(path):
-            # run_cell shows the cell's result and errors itself.
-            self.shell.run_cell(cell, store_history=False)
-
-    def complete_cli(self, _shell: t.Any, event: t.Any) -> list[str]:
-        if self.attachment is None:
-            return []
-        return self.attachment.runner.complete_line(event.line)
+            raise MagicError(_NOT_ATTACHED)
+        context: t.ContextManager[t.Any] = self.attachment.adapter.request_context(path)
+        return context
 
 
 def _env_app() -> str | None:
@@ -244,22 +241,19 @@ def _parse(line: str) -> dict[str, t.Any]:
     return t.cast("dict[str, t.Any]", result)
 
 
-_MAGICS: dict[int, AppShellMagics] = {}
-
-
 def load_ipython_extension(shell: t.Any) -> None:
     """``%load_ext appshell``: register the magics; attach at once in an appshell kernel."""
-    if id(shell) in _MAGICS:
+    from .shell import magics
+
+    before = magics.installed(shell)
+    if before is not None and before.notebook is not None:
         return
-    magics = AppShellMagics(shell)
-    _MAGICS[id(shell)] = magics
-    shell.register_magic_function(magics.appshell, "line", "appshell")
-    shell.register_magic_function(magics.cli, "line", "cli")
-    shell.register_magic_function(magics.appshell_request, "cell", "appshell_request")
-    shell.set_hook("complete_command", magics.complete_cli, str_key="%cli")
+    # In appshell's own IPython shell, %cli keeps the shell's runner until an app is attached.
+    notebook = Notebook(shell, shell_runner=before.runner() if before is not None else None)
+    magics.install(shell, notebook.runner, notebook)
 
     if os.environ.get(KERNEL_ENV["app"]) or os.environ.get(KERNEL_ENV["project_dir"]):
-        summary = magics.attach(
+        summary = notebook.attach(
             os.environ.get(KERNEL_ENV["app"]) or None,
             os.environ.get(KERNEL_ENV["env_file"]) or None,
             os.environ.get(KERNEL_ENV["profile"]) or None,
@@ -275,13 +269,10 @@ def load_ipython_extension(shell: t.Any) -> None:
 
 def unload_ipython_extension(shell: t.Any) -> None:
     """``%unload_ext appshell``: detach, and remove what loading added."""
-    magics = _MAGICS.pop(id(shell), None)
-    if magics is None:
+    from .shell import magics
+
+    found = magics.installed(shell)
+    if found is None or found.notebook is None:
         return
-    magics._detach(say=False)
-    registry = shell.magics_manager.magics
-    for kind, name in (("line", "appshell"), ("line", "cli"), ("cell", "appshell_request")):
-        registry[kind].pop(name, None)
-    hooks = getattr(shell, "strdispatchers", {}).get("complete_command")
-    if hooks is not None:
-        hooks.strs.pop("%cli", None)
+    found.notebook._detach(say=False)
+    magics.uninstall(shell, found)

@@ -7,6 +7,7 @@ Real kernels and notebooks are in ``tests/e2e/test_notebook.py``.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -464,6 +465,119 @@ def test_cli_completes_command_names(
     found = completions(loaded, line)
     assert expected <= found
     assert "hello" not in found  # an endpoint, not a command
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ('%cli routes "x', "appshell: cannot split 'routes \"x' into words"),
+        ("result = cli('routes \"x')", "appshell: cannot split 'routes \"x' into words"),
+        ("result = cli(123)", "appshell: cli() takes a command line as a str"),
+    ],
+    ids=["magic-unclosed-quote", "call-unclosed-quote", "call-int"],
+)
+def test_cli_mistakes_are_one_line_and_exit_code_2(
+    loaded: InteractiveShell,
+    flask_app: Path,
+    capsys: pytest.CaptureFixture[str],
+    cell: str,
+    message: str,
+) -> None:
+    ok(loaded, f"%appshell --app {FLASK}")
+    capsys.readouterr()
+    ok(loaded, cell)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(message)
+    if cell.startswith("result = "):
+        assert loaded.user_ns["result"].exit_code == 2
+
+
+def test_cli_alone_lists_the_commands(
+    loaded: InteractiveShell, flask_app: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ok(loaded, f"%appshell --app {FLASK}")
+    capsys.readouterr()
+    assert ok(loaded, "%cli") is None
+    out = capsys.readouterr().out
+    assert out == repr(loaded.user_ns["cli"]) + "\n"
+    assert out.startswith("cli: run a command with cli('name --option value')")
+    assert "Usage:" not in out
+
+
+def test_one_magics_instance_per_shell_and_unload_removes_it(loaded: InteractiveShell) -> None:
+    from appshell.shell.magics import AppShellMagics
+
+    registry = loaded.magics_manager.registry
+    first = registry["AppShellMagics"]
+    assert isinstance(first, AppShellMagics)
+    appshell.load_ipython_extension(loaded)  # again: nothing new
+    assert registry["AppShellMagics"] is first
+    assert loaded.magics_manager.magics["line"]["cli"] == first.cli
+    ok(loaded, "%unload_ext appshell")
+    assert "AppShellMagics" not in registry
+    assert "%cli" not in loaded.strdispatchers["complete_command"].strs
+
+
+def test_the_extension_in_appshells_ipython_shell_puts_its_cli_back(
+    shell: InteractiveShell, demo_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from appshell.cli import AppShellGroup
+    from appshell.scriptinfo import ScriptInfo
+    from appshell.shell.runner import CommandRunner
+
+    # As `appshell shell --repl ipython` gives its shell %cli.
+    info = ScriptInfo(app_import_path="appshell.demo")
+    own = CommandRunner(AppShellGroup(name="appshell"), info)
+    own.register_ipython_magic(shell)
+    try:
+        ok(shell, "%load_ext appshell")
+        capsys.readouterr()
+        ok(shell, "%cli")  # no app attached: the shell's own runner
+        assert capsys.readouterr().out == repr(own) + "\n"
+        ok(shell, "%unload_ext appshell")
+        assert "appshell" not in shell.magics_manager.magics["line"]
+        ok(shell, "%cli")
+        assert capsys.readouterr().out == repr(own) + "\n"
+        assert "routes" in completions(shell, "%cli ro")
+    finally:
+        from appshell.shell.magics import installed, uninstall
+
+        found = installed(shell)
+        if found is not None:
+            uninstall(shell, found)
+    assert "cli" not in shell.magics_manager.magics["line"]
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (
+            "def fail():\n    1 / 0\nfail()",
+            ["----> 2     1 / 0", "ZeroDivisionError: division by zero"],
+        ),
+        ("x = (", ["x = (", "SyntaxError: incomplete input"]),
+    ],
+    ids=["raises", "syntax-error"],
+)
+def test_a_request_cell_that_raises_fails_as_any_cell_does(
+    loaded: InteractiveShell,
+    flask_app: Path,
+    capsys: pytest.CaptureFixture[str],
+    body: str,
+    shown: list[str],
+) -> None:
+    ok(loaded, f"%appshell --app {FLASK}")
+    capsys.readouterr()
+    failed(loaded, f"%%appshell_request /hello/x\n{body}")
+    out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+    for line in shown:
+        assert out.count(line) == 1, out  # shown once: not by the body and again by the cell
+    assert f"{os.sep}IPython{os.sep}" not in out
+    assert f"{os.sep}appshell{os.sep}" not in out
+    after = "from flask import has_app_context, has_request_context\n"
+    assert ok(loaded, after + "has_request_context(), has_app_context()") == (False, True)
 
 
 @pytest.mark.parametrize(

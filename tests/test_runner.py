@@ -202,6 +202,58 @@ def test_a_failed_command_leaves_the_runner_usable(
     assert (after.exit_code, after.stdout) == (0, "created=1\n")
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda cli: cli('routes "x'), "appshell: cannot split 'routes \"x' into words"),
+        (lambda cli: cli("routes x\\"), "appshell: cannot split 'routes x\\\\' into words"),
+        (lambda cli: cli(123), "appshell: cli() takes a command line as a str"),
+        (lambda cli: cli(None), "appshell: cli() takes a command line as a str"),
+        (lambda cli: cli(b"routes"), "appshell: cli() takes a command line as a str"),
+        (lambda cli: cli.db(123), "appshell: cli.db() takes a command line as a str"),
+    ],
+    ids=["unclosed-quote", "trailing-backslash", "int", "none", "bytes", "subgroup"],
+)
+def test_a_call_that_is_not_a_command_line_is_one_line_and_exit_code_2(
+    cli: CommandRunner,
+    capsys: pytest.CaptureFixture[str],
+    call: t.Callable[[t.Any], CommandResult],
+    message: str,
+) -> None:
+    result = call(cli)
+
+    out, err = capsys.readouterr()
+    assert result == CommandResult(2)
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(message)
+    assert cli.created(capture=True).exit_code == 0
+
+
+@pytest.mark.slow
+def test_a_call_that_is_not_a_command_line_at_the_prompt(
+    run_appshell: RunAppshell, demo_env: dict[str, str]
+) -> None:
+    code = textwrap.dedent(
+        """\
+        print(cli('routes "x').exit_code)
+        print(cli(123).exit_code)
+        print(cli(["seed", "--count", 1]).exit_code)
+        """
+    )
+
+    result = run_appshell("--app", "appshell.demo", "shell", "-c", code, env=demo_env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["2", "2", "Added 1 notes; there are 1 now.", "0"]
+    assert result.stderr.splitlines() == [
+        "appshell: cannot split 'routes \"x' into words (no closing quotation); check its quotes"
+        " and backslashes, or give the words as a list: cli(['routes', '--sort', 'rule']).",
+        "appshell: cli() takes a command line as a str or its words as a list, not int:"
+        " cli('routes --sort rule') or cli(['routes', '--sort', 'rule']).",
+    ]
+
+
 # -- commands as attributes -----------------------------------------------------------------
 
 

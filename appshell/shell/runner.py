@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import shlex
 import sys
 import typing as t
 
@@ -77,12 +78,13 @@ class CommandRunner:
     # -- running ----------------------------------------------------------------------------
 
     def __call__(self, args: str | t.Sequence[str] = (), *, capture: bool = False) -> CommandResult:
-        """Run a command line: ``cli("routes -s rule")`` or ``cli(["routes", "-s", "rule"])``."""
-        if isinstance(args, str):
-            import shlex
+        """Run a command line: ``cli("routes -s rule")`` or ``cli(["routes", "-s", "rule"])``.
 
-            args = shlex.split(args)
-        argv = [*self._path, *map(str, args)]
+        A line with an unclosed quote, or neither a str nor a list, is exit code 2."""
+        words = self._words(args)
+        if words is None:
+            return CommandResult(2)
+        argv = [*self._path, *words]
         refused = self._refuse(argv)
         if refused is not None:
             return refused
@@ -93,6 +95,32 @@ class CommandRunner:
             result.stdout, result.stderr = out.getvalue(), err.getvalue()
             return result
         return self._invoke(argv)
+
+    def _words(self, args: object) -> list[str] | None:
+        """The words of a command line (a str, list or tuple); else None, said on stderr."""
+        if isinstance(args, list | tuple):
+            return [str(word) for word in args]
+        title = self._title()
+        as_list = f"{title}(['routes', '--sort', 'rule'])"
+        if isinstance(args, str):
+            try:
+                return shlex.split(args)
+            except ValueError as e:
+                problem = (
+                    f"cannot split {args!r} into words ({str(e).lower()}); check its quotes"
+                    f" and backslashes, or give the words as a list: {as_list}."
+                )
+        else:
+            problem = (
+                f"{title}() takes a command line as a str or its words as a list, not"
+                f" {type(args).__name__}: {title}('routes --sort rule') or {as_list}."
+            )
+        click.echo(f"appshell: {problem}", err=True)
+        return None
+
+    def _title(self) -> str:
+        """How the user reaches this runner: ``cli``, or ``cli.db`` for a subgroup."""
+        return ".".join(("cli", *self._path))
 
     def _command_name(self, argv: list[str]) -> str | None:
         """The command ``argv`` runs, after the root group's own options."""
@@ -241,8 +269,7 @@ class CommandRunner:
 
     def __repr__(self) -> str:
         commands = self._commands()
-        where = " ".join(self._path)
-        title = f"cli.{where.replace(' ', '.')}" if where else "cli"
+        title = self._title()
         lines = [
             f"{title}: run a command with {title}('name --option value')"
             f" or {title}.name(option=value). Commands:"
@@ -315,18 +342,11 @@ class CommandRunner:
     # -- IPython ----------------------------------------------------------------------------
 
     def register_ipython_magic(self, shell: t.Any) -> None:
-        """Add the line magic ``%cli`` (with completion of command names) to ``shell``."""
-        runner = self
+        """Give ``shell`` (a running IPython) the line magic ``%cli``, run by this runner,
+        with completion of the command names."""
+        from .magics import install
 
-        def cli(line: str) -> None:
-            runner(line)
-
-        shell.register_magic_function(cli, magic_kind="line", magic_name="cli")
-
-        def complete(_shell: t.Any, event: t.Any) -> list[str]:
-            return runner.complete_line(event.line)
-
-        shell.set_hook("complete_command", complete, str_key="%cli")
+        install(shell, lambda: self)
 
     def complete_line(self, line: str) -> list[str]:
         """Completions for ``%cli ...`` typed so far: the command names (as the command

@@ -55,17 +55,19 @@ FLASK = "nbflask:create_app"
 
 @dataclasses.dataclass
 class Output:
-    """What a cell shows: stdout, stderr, its value as text and HTML, its errors."""
+    """What a cell shows: stdout, stderr, its value as text and HTML, its errors; and whether
+    its execution failed (the kernel's reply said so: what stops a notebook run)."""
 
     stdout: str = ""
     stderr: str = ""
     text: str = ""
     html: str = ""
     errors: list[t.Any] = dataclasses.field(default_factory=list)
+    failed: bool = False
 
 
-def output_of(cell: t.Any) -> Output:
-    seen = Output()
+def output_of(cell: t.Any, failed: bool) -> Output:
+    seen = Output(failed=failed)
     for out in cell.outputs:
         if out.output_type == "stream":
             setattr(seen, out.name, getattr(seen, out.name) + out.text)
@@ -79,6 +81,7 @@ def output_of(cell: t.Any) -> Output:
 
 def execute(notebook: t.Any, folder: Path, kernel_name: str = "python3") -> list[Output]:
     """Run every cell in a new kernel whose working folder is ``folder``; each one's output."""
+    failed: set[int] = set()
     client = nbclient.NotebookClient(
         notebook,
         timeout=60,
@@ -87,9 +90,14 @@ def execute(notebook: t.Any, folder: Path, kernel_name: str = "python3") -> list
         record_timing=False,
         coalesce_streams=True,
         resources={"metadata": {"path": str(folder)}},
+        on_cell_error=lambda cell, cell_index, execute_reply: failed.add(cell_index),
     )
     client.execute()
-    return [output_of(cell) for cell in notebook.cells if cell.cell_type == "code"]
+    return [
+        output_of(cell, index in failed)
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+    ]
 
 
 def run_cells(*sources: str, folder: Path, kernel_name: str = "python3") -> list[Output]:
@@ -100,6 +108,7 @@ def run_cells(*sources: str, folder: Path, kernel_name: str = "python3") -> list
 def assert_no_errors(outputs: list[Output]) -> None:
     failed = {i: [e.ename + ": " + e.evalue for e in o.errors] for i, o in enumerate(outputs)}
     assert not {i: e for i, e in failed.items() if e}
+    assert not [i for i, o in enumerate(outputs) if o.failed]
 
 
 @pytest.fixture(autouse=True)
@@ -204,6 +213,35 @@ def test_a_failed_attach_is_one_line_and_the_kernel_goes_on(project: Path) -> No
     assert traceback.startswith("appshell: Could not import 'nosuch'")
     assert not after.errors
     assert after.text == "('nbflask', 2)"
+
+
+def test_request_cells_that_raise_and_cli_mistakes(project: Path) -> None:
+    outputs = run_cells(
+        "%load_ext appshell",
+        f"%appshell --app {FLASK}",
+        "%%appshell_request /hello/x\nfrom flask import request\nraise LookupError(request.path)",
+        '%cli routes "x',
+        "r = cli(123)\nr.exit_code",
+        "%cli",
+        "from flask import has_request_context\nhas_request_context(), 1 + 1",
+        folder=project,
+    )
+    assert_no_errors(outputs[:2])
+    request, unsplit, not_a_line, listing, after = outputs[2:]
+    # The cell fails as any cell that raises does: one error, the user's, and a failed run.
+    assert request.failed
+    assert [(e.ename, e.evalue) for e in request.errors] == [("LookupError", "/hello/x")]
+    traceback = "\n".join(request.errors[0].traceback)
+    assert "raise LookupError(request.path)" in traceback
+    assert f"{os.sep}appshell{os.sep}" not in traceback
+    assert_no_errors([unsplit, not_a_line, listing, after])
+    assert unsplit.stderr.startswith("appshell: cannot split 'routes \"x' into words")
+    assert not_a_line.stderr.startswith("appshell: cli() takes a command line as a str")
+    assert len(unsplit.stderr.splitlines()) == len(not_a_line.stderr.splitlines()) == 1
+    assert not_a_line.text == "2"
+    assert listing.stdout.startswith("cli: run a command with cli('name --option value')")
+    assert "Usage:" not in listing.stdout
+    assert after.text == "(False, 2)"
 
 
 PROJECT_PROFILE = """
@@ -322,9 +360,9 @@ def test_the_shell_and_a_notebook_build_the_same_namespace(
         "%load_ext appshell",
         "%appshell",
         "import json\n"
-        "from appshell.jupyter import _MAGICS\n"
-        "(magics,) = _MAGICS.values()\n"
-        "print(json.dumps(magics.attachment.namespace.describe()))",
+        "from appshell.shell.magics import installed\n"
+        "notebook = installed(get_ipython()).notebook\n"
+        "print(json.dumps(notebook.attachment.namespace.describe()))",
         folder=project,
     )
     assert_no_errors([load, attach, described])

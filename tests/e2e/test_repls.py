@@ -409,6 +409,30 @@ def test_commands_run_from_the_ipython_prompt(spawn: t.Callable[..., Session]) -
     assert shell.exit("ipython") == 0
 
 
+def test_cli_mistakes_at_the_ipython_prompt_are_one_line(spawn: t.Callable[..., Session]) -> None:
+    shell = spawn("--app", "appshell.demo", "shell", "--repl", "ipython", repl="ipython")
+    shell.wait_prompt()
+    mistakes = [
+        ('%cli routes "x', r"appshell: cannot split 'routes \"x' into words", ""),
+        ("cli('routes \"x').exit_code + 40", r"appshell: cannot split 'routes \"x'", "42"),
+        ("cli(123).exit_code + 50", r"appshell: cli\(\) takes a command line as a str", "52"),
+    ]
+    for line, message, value in mistakes:
+        shell.child.sendline(line)
+        shell.child.expect(message)
+        shown = shell.wait_prompt()
+        assert "Traceback" not in shown
+        assert "Error" not in shown
+        assert value in shown  # the exit code, 2
+    # %cli alone lists the commands, as `cli` does, not the root --help.
+    shell.child.sendline("%cli")
+    shell.child.expect(r"cli: run a command with")
+    shown = shell.wait_prompt()
+    assert "init_db" in shown
+    assert "Usage:" not in shown
+    assert shell.exit("ipython") == 0
+
+
 def test_commands_run_from_the_python_prompt(spawn: t.Callable[..., Session]) -> None:
     shell = spawn("--app", "appshell.demo", "shell", "--repl", "python", repl="python")
     shell.wait_prompt()
