@@ -111,12 +111,12 @@ class Profile:
         where = next(layer.path for layer in reversed(self.sources) if "repl" in layer.data)
         what = (
             f"In {where}: the profile {self.name!r} names the unknown REPL"
-            f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in 'repl'."
-            f" The REPLs appshell knows are: {', '.join(known)}"
+            f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in 'repl'"
+            f" (appshell knows {', '.join(known)})"
         )
         if len(unknown) == len(names):
-            raise ProfileError(f"{what}.")
-        warn(f"{what}; left out.")
+            raise ProfileError(f"{what}. Name one of those, or install the plugin of yours.")
+        warn(f"{what}; it is left out.")
         return [name for name in names if name not in unknown]
 
     @property
