@@ -59,16 +59,16 @@ def read_toml(
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
-        raise error(f"Cannot read {shown!r}: {e.strerror or e}.") from None
+        raise error(f"Cannot read the file {shown!r}: {e.strerror or e}.") from None
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise error(
-            f"{shown!r} is not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start});"
+            f"The file {shown!r} is not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start});"
             " TOML files must be UTF-8: save it again in that encoding."
         ) from None
     except tomllib.TOMLDecodeError as e:
-        raise error(f"{shown!r} is not valid TOML: {e}.") from None
+        raise error(f"The file {shown!r} is not valid TOML: {e}.") from None
 
 
 def find_project(start: str | os.PathLike[str] | None = None) -> Project | None:
