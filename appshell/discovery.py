@@ -15,8 +15,8 @@ import types
 import typing as t
 from pathlib import Path
 
-from .envfiles import find_upward
 from .exceptions import NoAppConfigured, NoAppException
+from .project import find_project
 
 if t.TYPE_CHECKING:
     import ast
@@ -337,40 +337,19 @@ def _check_not_shadowed(module_name: str, path: str) -> None:
         )
 
 
-def find_pyproject(start: str | None = None) -> str | None:
-    """The nearest ``pyproject.toml`` from ``start`` (default: cwd) upward, or None."""
-    return find_upward("pyproject.toml", start)
-
-
-def read_tool_table(pyproject: str) -> dict[str, t.Any]:
-    """The ``[tool.appshell]`` table of a pyproject file (empty when there is none)."""
-    import tomllib
-
-    try:
-        with open(pyproject, "rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise NoAppException(f"Could not read {pyproject!r}: {e}") from None
-    table = data.get("tool", {}).get("appshell", {})
-    if not isinstance(table, dict):
-        raise NoAppException(f"[tool.appshell] in {pyproject!r} must be a table.")
-    return table
-
-
 def find_pyproject_app(start: str | None = None) -> tuple[str, str] | None:
-    """``[tool.appshell] app`` from the nearest pyproject.toml: (import string, its folder)."""
-    pyproject = find_pyproject(start)
-    if pyproject is None:
-        return None
-    app = read_tool_table(pyproject).get("app")
-    if app is None:
+    """``app`` under ``[tool.appshell]`` in the nearest pyproject.toml, with the folder its
+    import string is relative to; None when no pyproject.toml sets it."""
+    project = find_project(start)
+    app = None if project is None else project.settings.get("app")
+    if project is None or app is None:
         return None
     if not isinstance(app, str) or not app.strip():
         raise NoAppException(
-            f"[tool.appshell] app in {pyproject!r} must be an import string such as"
+            f"[tool.appshell] app in {project.path!r} must be an import string such as"
             f" 'blog:create_app', not {app!r}."
         )
-    return app, os.path.dirname(pyproject)
+    return app, project.folder
 
 
 def find_default_app() -> tuple[t.Any, str]:

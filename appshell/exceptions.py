@@ -20,6 +20,7 @@ if t.TYPE_CHECKING:
 __all__ = [
     "AppShellError",
     "AppShellUsageError",
+    "EnvFileError",
     "MagicError",
     "NoAppConfigured",
     "NoAppException",
@@ -97,6 +98,10 @@ class ReplNotAvailable(AppShellUsageError):
 
 class ProfileError(AppShellUsageError):
     """A profile is missing, or one of its files or keys is invalid (exit code 2)."""
+
+
+class EnvFileError(AppShellUsageError):
+    """The file given with ``--env-file`` cannot be read as text (exit code 2)."""
 
 
 class ScriptError(AppShellUsageError):

@@ -13,8 +13,17 @@ import os
 import typing as t
 from pathlib import Path
 
-from .discovery import find_pyproject
-from .exceptions import ProfileError
+from .exceptions import AppShellUsageError, ProfileError
+from .importspec import import_names
+from .project import find_project, read_toml
+from .term import warn
+
+if t.TYPE_CHECKING:
+    import click
+    from click.shell_completion import CompletionItem
+
+    from .project import Project
+
 
 __all__ = [
     "KEYS",
@@ -22,11 +31,13 @@ __all__ = [
     "ProfileError",
     "ProfileLayer",
     "builtin_dir",
+    "complete_profile_names",
     "find_layers",
     "import_names",
     "is_startup_file",
     "load_profile",
     "profile_name",
+    "profile_names",
     "project_profile_name",
     "user_dir",
 ]
@@ -68,13 +79,41 @@ class Profile:
         self.data = data
         #: Where each layer came from, lowest first (the extended profiles' too).
         self.sources = sources
+        self._repl: list[str] | None = None
 
     def __repr__(self) -> str:
         return f"<Profile {self.name!r} from {len(self.sources)} layers>"
 
     @property
     def repl(self) -> list[str] | None:
-        return self.data.get("repl")
+        """The profile's REPL order, its unknown names said once on stderr and left out.
+
+        :raises ProfileError: every name in it is unknown.
+        """
+        if "repl" not in self.data:
+            return None
+        if self._repl is None:
+            self._repl = self._known_repls(self.data["repl"])
+        return self._repl
+
+    def _known_repls(self, names: list[str]) -> list[str]:
+        from . import plugins
+        from .shell.backends import AUTODETECT_ORDER
+
+        known = [*AUTODETECT_ORDER, *plugins.entry_points(plugins.REPLS)]
+        unknown = [name for name in names if name.strip().lower() not in known]
+        if not unknown:
+            return names
+        where = next(layer.path for layer in reversed(self.sources) if "repl" in layer.data)
+        what = (
+            f"In {where}: the profile {self.name!r} names the unknown REPL"
+            f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in 'repl'"
+            f" (appshell knows {', '.join(known)})"
+        )
+        if len(unknown) == len(names):
+            raise ProfileError(f"{what}. Name one of those, or install the plugin of yours.")
+        warn(f"{what}; it is left out.")
+        return [name for name in names if name not in unknown]
 
     @property
     def imports(self) -> list[str]:
@@ -126,25 +165,33 @@ def user_dir() -> Path:
     return Path(base) / "appshell" / "profiles"
 
 
-def _read_toml(path: Path) -> dict[str, t.Any]:
-    import tomllib
+def _strings(value: t.Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise ProfileError(f"The profile file {str(path)!r} is not valid TOML: {e}.") from None
-    except OSError as e:
-        raise ProfileError(f"Cannot read the profile file {str(path)!r}: {e.strerror}.") from None
+
+def _tables(value: t.Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+
+
+#: What each key's value must be, by its dotted name.
+_SHAPES: dict[str, t.Callable[[t.Any], bool]] = {
+    **dict.fromkeys(("description", "extends"), lambda v: isinstance(v, str)),
+    **dict.fromkeys(("banner", "history"), lambda v: isinstance(v, bool)),
+    **dict.fromkeys(("repl", "imports", "optional_imports", "startup"), _strings),
+    **dict.fromkeys(("ipython", "ptpython", "ptpython.options"), lambda v: isinstance(v, dict)),
+    "ipython.extensions": _strings,
+    "ipython.config": lambda v: (
+        isinstance(v, dict) and all(isinstance(x, dict) for x in v.values())
+    ),
+}
+_EXPECTED = {
+    "ipython.config": "a table of tables, such as TerminalInteractiveShell.confirm_exit = false",
+    "ptpython.options": "a table",
+}
 
 
 def _validate(data: t.Any, where: str) -> dict[str, t.Any]:
     """Check keys and types; ``where`` names the file (and table) for the message."""
-
-    def fail(key: str, expected: str, got: t.Any = None) -> t.NoReturn:
-        found = "" if got is None else f", not {type(got).__name__} {got!r}"
-        raise ProfileError(f"In {where}: {key!r} must be {expected}{found}.")
-
     if not isinstance(data, dict):
         raise ProfileError(f"In {where}: a profile must be a table.")
     for key, value in data.items():
@@ -152,40 +199,21 @@ def _validate(data: t.Any, where: str) -> dict[str, t.Any]:
             raise ProfileError(
                 f"In {where}: unknown key {key!r}. A profile's keys are: {', '.join(KEYS)}."
             )
-        if key in ("description", "extends"):
-            if not isinstance(value, str):
-                fail(key, KEYS[key], value)
-        elif key in ("banner", "history"):
-            if not isinstance(value, bool):
-                fail(key, KEYS[key], value)
-        elif key in ("repl", "imports", "optional_imports", "startup"):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                fail(key, KEYS[key], value)
-        else:
-            if not isinstance(value, dict):
-                fail(key, KEYS[key], value)
+        entries = [(key, value, KEYS[key])]
+        if key in _SUBKEYS and isinstance(value, dict):
             for sub, subvalue in value.items():
-                expected = _SUBKEYS[key].get(sub)
-                if expected is None:
+                if sub not in _SUBKEYS[key]:
                     raise ProfileError(
                         f"In {where}: unknown key '{key}.{sub}'. Under {key!r} the keys are:"
                         f" {', '.join(_SUBKEYS[key])}."
                     )
-                if sub == "extensions" and not (
-                    isinstance(subvalue, list) and all(isinstance(v, str) for v in subvalue)
-                ):
-                    fail(f"{key}.{sub}", expected, subvalue)
-                if sub == "options" and not isinstance(subvalue, dict):
-                    fail(f"{key}.{sub}", expected, subvalue)
-                if sub == "config" and not (
-                    isinstance(subvalue, dict)
-                    and all(isinstance(v, dict) for v in subvalue.values())
-                ):
-                    fail(
-                        f"{key}.{sub}",
-                        "a table of tables, such as TerminalInteractiveShell.confirm_exit = false",
-                        subvalue,
-                    )
+                dotted = f"{key}.{sub}"
+                entries.append((dotted, subvalue, _EXPECTED.get(dotted, _SUBKEYS[key][sub])))
+        for name, got, expected in entries:
+            if not _SHAPES[name](got):
+                raise ProfileError(
+                    f"In {where}: {name!r} must be {expected}, not {type(got).__name__} {got!r}."
+                )
     return t.cast("dict[str, t.Any]", data)
 
 
@@ -206,18 +234,12 @@ def find_layers(only: str | None = None) -> dict[str, list[ProfileLayer]]:
     for path in files(builtin_dir()):
         add(ProfileLayer(path.stem, "builtin", str(path), _load_file(path)))
 
-    pyproject = find_pyproject()
-    if pyproject is not None:
-        table = _read_toml(Path(pyproject)).get("tool", {}).get("appshell", {})
-        profiles = table.get("profiles", {}) if isinstance(table, dict) else {}
-        if not isinstance(profiles, dict):
-            raise ProfileError(f"In {pyproject!r}: [tool.appshell.profiles] must be a table.")
-        for name, data in profiles.items():
-            if only is not None and name != only:
-                continue
-            where = f"{pyproject!r}, [tool.appshell.profiles.{name}]"
-            data = _absolute_startup(_validate(data, where), os.path.dirname(pyproject))
-            add(ProfileLayer(name, "project", pyproject, data))
+    project, profiles = _project_profiles()
+    for name, data in profiles.items():
+        if project is None or (only is not None and name != only):
+            continue
+        where = f"{project.path!r}, [tool.appshell.profiles.{name}]"
+        add(ProfileLayer(name, "project", project.path, _checked(data, where, project.folder)))
 
     for path in files(user_dir()):
         add(ProfileLayer(path.stem, "user", str(path), _load_file(path)))
@@ -232,27 +254,57 @@ class _LazyLayers(dict[str, list[ProfileLayer]]):
             self[name] = find_layers(only=name).get(name, [])
         return super().get(name) or default
 
-    def names(self) -> list[str]:
-        return sorted(find_layers())
+
+def _project_profiles() -> tuple[Project | None, dict[str, t.Any]]:
+    """The nearest pyproject.toml's project (or None) and its profiles table."""
+    project = find_project()
+    profiles = {} if project is None else project.settings.get("profiles", {})
+    if project is not None and not isinstance(profiles, dict):
+        raise ProfileError(f"In {project.path!r}: [tool.appshell.profiles] must be a table.")
+    return project, profiles
+
+
+def profile_names() -> list[str]:
+    """The name of every profile found, sorted, without reading the profiles' files: a
+    broken profile is still listed, and does not hide the others."""
+    names = {path.stem for folder in (builtin_dir(), user_dir()) for path in folder.glob("*.toml")}
+    return sorted(names | set(_project_profiles()[1]))
 
 
 def _known_names(layers: dict[str, list[ProfileLayer]]) -> str:
-    names = layers.names() if isinstance(layers, _LazyLayers) else sorted(layers)
+    names = profile_names() if isinstance(layers, _LazyLayers) else sorted(layers)
     return ", ".join(names) or "none"
 
 
+def complete_profile_names(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion for a profile option: the profiles found that start with
+    ``incomplete`` (built-in, the project's, the user's). A broken pyproject.toml gives
+    no completions rather than an error in the middle of the user's command line."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        names = profile_names()
+    except AppShellUsageError:
+        return []
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
 def _load_file(path: Path) -> dict[str, t.Any]:
-    return _absolute_startup(_validate(_read_toml(path), str(path)), str(path.parent))
+    return _checked(read_toml(path, ProfileError), str(path), str(path.parent))
 
 
-def _absolute_startup(data: dict[str, t.Any], base: str) -> dict[str, t.Any]:
-    """Startup files are relative to the file that names them; code is left as it is."""
-    if "startup" in data:
-        data["startup"] = [
+def _checked(data: t.Any, where: str, base: str) -> dict[str, t.Any]:
+    """The profile table ``data`` validated, its startup files made absolute (relative to
+    ``base``, the folder of the file that names them); code is left as it is."""
+    checked = dict(_validate(data, where))
+    if "startup" in checked:
+        checked["startup"] = [
             os.path.join(base, os.path.expanduser(entry)) if is_startup_file(entry) else entry
-            for entry in data["startup"]
+            for entry in checked["startup"]
         ]
-    return data
+    return checked
 
 
 def is_startup_file(entry: str) -> bool:
@@ -285,9 +337,11 @@ def _resolve(name: str, layers: dict[str, list[ProfileLayer]], chain: tuple[str,
     found = layers.get(name)
     if not found:
         if chain:
+            child = layers.get(chain[-1]) or []
+            where = next((layer.path for layer in reversed(child) if "extends" in layer.data), "")
             raise ProfileError(
-                f"The profile {chain[-1]!r} extends {name!r}, which does not exist. The"
-                f" profiles found are: {_known_names(layers)}."
+                f"In {where}: the profile {chain[-1]!r} extends {name!r}, which does not exist."
+                f" The profiles found are: {_known_names(layers)}."
             )
         raise ProfileError(
             f"No profile called {name!r}. The profiles found are:"
@@ -309,68 +363,12 @@ def _resolve(name: str, layers: dict[str, list[ProfileLayer]], chain: tuple[str,
     return Profile(name, data, sources)
 
 
-def _parse_import(spec: str) -> tuple[str, str | None, str | None]:
-    """``"pkg.mod:name as alias"`` to (module, name or "*" or None, alias or None)."""
-    text = spec.strip()
-    alias = None
-    if " as " in text:
-        text, alias = (part.strip() for part in text.rsplit(" as ", 1))
-    module, _, name = text.partition(":")
-    if not module or (alias is not None and name == "*") or not (alias or "x").isidentifier():
-        raise ValueError(
-            f"{spec!r} is not an import spec: use 'module', 'module as alias',"
-            " 'module:name', 'module:name as alias' or 'module:*'."
-        )
-    return module.strip(), (name.strip() or None), alias
-
-
-def import_names(spec: str, *, optional: bool = False) -> dict[str, t.Any]:
-    """The names an ``imports`` entry gives: ``"json"``, ``"pathlib:Path"``,
-    ``"datetime:datetime as dt"``, ``"myapp.models:*"`` (every public name).
-
-    With ``optional``, a module that is not installed gives no names instead of an error.
-
-    :raises ImportError: the module or the name cannot be imported.
-    :raises ValueError: ``spec`` is not an import spec.
-    """
-    import importlib
-
-    module_name, name, alias = _parse_import(spec)
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        parts = module_name.split(".")
-        missing = e.name in {".".join(parts[: i + 1]) for i in range(len(parts))}
-        if optional and missing:
-            return {}
-        raise
-    if name is None:
-        return {
-            alias or module_name.split(".")[0]: module
-            if alias
-            else importlib.import_module(module_name.split(".")[0])
-        }
-    if name == "*":
-        public = getattr(module, "__all__", None)
-        names = public if public is not None else [n for n in vars(module) if not n.startswith("_")]
-        return {n: getattr(module, n) for n in names}
-    try:
-        value = getattr(module, name)
-    except AttributeError:
-        raise ImportError(f"cannot import name {name!r} from {module_name!r}") from None
-    return {alias or name: value}
-
-
 def project_profile_name() -> str | None:
     """``profile`` under ``[tool.appshell]`` in the nearest pyproject.toml, if set."""
-    pyproject = find_pyproject()
-    if pyproject is None:
-        return None
-    from .discovery import read_tool_table
-
-    name = read_tool_table(pyproject).get("profile")
-    if name is not None and not isinstance(name, str):
-        raise ProfileError(f"[tool.appshell] profile in {pyproject!r} must be a string.")
+    project = find_project()
+    name = None if project is None else project.settings.get("profile")
+    if project is not None and name is not None and not isinstance(name, str):
+        raise ProfileError(f"[tool.appshell] profile in {project.path!r} must be a string.")
     return name
 
 

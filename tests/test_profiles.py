@@ -1360,3 +1360,119 @@ def test_the_wheel_ships_the_builtin_profiles(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     for name, (_, layers) in listing(listed.stdout).items():
         assert layers == [f"builtin ({site / 'appshell' / 'profiles' / name}.toml)"]
+
+
+# -- bad profile files and values (issue 12) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param("banner = false\nimports = ['café']\n".encode("latin-1"), id="latin-1"),
+        pytest.param("banner = false\n".encode("utf-16"), id="utf-16"),
+    ],
+)
+@pytest.mark.parametrize(
+    "args",
+    [["shell", "--profile", "broken", "-c", "print('ran')"], ["profiles", "show", "broken"]],
+    ids=["shell", "show"],
+)
+def test_a_profile_file_that_is_not_utf8_is_exit_2_naming_it(
+    run_appshell: RunAppshell, content: bytes, args: list[str]
+) -> None:
+    path = user_profile("broken")
+    path.write_bytes(content)
+    result = run_appshell("--app", "profile_app", *args, env={"PYTHONPATH": str(APPS)})
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert str(path) in result.stderr
+    assert "not UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_repl_order_of_unknown_repls_is_exit_2_naming_the_profile_and_file(
+    shell: Shell,
+) -> None:
+    path = user_profile("odd", 'repl = ["bpyhton", "ipyhton"]\n')
+    for args in (["--list-repls"], ["-i", "-c", "print('ran')"]):
+        result = shell("--profile", "odd", *args)
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""
+        assert "unknown REPLs 'bpyhton', 'ipyhton'" in result.stderr
+        assert "'odd'" in result.stderr
+        assert str(path) in result.stderr
+        assert "not installed" not in result.stderr
+
+
+def test_an_unknown_repl_in_the_order_is_said_and_left_out(shell: Shell) -> None:
+    path = user_profile("odd", 'repl = ["bpyhton", "python"]\n')
+    result = shell("--profile", "odd", "-i", "-c", "x = 1", input=WHICH_REPL)
+    assert result.returncode == 0, result.stderr
+    assert repls_run(result.stdout) == ["python"]
+    (warning,) = [line for line in result.stderr.splitlines() if "bpyhton" in line]
+    assert "'odd'" in warning
+    assert str(path) in warning
+    assert "unknown REPL" in warning
+
+
+def test_a_profile_import_that_raises_names_the_profile_and_the_import(
+    shell: Shell, tmp_path: Path
+) -> None:
+    write(tmp_path / "mods" / "explodes.py", "raise RuntimeError('boom at import')\n")
+    user_profile("team", 'imports = ["explodes", "json"]\n')
+    mods = [tmp_path / "mods"]
+    result = shell("--profile", "team", "-c", "print(json.__name__)", pythonpath=mods)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "json\n"
+    (warning,) = result.stderr.splitlines()
+    assert "profile:team" in warning
+    assert "'explodes'" in warning
+    assert "RuntimeError: boom at import" in warning
+
+    strict = shell("--strict", "--profile", "team", "-c", "1", pythonpath=mods)
+    assert strict.returncode == 1
+    assert 'explodes.py", line 1, in <module>' in strict.stderr
+    assert "in the import 'explodes'" in strict.stderr
+    assert "appshell" + os.sep not in strict.stderr.split("Traceback", 1)[1]
+
+
+def test_a_broken_profile_does_not_stop_another_one_nor_take_its_error(shell: Shell) -> None:
+    user_profile("broken", "colour = 'red'\n")
+    pyproject(
+        "[tool.appshell.profiles.team]\nimports = ['json']\n[tool.appshell.profiles.bad]\nx = 1\n"
+    )
+    used = shell("--profile", "team", "-c", "print(json.__name__)")
+    assert used.returncode == 0, used.stderr
+    assert used.stdout == "json\n"
+
+    missing = shell("--profile", "nosuch", "-c", "print('ran')")
+    assert missing.returncode == 2
+    assert "No profile called 'nosuch'" in missing.stderr
+    for name in ("bad", "broken", "team", *BUILTINS):
+        assert name in missing.stderr
+    assert "colour" not in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_extends_of_a_missing_profile_names_the_file(shell: Shell) -> None:
+    path = user_profile("orphan", 'extends = "nosuch"\n')
+    result = shell("--profile", "orphan", "-c", "print('ran')")
+    assert result.returncode == 2
+    assert str(path) in result.stderr
+
+
+# -- shell completion of profile names ---------------------------------------------------------
+
+
+def test_profile_names_complete_builtin_project_and_user_profiles(
+    run_appshell: RunAppshell,
+) -> None:
+    pyproject("[tool.appshell.profiles.deploy]\n")
+    user_profile("dbtools", "banner = 'not a bool'\n")  # broken, still a name to complete
+    env = {"_APPSHELL_COMPLETE": "bash_complete", "COMP_CWORD": "3"}
+    result = run_appshell(env={**env, "COMP_WORDS": "appshell profiles show d"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [
+        "plain,data", "plain,dbtools", "plain,default", "plain,deploy", "plain,dev"
+    ]  # fmt: skip

@@ -889,3 +889,28 @@ def test_stdlib_repl_tracebacks_start_at_the_users_code(
     assert tracebacks[1].startswith('  File "<console>", line 1, in <module>\n')
     assert "appshell" + os.sep not in result.stderr
     assert "asyncio" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("appshell shell --repl ", {"ipython", "ptpython", "python"}),
+        ("appshell shell --repl pt", {"ptpython"}),
+        ("appshell shell --profile ", {"default", "minimal", "data", "dev"}),
+        ("appshell shell --profile d", {"default", "data", "dev"}),
+    ],
+    ids=["repls", "repl-prefix", "profiles", "profile-prefix"],
+)
+def test_shell_options_complete_their_values(
+    run_appshell: RunAppshell, words: str, expected: set[str]
+) -> None:
+    result = run_appshell(
+        env={
+            "_APPSHELL_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split(" ")) - 1),
+        }
+    )
+    assert result.returncode == 0, result.stderr
+    offered = {line.split(",", 1)[1] for line in result.stdout.splitlines()}
+    assert offered == expected

@@ -8,7 +8,7 @@ import typing as t
 
 import click
 
-from ..profiles import find_layers, load_profile
+from ..profiles import complete_profile_names, find_layers, load_profile
 
 
 def _where(origin: str, path: str) -> str:
@@ -75,7 +75,7 @@ def _toml_nested(data: dict[str, dict[str, t.Any]], prefix: str) -> list[str]:
 
 
 @profiles_command.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_profile_names)
 def show_command(name: str) -> None:
     """Show profile NAME with its layers and 'extends' merged, as TOML."""
     profile = load_profile(name)

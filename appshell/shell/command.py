@@ -16,6 +16,7 @@ import click
 from click.core import ParameterSource
 
 from ..exceptions import AppShellUsageError
+from ..profiles import complete_profile_names
 from ..term import render_table, use_color
 from .backends import (
     AUTODETECT_ORDER,
@@ -162,6 +163,7 @@ class _ShellCommand(click.Command):
     "profile_name",
     metavar="NAME",
     envvar=["APPSHELL_SHELL_PROFILE", "APPSHELL_PROFILE"],
+    shell_complete=complete_profile_names,
     help="The profile to start with (see appshell profiles); default: [tool.appshell]"
     " profile in pyproject.toml, else 'default'. [env: APPSHELL_PROFILE]",
 )

@@ -159,6 +159,7 @@ class ContextBuilder:
                 f": {e.format_message()}"
                 if isinstance(e, click.ClickException)
                 else f" raised {type(e).__name__}: {e}"
+                + "".join(f", {note}" for note in getattr(e, "__notes__", ()))
             )
             if self.strict:
                 if isinstance(e, click.ClickException):
@@ -296,6 +297,10 @@ def _importer(spec: str, *, optional: bool) -> t.Callable[[], dict[str, t.Any]]:
             if e.name is not None and e.name not in spec:
                 raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
             raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
+        except Exception as e:
+            # The module ran and raised: its traceback is the user's; say which import it was.
+            e.add_note(f"in the import {spec!r}")
+            raise
 
     return provide
 

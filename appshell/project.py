@@ -1,0 +1,101 @@
+"""The project appshell runs in: the nearest ``pyproject.toml`` and its ``[tool.appshell]``.
+
+Discovery asks it for ``app``, profiles for ``profile`` and ``profiles``: both come here, so
+that a command parses the file once however many parts of appshell look at it. A file that
+changed since it was parsed (a long-lived notebook kernel, a test) is parsed again.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from pathlib import Path
+
+from .exceptions import AppShellUsageError
+
+__all__ = ["Project", "find_project", "find_upward", "read_toml"]
+
+#: The pyproject files parsed so far: path -> ((mtime, size) when parsed, the project).
+_parsed: dict[str, tuple[tuple[int, int], Project]] = {}
+
+
+class Project(t.NamedTuple):
+    """A ``pyproject.toml`` and what it says to appshell."""
+
+    #: The file, an absolute path.
+    path: str
+    #: Its ``[tool.appshell]`` table (empty when it has none). Shared: read, do not change.
+    settings: dict[str, t.Any]
+
+    @property
+    def folder(self) -> str:
+        """The folder the file is in: what relative settings are relative to."""
+        return os.path.dirname(self.path)
+
+
+def find_upward(filename: str, start: str | os.PathLike[str] | None = None) -> str | None:
+    """The nearest file called ``filename`` in ``start`` (default: the working folder) or a
+    folder above it, as an absolute path; None when there is none up to the root."""
+    here = Path(start or os.getcwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / filename
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def read_toml(
+    path: str | os.PathLike[str], error: type[AppShellUsageError] = AppShellUsageError
+) -> dict[str, t.Any]:
+    """Parse the TOML file ``path``.
+
+    :param error: the exception to raise, so that a profile file fails as a profile error.
+    :raises AppShellUsageError: (or ``error``) the file cannot be read, is not UTF-8 text
+        (TOML is always UTF-8), or is not valid TOML; the message names the file.
+    """
+    import tomllib
+
+    shown = os.fspath(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise error(f"Cannot read the file {shown!r}: {e.strerror or e}.") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise error(
+            f"The file {shown!r} is not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start});"
+            " TOML files must be UTF-8: save it again in that encoding."
+        ) from None
+    except tomllib.TOMLDecodeError as e:
+        raise error(f"The file {shown!r} is not valid TOML: {e}.") from None
+
+
+def find_project(start: str | os.PathLike[str] | None = None) -> Project | None:
+    """The project of the nearest ``pyproject.toml`` from ``start`` upward, or None.
+
+    :raises AppShellUsageError: the file is unreadable, not UTF-8, not TOML, or its
+        ``tool`` or ``tool.appshell`` is not a table.
+    """
+    path = find_upward("pyproject.toml", start)
+    if path is None:
+        return None
+    stat = os.stat(path)
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _parsed.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    project = Project(path, _appshell_table(path, read_toml(path)))
+    _parsed[path] = (stamp, project)
+    return project
+
+
+def _appshell_table(path: str, document: dict[str, t.Any]) -> dict[str, t.Any]:
+    tool = document.get("tool", {})
+    table = tool.get("appshell", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        raise AppShellUsageError(
+            f"In {path!r}: [tool.appshell] must be a table of appshell's settings, such as"
+            ' app = "blog:create_app".'
+        )
+    return table
