@@ -70,7 +70,7 @@ class Recorder:
         record = {
             f.name: getattr(settings, f.name)
             for f in dataclasses.fields(settings)
-            if f.name != "session"
+            if f.name not in ("session", "profile")
         }
         record["banner_text"] = banner
         print("SETTINGS " + json.dumps(record))
