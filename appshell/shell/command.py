@@ -30,7 +30,7 @@ from .backends import (
 from .backends.base import SessionLoop
 from .context import Namespace, build_namespace
 from .runner import CommandRunner
-from .script import ScriptRunner, flush_output
+from .script import ScriptRunner, close_after, flush_output
 
 if t.TYPE_CHECKING:
     pass
@@ -322,14 +322,19 @@ def shell_command(
 
     if plan.script:
         script = ScriptRunner(namespace, session, interactive=plan.repl)
-        code = _run_script(plan, script, settings)
         if not plan.repl:
+            # The session is closed here, not by click: a teardown that raises is shown,
+            # and the script's own exit code stays.
+            code = close_after(lambda: _run_script(plan, script, settings), ctx.close)
             ctx.exit(flush_output() or code)
+        _run_script(plan, script, settings)
         namespace = script.globals
         settings.banner = False
         settings.pythonstartup = False
 
     assert backend is not None
+    if sys.stdin is None:  # stdin closed (`-i <&-`): a REPL reads nothing, so it ends, as python
+        ctx.exit(flush_output() or 0)
     banner = ""
     if settings.banner:
         banner = make_banner(info, t.cast(Namespace, namespace), backend, color=use_color())
@@ -375,7 +380,8 @@ class _Plan(t.NamedTuple):
             if echo and is_ipy:
                 raise click.UsageError("--echo runs Python, not IPython syntax.")
             return cls("file", file, tuple(args), None, interactive, echo, is_ipy)
-        if interactive or sys.stdin.isatty():
+        # stdin closed (`<&-`) is no terminal: as python, run what it holds, nothing.
+        if interactive or (sys.stdin is not None and sys.stdin.isatty()):
             if echo:
                 raise click.UsageError("--echo needs a FILE or a script on stdin.")
             return cls(None, None, (), None, True, False, False)

@@ -10,35 +10,24 @@ the REPL of ``-i`` goes on using.
 from __future__ import annotations
 
 import ast
+import contextlib
 import errno
+import io
 import os
 import sys
 import types
 import typing as t
 
-from ..exceptions import AppShellUsageError, format_user_exception
+from ..exceptions import AppShellUsageError, format_user_exception, trim_traceback
 from .backends.base import SessionLoop
+from .source import source_text
 
 if t.TYPE_CHECKING:
-    from types import CodeType
+    from types import CodeType, TracebackType
 
-__all__ = ["ScriptError", "ScriptRunner", "exit_code_of"]
+__all__ = ["ScriptError", "ScriptRunner", "close_after", "exit_code_of"]
 
 _FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-_COMPOUND = (
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.Match,
-    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
-)
 
 
 class ScriptError(AppShellUsageError):
@@ -56,8 +45,8 @@ def exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-def _print_exception(exc: BaseException, file: t.TextIO | None = None) -> None:
-    (file or sys.stderr).write(format_user_exception(exc))
+def _print_exception(exc: BaseException) -> None:
+    sys.stderr.write(format_user_exception(exc))
 
 
 def _quiet_broken_pipe() -> None:
@@ -123,18 +112,19 @@ class ScriptRunner:
 
         :raises ScriptError: ``path`` is missing, a folder, or unreadable.
         """
-        if not os.path.exists(path):
-            raise ScriptError(f"Cannot run {path!r}: there is no such file.")
-        if os.path.isdir(path):
-            raise ScriptError(
-                f"Cannot run {path!r}: it is a folder. Give the Python file to run, such as"
-                f" {os.path.join(path, '__main__.py')!r}."
-            )
         try:
             with open(path, "rb") as f:
                 raw = f.read()
+        except FileNotFoundError:
+            raise ScriptError(f"Cannot run {path!r}: there is no such file.") from None
+        except IsADirectoryError:
+            raise ScriptError(
+                f"Cannot run {path!r}: it is a folder. Give the Python file to run, such as"
+                f" {os.path.join(path, '__main__.py')!r}."
+            ) from None
         except OSError as e:
-            raise ScriptError(f"Cannot read {path!r}: {e.strerror or e}.") from None
+            # What the system said, as python says it (a symbolic link loop: [Errno 40] ...).
+            raise ScriptError(f"Cannot run {path!r}: [Errno {e.errno}] {e.strerror}.") from None
         sys.argv = [path, *args]
         sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
         # As python (3.9+): __file__ and the frames name the script by its absolute path.
@@ -161,6 +151,8 @@ class ScriptRunner:
         sys.argv = ["-", *args]
         self._set_main(None)
         sys.path.insert(0, "")
+        if sys.stdin is None:  # stdin closed (`<&-`): as python, there is nothing to run
+            return ""
         return self._decode(sys.stdin.buffer.read(), "<stdin>")
 
     def run_transcript_file(self, path: str, args: t.Sequence[str]) -> int:
@@ -183,21 +175,18 @@ class ScriptRunner:
 
     @staticmethod
     def _decode(raw: bytes, filename: str) -> str | None:
-        from importlib.util import decode_source
-
         try:
-            return decode_source(raw)
-        except (UnicodeDecodeError, SyntaxError) as e:
-            print(
-                f"appshell: cannot run {filename}: it is not Python source text ({e}).",
-                file=sys.stderr,
-            )
+            return source_text(raw, filename)
+        except SyntaxError as e:
+            _print_exception(e)
             return None
 
+    @staticmethod
     def _compile(
-        self, source: str | ast.Module | ast.Interactive, filename: str, mode: str
-    ) -> CodeType:
-        return t.cast("CodeType", compile(source, filename, mode, flags=_FLAGS, dont_inherit=True))
+        source: str | bytes | ast.Module | ast.Interactive, filename: str, mode: str, flags: int = 0
+    ) -> t.Any:
+        """Compile as the script's code is compiled; with ``ast.PyCF_ONLY_AST``, the tree."""
+        return compile(source, filename, mode, flags=_FLAGS | flags, dont_inherit=True)
 
     def _run_source(self, source: str, filename: str) -> int:
         try:
@@ -211,38 +200,49 @@ class ScriptRunner:
         """Run compiled ``code`` in the script's globals; the exit code of what happened."""
         try:
             self.session.run(code, self.globals)
-        except SystemExit as e:
+        except BaseException as e:
+            return self._ended_by(e)
+        return 0
+
+    def _ended_by(self, exc: BaseException) -> int:
+        """Say how the code ended, if there is something to say; return its exit code."""
+        if isinstance(exc, SystemExit):
             if self.interactive:
-                _print_exception(e)
-            return exit_code_of(e)
-        except KeyboardInterrupt:
+                _print_exception(exc)
+            return exit_code_of(exc)
+        if isinstance(exc, KeyboardInterrupt):
             print("KeyboardInterrupt", file=sys.stderr)
             return 130
-        except BrokenPipeError:
+        if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
             _quiet_broken_pipe()
-            return 1
-        except BaseException as e:
-            if isinstance(e, OSError) and e.errno == errno.EPIPE:
-                _quiet_broken_pipe()
-                return 1
-            _print_exception(e)
-            return 1
-        return 0
+        else:
+            _print_exception(exc)
+        return 1
 
     def run_transcript(self, source: str, filename: str) -> int:
         """Run ``source`` as if typed at the stdlib prompt, echoing it to stdout.
 
         Each top-level statement is printed with ``>>> `` and ``... `` prompts, then run;
-        an expression's value is shown by ``sys.displayhook``; an exception's traceback is
-        printed (to stdout, in order) and the transcript goes on. Returns 1 if any
-        statement raised, the code of a ``sys.exit(n)``, else 0.
+        an expression's value is shown by ``sys.displayhook``. What a statement writes to
+        stderr, its traceback included, goes into the transcript right after it, as on a
+        terminal, and the transcript goes on. Returns 1 if any statement raised, the code
+        of a ``sys.exit(n)``, else 0. Source that does not compile runs nothing: its
+        SyntaxError is shown as python shows it (exit code 1).
         """
         try:
-            tree = ast.parse(source, filename)
-        except SyntaxError as e:
-            _print_exception(e, sys.stdout)
+            # Compiled whole first, as python does a file: errors found only when compiling
+            # (`return` outside a function) stop it before anything runs.
+            self._compile(source, filename, "exec")
+            tree = self._compile(source, filename, "exec", ast.PyCF_ONLY_AST)
+        except (SyntaxError, ValueError) as e:
+            _print_exception(e)
             return 1
         lines = source.splitlines()
+        with _stderr_into_stdout():
+            code = self._echo_statements(t.cast(ast.Module, tree), lines, filename)
+        return code
+
+    def _echo_statements(self, tree: ast.Module, lines: list[str], filename: str) -> int:
         out = sys.stdout
         failed = False
         for first, last, nodes in _statements(tree):
@@ -250,8 +250,8 @@ class ScriptRunner:
             out.write(f">>> {text[0]}\n")
             for line in text[1:]:
                 out.write(f"... {line}\n" if line else "...\n")
-            if isinstance(nodes[-1], _COMPOUND):
-                out.write("...\n")
+            if hasattr(nodes[-1], "body") or isinstance(nodes[-1], ast.Match):
+                out.write("...\n")  # a compound statement ends with an empty line at the prompt
             code = self._compile(ast.Interactive(body=nodes), filename, "single")
             try:
                 self.session.run(code, self.globals)
@@ -261,21 +261,69 @@ class ScriptRunner:
                 print("KeyboardInterrupt", file=sys.stderr)
                 return 130
             except BaseException as e:
-                out.write(format_user_exception(e))
+                _print_exception(e)
                 failed = True
         out.write(">>>\n")
         return 1 if failed else 0
 
     def run_ipython(self, source: str, filename: str, shell: t.Any) -> int:
         """Run ``source`` through IPython's input transformations (``%magics``, ``!cmd``), with
-        frames named after ``filename`` and its lines, on ``shell`` whose namespace is ours."""
+        frames named after ``filename`` and its lines, on ``shell`` whose namespace is ours.
+
+        A mistake IPython reports as a ``UsageError`` (an unknown ``%magic``) is one line, as
+        ``ipython FILE`` shows it, not a traceback through IPython."""
+        from IPython.core.error import UsageError
+
         try:
             python = shell.transform_cell(source)
             code = self._compile(python, filename, "exec")
         except (SyntaxError, ValueError) as e:
             _print_exception(e)
             return 1
-        return self.run_code(code)
+        try:
+            self.session.run(code, self.globals)
+        except BaseException as e:
+            if type(e) is UsageError:
+                print(f"UsageError: {e}", file=sys.stderr)
+            elif hasattr(e, "_render_traceback_"):  # appshell's errors, as IPython shows them
+                print("\n".join(e._render_traceback_()), file=sys.stderr)
+            else:
+                return self._ended_by(e)
+            return 1
+        return 0
+
+
+@contextlib.contextmanager
+def _stderr_into_stdout() -> t.Iterator[None]:
+    """Send what is written to stderr into stdout, in order, as a terminal shows both.
+
+    ``sys.stderr`` becomes ``sys.stdout``; file descriptor 2 (used by C code, subprocesses
+    and logging handlers made before with the old ``sys.stderr``) becomes a copy of 1, and
+    stdout is line buffered so that what those write lands after what was printed before.
+    """
+    out, err = sys.stdout, sys.stderr
+    saved_fd: int | None = None
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        out.flush()
+        err.flush()
+        saved_fd = os.dup(2)
+        os.dup2(out.fileno(), 2)
+    line_buffered = getattr(out, "line_buffering", None)
+    if isinstance(out, io.TextIOWrapper):
+        out.reconfigure(line_buffering=True)
+    sys.stderr = out
+    try:
+        yield
+    finally:
+        sys.stderr = err
+        with contextlib.suppress(OSError, ValueError):
+            out.flush()
+        if isinstance(out, io.TextIOWrapper) and line_buffered is not None:
+            with contextlib.suppress(OSError, ValueError):
+                out.reconfigure(line_buffering=line_buffered)
+        if saved_fd is not None:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
 
 
 def _statements(tree: ast.Module) -> t.Iterator[tuple[int, int, list[ast.stmt]]]:
@@ -294,3 +342,51 @@ def _statements(tree: ast.Module) -> t.Iterator[tuple[int, int, list[ast.stmt]]]
         group, first, last = [node], start, end
     if group:
         yield first, last, group
+
+
+# -- the end of a session --------------------------------------------------------------------
+
+
+def close_after(run: t.Callable[[], int], close: t.Callable[[], None]) -> int:
+    """Run ``run`` (a script, a REPL), then ``close`` the session it ran in, and return
+    ``run``'s exit code.
+
+    ``close`` runs the app's teardown, which is the user's code: if it raises, its traceback
+    is shown from the app's first frame, and the code stays ``run``'s own (a script's
+    ``sys.exit(3)`` is still 3); only a run that succeeded becomes 1. If ``run`` raises, the
+    session is closed the same way and the exception goes on.
+    """
+    try:
+        code = run()
+    except BaseException:
+        _close_showing_errors(close)
+        raise
+    if not _close_showing_errors(close):
+        return code or 1
+    return code
+
+
+def _close_showing_errors(close: t.Callable[[], None]) -> bool:
+    try:
+        close()
+    except Exception as e:
+        flush_output()
+        e.__suppress_context__ = True  # whatever ended the run was already shown
+        _print_exception(e.with_traceback(_from_app_frame(e.__traceback__)))
+        return False
+    return True
+
+
+def _from_app_frame(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` from its first frame outside appshell, the standard library and installed
+    packages: a teardown is called by the framework, through contextlib, from appshell."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    libraries = tuple(
+        os.path.join(paths[key], "") for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    )
+    current = trim_traceback(tb)
+    while current is not None and current.tb_frame.f_code.co_filename.startswith(libraries):
+        current = trim_traceback(current.tb_next)
+    return current if current is not None else tb
