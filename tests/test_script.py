@@ -64,6 +64,22 @@ def environ(script_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def in_bash(command: str, script_env: dict[str, str], cwd: Path) -> Run:
+    """Run a bash command line (for redirections Python's subprocess cannot give)."""
+    proc = subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=environ(script_env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+DEMO_SHELL = f"{shlex.quote(str(APPSHELL))} --app appshell.demo shell"
+
+
 def write(folder: Path, name: str, source: str) -> str:
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -845,18 +861,10 @@ def test_output_piped_to_head(
     script_env: dict[str, str], tmp_path: Path, args: str, first_line: str
 ) -> None:
     write(tmp_path, "many.py", PRINTS_MANY)
-    command = f"{shlex.quote(str(APPSHELL))} --app appshell.demo shell {args} | head -1"
-    proc = subprocess.run(
-        ["bash", "-c", command],
-        cwd=tmp_path,
-        env=environ(script_env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.stdout == first_line + "\n"
-    assert "BrokenPipeError" not in proc.stderr
-    assert "Traceback" not in proc.stderr
+    result = in_bash(f"{DEMO_SHELL} {args} | head -1", script_env, tmp_path)
+    assert result.stdout == first_line + "\n"
+    assert "BrokenPipeError" not in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 SOURCE_BYTES = {
@@ -870,6 +878,7 @@ SOURCE_BYTES = {
     "not-the-declared": b"# coding: ascii\nprint('caf\xe9')\n",
     "bom-and-latin-1": b"\xef\xbb\xbf# coding: latin-1\nprint('ran')\n",
     "declaration-after-code": b"print('caf\xe9')\n# coding: latin-1\n",
+    "null-byte": b"y = 2\nx = 1\x00z\n",
 }
 # Python refuses a declaration other than UTF-8 on stdin: appshell honours it there too.
 STDIN_SOURCES = [name for name in SOURCE_BYTES if name not in ("declared-latin-1",)]
@@ -908,6 +917,15 @@ def test_declared_encoding_on_stdin_is_honoured(script_env: dict[str, str], tmp_
     assert (proc.returncode, proc.stdout.decode(), proc.stderr) == (0, "café\n", b"")
 
 
+def test_stdin_not_readable(script_env: dict[str, str], tmp_path: Path) -> None:
+    # stdin is the write end of the pipe stdout goes to.
+    result = in_bash(f"{DEMO_SHELL} 0<&1", script_env, tmp_path)
+    assert result.returncode == 2
+    assert "stdin" in result.stderr
+    assert f"[Errno {errno.EBADF}]" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_symlink_loop_as_script(shell: t.Callable[..., Run], tmp_path: Path) -> None:
     (tmp_path / "loop.py").symlink_to("loop.py")
     result = shell("loop.py")
@@ -928,17 +946,9 @@ def test_symlink_loop_as_script(shell: t.Callable[..., Run], tmp_path: Path) -> 
 )
 def test_stdin_closed(script_env: dict[str, str], tmp_path: Path, args: str) -> None:
     def run(command: str) -> Run:
-        proc = subprocess.run(
-            ["bash", "-c", f"{command} {args} <&-"],
-            cwd=tmp_path,
-            env=environ(script_env),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        return Run(proc.returncode, proc.stdout, proc.stderr)
+        return in_bash(f"{command} {args} <&-", script_env, tmp_path)
 
-    result = run(f"{shlex.quote(str(APPSHELL))} --app appshell.demo shell")
+    result = run(DEMO_SHELL)
     assert "Traceback" not in result.stderr
     if args == "-i":  # python shows its banner and ends at once: so does the REPL here
         assert result.returncode == 0, result.stderr

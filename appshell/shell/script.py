@@ -147,13 +147,20 @@ class ScriptRunner:
         return self._run_source(source, "<stdin>")
 
     def read_stdin(self, args: t.Sequence[str] = ()) -> str | None:
-        """Set up ``sys.argv`` and the rest for a script on stdin and return its text."""
+        """Set up ``sys.argv`` and the rest for a script on stdin and return its text.
+
+        :raises ScriptError: stdin cannot be read.
+        """
         sys.argv = ["-", *args]
         self._set_main(None)
         sys.path.insert(0, "")
         if sys.stdin is None:  # stdin closed (`<&-`): as python, there is nothing to run
             return ""
-        return self._decode(sys.stdin.buffer.read(), "<stdin>")
+        try:
+            raw = sys.stdin.buffer.read()
+        except OSError as e:  # open for writing only (`0<&1`), say
+            raise ScriptError(f"Cannot read the script on stdin: {e}.") from None
+        return self._decode(raw, "<stdin>")
 
     def run_transcript_file(self, path: str, args: t.Sequence[str]) -> int:
         """``--echo FILE``: the file as a transcript (frames name it as given, so that a
@@ -255,11 +262,8 @@ class ScriptRunner:
             code = self._compile(ast.Interactive(body=nodes), filename, "single")
             try:
                 self.session.run(code, self.globals)
-            except SystemExit as e:
-                return exit_code_of(e)
-            except KeyboardInterrupt:
-                print("KeyboardInterrupt", file=sys.stderr)
-                return 130
+            except (SystemExit, KeyboardInterrupt) as e:
+                return self._ended_by(e)
             except BaseException as e:
                 _print_exception(e)
                 failed = True

@@ -46,8 +46,19 @@ def source_text(raw: bytes, filename: str) -> str:
 
     :raises SyntaxError: with python's own message when python would refuse the bytes
         (an undeclared non-UTF-8 byte: its line, and the byte; an unknown or unfitting
-        declared encoding; a UTF-8 string literal that is not UTF-8: file, line, caret).
+        declared encoding; a UTF-8 string literal that is not UTF-8: file, line, caret;
+        a null byte: its line).
     """
+    text = _decoded(raw, filename)
+    null = text.find("\0")
+    if null >= 0:
+        line_start = text.rfind("\n", 0, null) + 1
+        where = (filename, text.count("\n", 0, null) + 1, None, text[line_start:null])
+        raise SyntaxError("source code cannot contain null bytes", where)
+    return text
+
+
+def _decoded(raw: bytes, filename: str) -> str:
     bom = raw.startswith(codecs.BOM_UTF8)
     body = raw[len(codecs.BOM_UTF8) :] if bom else raw
     declared = _declared_encoding(body)
