@@ -797,14 +797,23 @@ def test_teardown_that_raises_keeps_the_scripts_code(
     # after what the script itself printed; not chained to how the script ended.
     shown = TEARDOWN_TRACEBACK.format(app=tmp_path / "brokenteardown.py")
     assert result.stderr.count("Traceback") == (2 if before else 1)
-    assert result.stderr.startswith(before) if not before else before in result.stderr
-    assert shown in result.stderr
     assert "During handling" not in result.stderr
-    if returncode == 2:
+    if returncode == 2:  # the teardown's traceback, then the one line of the usage error
         assert result.stderr.startswith(shown)
         assert "'missing.py'" in result.stderr.removeprefix(shown)
-    else:
+    else:  # the script's own traceback, if it raised, then the teardown's
         assert result.stderr.endswith(shown)
+        assert result.stderr.removesuffix(shown).endswith(before)
+
+
+def test_teardown_that_raises_after_the_repl(run_appshell: RunAppshell, tmp_path: Path) -> None:
+    write(tmp_path, "brokenteardown.py", RAISING_TEARDOWN_APP)
+    args = ("--app", "brokenteardown", "shell", "--repl", "python", "-i", "-c", "print('ran')")
+    result = run_appshell(*args, input="")
+    assert result.returncode == 1
+    assert result.stdout.startswith("ran\n")
+    assert result.stderr.endswith(TEARDOWN_TRACEBACK.format(app=tmp_path / "brokenteardown.py"))
+    assert result.stderr.count("Traceback") == 1
 
 
 # -- bad input -------------------------------------------------------------------------------

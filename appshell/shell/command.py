@@ -320,26 +320,38 @@ def shell_command(
         ptpython_options=profile.ptpython_options,
     )
 
+    # The session is closed here, not by click: a teardown that raises is shown from its own
+    # frame, and the script's (or REPL's) exit code stays.
+    code = close_after(lambda: _run(plan, info, namespace, backend, settings), ctx.close)
+    ctx.exit(flush_output() or code)
+
+
+def _run(
+    plan: _Plan,
+    info: ScriptInfo,
+    namespace: dict[str, t.Any],
+    backend: Backend | None,
+    settings: ShellSettings,
+) -> int:
+    """Run the script, then the REPL, as planned; the exit code."""
     if plan.script:
-        script = ScriptRunner(namespace, session, interactive=plan.repl)
+        assert settings.session is not None
+        script = ScriptRunner(namespace, settings.session, interactive=plan.repl)
+        code = _run_script(plan, script, settings)
         if not plan.repl:
-            # The session is closed here, not by click: a teardown that raises is shown,
-            # and the script's own exit code stays.
-            code = close_after(lambda: _run_script(plan, script, settings), ctx.close)
-            ctx.exit(flush_output() or code)
-        _run_script(plan, script, settings)
+            return code
         namespace = script.globals
         settings.banner = False
         settings.pythonstartup = False
 
     assert backend is not None
     if sys.stdin is None:  # stdin closed (`-i <&-`): a REPL reads nothing, so it ends, as python
-        ctx.exit(flush_output() or 0)
+        return 0
     banner = ""
     if settings.banner:
         banner = make_banner(info, t.cast(Namespace, namespace), backend, color=use_color())
     backend.run(namespace, banner, settings)
-    flush_output()
+    return 0
 
 
 class _Plan(t.NamedTuple):
