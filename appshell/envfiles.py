@@ -64,7 +64,10 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
         a line on stderr naming the files left unread.
     :raises EnvFileError: ``path`` cannot be read, or is not UTF-8 text.
     """
-    wanted: list[tuple[str, bool]] = [] if path is None else [(os.fspath(path), True)]
+    # As flask.cli's: a path that is not a file is passed over (--env-file checks existence).
+    wanted: list[tuple[str, bool]] = (
+        [] if path is None or not os.path.isfile(path) else [(os.fspath(path), True)]
+    )
     if load_defaults:
         wanted += [(found, False) for name in DEFAULT_FILES if (found := find_upward(name))]
     if not wanted:

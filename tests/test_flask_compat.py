@@ -17,9 +17,6 @@ DOCUMENTED_DIFFERENCES = {
     "test_no_command_echo_loading_error",
     "test_help_echo_loading_error",
 }
-#: `run --cert` without the ssl module must be click.BadParameter: commands/run.py's part
-#: of issue 12, done on another branch. Remove it from here once that is merged.
-PENDING = {"test_run_cert_no_ssl"}
 
 
 def run_flask_tests(tests: Path) -> dict[str, str]:
@@ -56,8 +53,6 @@ def test_flask_cli_tests_pass_against_appshell(flask_cli_tests: Path) -> None:
     report = flask_cli_tests / "report.xml"
     outcomes = run_flask_tests(flask_cli_tests)
     failed = {name for name, outcome in outcomes.items() if outcome == "failed"}
-    now_passing = PENDING - failed
-    assert not now_passing, f"{sorted(now_passing)} pass now: take them out of PENDING"
-    assert failed == DOCUMENTED_DIFFERENCES | PENDING, report.read_text()
+    assert failed == DOCUMENTED_DIFFERENCES, report.read_text()
     cases = ET.parse(report).getroot().iter("testcase")
     assert sum(1 for _ in cases) >= 58  # Flask 3.1's test_cli.py has 58

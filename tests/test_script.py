@@ -7,6 +7,7 @@ run by appshell behaves as ``python`` runs it, tracebacks included.
 
 from __future__ import annotations
 
+import errno
 import os
 import shlex
 import signal
@@ -61,6 +62,22 @@ def environ(script_env: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONUNBUFFERED")}
     env.update(script_env)
     return env
+
+
+def in_bash(command: str, script_env: dict[str, str], cwd: Path) -> Run:
+    """Run a bash command line (for redirections Python's subprocess cannot give)."""
+    proc = subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=environ(script_env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+DEMO_SHELL = f"{shlex.quote(str(APPSHELL))} --app appshell.demo shell"
 
 
 def write(folder: Path, name: str, source: str) -> str:
@@ -304,6 +321,78 @@ def test_echo_exit_zero_when_nothing_raised(shell: t.Callable[..., Run], tmp_pat
 # -- -i and the shared session ---------------------------------------------------------------
 
 
+ECHO_STDERR = """\
+import os, subprocess, sys
+print("out 1")
+print("err 1", file=sys.stderr)
+os.write(2, b"fd 2\\n")
+subprocess.run([sys.executable, "-c", "import sys; sys.stderr.write('child\\\\n')"]).returncode
+sys.__stderr__.write("kept stderr\\n")
+1 / 0
+print("out 2")
+"""
+
+
+def test_echo_interleaves_stderr(shell: t.Callable[..., Run], tmp_path: Path) -> None:
+    # What each statement writes to stderr follows it, as on a terminal, however it got
+    # there: sys.stderr, file descriptor 2, a child process, a stream kept from before.
+    result = shell("--echo", write(tmp_path, "noisy.py", ECHO_STDERR))
+    assert result.stdout == (
+        ">>> import os, subprocess, sys\n"
+        '>>> print("out 1")\n'
+        "out 1\n"
+        '>>> print("err 1", file=sys.stderr)\n'
+        "err 1\n"
+        '>>> os.write(2, b"fd 2\\n")\n'
+        "fd 2\n"
+        "5\n"
+        '>>> subprocess.run([sys.executable, "-c", "import sys;'
+        " sys.stderr.write('child\\\\n')\"]).returncode\n"
+        "child\n"
+        "0\n"
+        '>>> sys.__stderr__.write("kept stderr\\n")\n'
+        "kept stderr\n"
+        "12\n"
+        ">>> 1 / 0\n"
+        "Traceback (most recent call last):\n"
+        '  File "noisy.py", line 7, in <module>\n'
+        "    1 / 0\n"
+        "    ~~^~~\n"
+        "ZeroDivisionError: division by zero\n"
+        '>>> print("out 2")\n'
+        "out 2\n"
+        ">>>\n"
+    )
+    assert (result.returncode, result.stderr) == (1, "")
+
+
+@pytest.mark.parametrize(
+    ("mode", "source"),
+    [
+        ("FILE", "print('not run')\nx = (1,\n"),
+        ("FILE", "print('not run')\nreturn 5\n"),
+        ("FILE", "print('not run')\ndef f(:\n    pass\n"),
+        ("stdin", "print('not run')\nx = (1,\n"),
+        ("stdin", "print('not run')\nreturn 5\n"),
+    ],
+    ids=["FILE-unclosed", "FILE-return-outside", "FILE-bad-def", "stdin-unclosed", "stdin-return"],
+)
+def test_echo_syntax_error_shown_like_python(
+    shell: t.Callable[..., Run], tmp_path: Path, mode: str, source: str
+) -> None:
+    script = write(tmp_path, "bad.py", source)
+    if mode == "FILE":
+        result = shell("--echo", script)
+        # Python names the file by its absolute path; a transcript by the name given.
+        expected = python(tmp_path, script).stderr.replace(str(tmp_path / script), script)
+    else:
+        result = shell("--echo", input=source)
+        expected = python(tmp_path, input=source).stderr
+    assert expected.startswith("  File ")
+    assert "^" in expected or mode == "stdin"  # python cannot show a line of stdin again
+    assert result == (1, "", expected)
+
+
 @pytest.mark.parametrize("mode", ["-c", "FILE"], ids=["-c", "FILE"])
 def test_interactive_after_script_keeps_its_globals(
     shell: t.Callable[..., Run], tmp_path: Path, mode: str
@@ -405,6 +494,17 @@ def test_ipy_traceback_names_file_and_lines(shell: t.Callable[..., Run], tmp_pat
         '  File "fail.ipy", line 3, in check\n'
         '    raise ValueError(f"too big: {n}")\n'
         "ValueError: too big: 2\n"
+    )
+
+
+def test_ipy_unknown_magic_is_one_line(shell: t.Callable[..., Run], tmp_path: Path) -> None:
+    script = write(tmp_path, "typo.ipy", "print('before')\n%nosuchmagic x\nprint('after')\n")
+    result = shell(script)
+    # As `ipython typo.ipy`: IPython's one line, nothing after it runs, exit code 1.
+    assert result == (
+        1,
+        "before\n",
+        "UsageError: Line magic function `%nosuchmagic` not found.\n",
     )
 
 
@@ -542,9 +642,9 @@ def test_output_flushed_before_exit(
 # -- Ctrl-C ----------------------------------------------------------------------------------
 
 
-def interrupt(args: list[str], env: dict[str, str], cwd: Path) -> Run:
-    """Start appshell, wait for 'ready' on its stderr, send SIGINT, wait for it to end
-    (killed after 15 s: its return code is then -9)."""
+def interrupt(args: list[str], env: dict[str, str], cwd: Path, *, ready_on: str = "stderr") -> Run:
+    """Start appshell, wait for a 'ready' line on its ``ready_on`` stream, send SIGINT, wait
+    for it to end (killed after 15 s: its return code is then -9)."""
     with subprocess.Popen(
         [str(APPSHELL), *args],
         cwd=cwd,
@@ -554,17 +654,25 @@ def interrupt(args: list[str], env: dict[str, str], cwd: Path) -> Run:
         stderr=subprocess.PIPE,
         text=True,
     ) as proc:
-        assert proc.stderr is not None
-        ready = proc.stderr.readline()
-        if ready == "ready\n":
+        stream = proc.stdout if ready_on == "stdout" else proc.stderr
+        assert stream is not None
+        before = ""
+        while not before.endswith("ready\n"):
+            line = stream.readline()
+            if not line:
+                break
+            before += line
+        if before.endswith("ready\n"):
             proc.send_signal(signal.SIGINT)
         try:
             stdout, stderr = proc.communicate(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
             stdout, stderr = proc.communicate()
-    assert ready == "ready\n", ready + stderr
-    return Run(proc.returncode, stdout, stderr)
+    assert before.endswith("ready\n"), before + stderr
+    if ready_on == "stdout":
+        return Run(proc.returncode, before + stdout, stderr)
+    return Run(proc.returncode, stdout, before + stderr)
 
 
 READY = "print('ready', file=sys.stderr, flush=True)\n"
@@ -601,7 +709,10 @@ def test_ctrl_c_exits_130_after_teardown(
         args = [write(tmp_path, "wait.py", source)]
         if mode == "echo":
             args.insert(0, "--echo")
-    result = interrupt(["--app", TEARDOWN_APP, "shell", *args], environ(script_env), tmp_path)
+    # A transcript holds what the script writes to stderr, 'ready' included.
+    ready_on = "stdout" if mode == "echo" else "stderr"
+    command = ["--app", TEARDOWN_APP, "shell", *args]
+    result = interrupt(command, environ(script_env), tmp_path, ready_on=ready_on)
     assert result.returncode == 130, result.stderr  # exited, not killed by the signal (-2)
     assert "written before Ctrl-C" in result.stdout
     assert Path(script_env["SCRIPT_TEARDOWN_MARKER"]).read_text() == "teardown\n"
@@ -638,6 +749,71 @@ def test_app_context_torn_down(
     assert result.returncode == returncode, result.stderr
     marker = Path(script_env["SCRIPT_TEARDOWN_MARKER"]).read_text()
     assert marker == "script in script_teardown\nteardown\n"
+
+
+RAISING_TEARDOWN_APP = """\
+from flask import Flask
+
+app = Flask("brokenteardown")
+
+
+@app.teardown_appcontext
+def close_db(exc):
+    raise RuntimeError("teardown broke")
+"""
+TEARDOWN_TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "{app}", line 8, in close_db\n'
+    '    raise RuntimeError("teardown broke")\n'
+    "RuntimeError: teardown broke\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "returncode", "stdout", "before"),
+    [
+        (["-c", "import sys; print('ran'); sys.exit(3)"], 3, "ran\n", ""),
+        (["exits.py"], 3, "ran\n", ""),
+        (["--echo", "exits.py"], 3, ">>> import sys\n>>> print('ran')\nran\n>>> sys.exit(3)\n", ""),
+        (["-c", "print('ran')"], 1, "ran\n", ""),
+        (["-c", "1 / 0"], 1, "", "ZeroDivisionError: division by zero\n"),
+        (["missing.py"], 2, "", ""),
+    ],
+    ids=["-c-exit-3", "FILE-exit-3", "echo-exit-3", "-c-ok", "-c-raise", "no-such-file"],
+)
+def test_teardown_that_raises_keeps_the_scripts_code(
+    run_appshell: RunAppshell,
+    tmp_path: Path,
+    args: list[str],
+    returncode: int,
+    stdout: str,
+    before: str,
+) -> None:
+    write(tmp_path, "brokenteardown.py", RAISING_TEARDOWN_APP)
+    write(tmp_path, "exits.py", "import sys\nprint('ran')\nsys.exit(3)\n")
+    result = run_appshell("--app", "brokenteardown", "shell", *args, input="")
+    assert (result.returncode, result.stdout) == (returncode, stdout), result.stderr
+    # The teardown's own traceback, from the app's frame (not contextlib's or Flask's), once,
+    # after what the script itself printed; not chained to how the script ended.
+    shown = TEARDOWN_TRACEBACK.format(app=tmp_path / "brokenteardown.py")
+    assert result.stderr.count("Traceback") == (2 if before else 1)
+    assert "During handling" not in result.stderr
+    if returncode == 2:  # the teardown's traceback, then the one line of the usage error
+        assert result.stderr.startswith(shown)
+        assert "'missing.py'" in result.stderr.removeprefix(shown)
+    else:  # the script's own traceback, if it raised, then the teardown's
+        assert result.stderr.endswith(shown)
+        assert result.stderr.removesuffix(shown).endswith(before)
+
+
+def test_teardown_that_raises_after_the_repl(run_appshell: RunAppshell, tmp_path: Path) -> None:
+    write(tmp_path, "brokenteardown.py", RAISING_TEARDOWN_APP)
+    args = ("--app", "brokenteardown", "shell", "--repl", "python", "-i", "-c", "print('ran')")
+    result = run_appshell(*args, input="")
+    assert result.returncode == 1
+    assert result.stdout.startswith("ran\n")
+    assert result.stderr.endswith(TEARDOWN_TRACEBACK.format(app=tmp_path / "brokenteardown.py"))
+    assert result.stderr.count("Traceback") == 1
 
 
 # -- bad input -------------------------------------------------------------------------------
@@ -694,39 +870,100 @@ def test_output_piped_to_head(
     script_env: dict[str, str], tmp_path: Path, args: str, first_line: str
 ) -> None:
     write(tmp_path, "many.py", PRINTS_MANY)
-    command = f"{shlex.quote(str(APPSHELL))} --app appshell.demo shell {args} | head -1"
-    proc = subprocess.run(
-        ["bash", "-c", command],
-        cwd=tmp_path,
-        env=environ(script_env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.stdout == first_line + "\n"
-    assert "BrokenPipeError" not in proc.stderr
-    assert "Traceback" not in proc.stderr
+    result = in_bash(f"{DEMO_SHELL} {args} | head -1", script_env, tmp_path)
+    assert result.stdout == first_line + "\n"
+    assert "BrokenPipeError" not in result.stderr
+    assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("mode", ["FILE", "stdin"], ids=["FILE", "stdin"])
-def test_undecodable_script(script_env: dict[str, str], tmp_path: Path, mode: str) -> None:
-    raw = b"print('caf\xe9')\n\xff\xfe\x00\x81\n"
-    (tmp_path / "binary.py").write_bytes(raw)
-    args = ["binary.py"] if mode == "FILE" else []
+SOURCE_BYTES = {
+    "latin-1": b"x = 1\nprint('caf\xe9')\n",
+    "binary": b"print('caf\xe9')\n\xff\xfe\x00\x81\n",
+    "declared-latin-1": b"#!/usr/bin/env python\n# -*- coding: latin-1 -*-\nprint('caf\xe9')\n",
+    "declared-utf-8-bad-string": b"# coding: utf-8\nx = 1\ny = '\xe9'\n",
+    "declared-utf-8-bad-comment": b"# coding: utf-8\n# caf\xe9\nprint('ran')\n",
+    "bom-bad-comment": b"\xef\xbb\xbf# caf\xe9\nprint('ran')\n",
+    "unknown-encoding": b"# coding: nosuch\nprint('ran')\n",
+    "not-the-declared": b"# coding: ascii\nprint('caf\xe9')\n",
+    "bom-and-latin-1": b"\xef\xbb\xbf# coding: latin-1\nprint('ran')\n",
+    "declaration-after-code": b"print('caf\xe9')\n# coding: latin-1\n",
+    "null-byte": b"y = 2\nx = 1\x00z\n",
+}
+# Python refuses a declaration other than UTF-8 on stdin: appshell honours it there too.
+STDIN_SOURCES = [name for name in SOURCE_BYTES if name not in ("declared-latin-1",)]
+
+
+@pytest.mark.parametrize(
+    ("mode", "name"),
+    [("FILE", name) for name in SOURCE_BYTES] + [("stdin", name) for name in STDIN_SOURCES],
+    ids=[f"FILE-{name}" for name in SOURCE_BYTES] + [f"stdin-{name}" for name in STDIN_SOURCES],
+)
+def test_script_bytes_read_as_python_reads_them(
+    script_env: dict[str, str], tmp_path: Path, mode: str, name: str
+) -> None:
+    (tmp_path / "enc.py").write_bytes(SOURCE_BYTES[name])
+    args = ["enc.py"] if mode == "FILE" else []
+    stdin = b"" if mode == "FILE" else SOURCE_BYTES[name]
+    ran = [
+        subprocess.run(
+            command, cwd=tmp_path, env=environ(script_env), input=stdin, capture_output=True
+        )
+        for command in ([str(APPSHELL), *DEMO, *args], [sys.executable, *args])
+    ]
+    appshell, python = ((r.returncode, r.stdout, r.stderr.decode()) for r in ran)
+    assert appshell == python
+    assert "Traceback" not in appshell[2]
+
+
+def test_declared_encoding_on_stdin_is_honoured(script_env: dict[str, str], tmp_path: Path) -> None:
     proc = subprocess.run(
-        [str(APPSHELL), *DEMO, *args],
+        [str(APPSHELL), *DEMO],
         cwd=tmp_path,
-        env=environ(script_env),
-        input=b"" if mode == "FILE" else raw,
+        input=SOURCE_BYTES["declared-latin-1"],
         capture_output=True,
-        timeout=60,
+        env=environ(script_env),
     )
-    stderr = proc.stderr.decode()
-    assert proc.returncode == 1
-    assert proc.stdout == b""
-    assert len(stderr.splitlines()) == 1, stderr
-    assert ("binary.py" if mode == "FILE" else "<stdin>") in stderr
-    assert "Traceback" not in stderr
+    assert (proc.returncode, proc.stdout.decode(), proc.stderr) == (0, "café\n", b"")
+
+
+def test_stdin_not_readable(script_env: dict[str, str], tmp_path: Path) -> None:
+    # stdin is the write end of the pipe stdout goes to.
+    result = in_bash(f"{DEMO_SHELL} 0<&1", script_env, tmp_path)
+    assert result.returncode == 2
+    assert "stdin" in result.stderr
+    assert f"[Errno {errno.EBADF}]" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_symlink_loop_as_script(shell: t.Callable[..., Run], tmp_path: Path) -> None:
+    (tmp_path / "loop.py").symlink_to("loop.py")
+    result = shell("loop.py")
+    python_said = f"[Errno {errno.ELOOP}] {os.strerror(errno.ELOOP)}"
+    assert python_said in python(tmp_path, "loop.py").stderr
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "'loop.py'" in result.stderr
+    assert python_said in result.stderr
+    assert "no such file" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    ["", "-", "-c 'import sys; print(sys.stdin)'", "--echo", "-i"],
+    ids=["nothing", "dash", "-c", "echo", "-i"],
+)
+def test_stdin_closed(script_env: dict[str, str], tmp_path: Path, args: str) -> None:
+    def run(command: str) -> Run:
+        return in_bash(f"{command} {args} <&-", script_env, tmp_path)
+
+    result = run(DEMO_SHELL)
+    assert "Traceback" not in result.stderr
+    if args == "-i":  # python shows its banner and ends at once: so does the REPL here
+        assert result.returncode == 0, result.stderr
+        return
+    expected = run(shlex.quote(sys.executable)) if args != "--echo" else Run(0, ">>>\n", "")
+    assert result == expected
 
 
 def test_echo_with_command_is_usage_error(shell: t.Callable[..., Run]) -> None:

@@ -40,6 +40,19 @@ class PortType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
             ) from None
 
 
+class PathListType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """Several paths in one value, joined by the OS's path separator, as PATH is."""
+
+    name = "paths"
+
+    def convert(
+        self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> list[str]:
+        if isinstance(value, list | tuple):
+            return [str(item) for item in value]
+        return [item for item in str(value).split(os.path.pathsep) if item]
+
+
 class RunCommand(click.Command):
     """``run``: ``--cert`` and ``--key`` mean something only together, so they are read
     together, once both are parsed, into the one ``cert`` value the command receives."""
@@ -88,11 +101,12 @@ _SEP = os.path.pathsep
 )
 @click.option(
     "--extra-files",
-    metavar="PATHS",
+    type=PathListType(),
     help=f"More files whose change restarts the server with --reload, joined by {_SEP!r}.",
 )
 @click.option(
     "--exclude-patterns",
+    type=PathListType(),
     metavar="PATTERNS",
     help=f"fnmatch patterns of files whose change does not restart the server, joined by {_SEP!r}.",
 )
@@ -111,8 +125,8 @@ def run_command(
     reload: bool | None,
     debugger: bool | None,
     with_threads: bool,
-    extra_files: str | None,
-    exclude_patterns: str | None,
+    extra_files: list[str] | None,
+    exclude_patterns: list[str] | None,
     allow_remote_debugger: bool,
 ) -> None:
     """Serve the app with werkzeug's development server.
@@ -146,8 +160,8 @@ def run_command(
         plan,
         reload=debug if reload is None else reload,
         threaded=with_threads,
-        extra_files=_split(extra_files),
-        exclude_patterns=_split(exclude_patterns),
+        extra_files=extra_files or None,
+        exclude_patterns=exclude_patterns or None,
     )
 
 
@@ -166,7 +180,3 @@ def _load(info: ScriptInfo, in_child: bool) -> t.Any:
         app = serving.FailedApp(e)
         app.report()
         return app
-
-
-def _split(paths: str | None) -> list[str] | None:
-    return [p for p in paths.split(_SEP) if p] if paths else None

@@ -283,6 +283,8 @@ def _run_session(
         settings.pythonstartup = False
     elif not plan.repl:
         return 0  # stdin is closed: nothing to run, as python does
+    if sys.stdin is None:
+        return 0  # no REPL can read a closed stdin; python -i exits 0 there too
     assert backend is not None
     text = session.banner(backend, color=use_color()) if settings.banner else ""
     backend.run(namespace, text, settings)
@@ -327,11 +329,9 @@ class _Plan(t.NamedTuple):
             if echo and is_ipy:
                 raise click.UsageError("--echo runs Python, not IPython syntax.")
             return cls("file", file, tuple(args), None, interactive, echo, is_ipy)
-        if sys.stdin is None:  # started with stdin closed (`<&-`)
-            if echo:
-                raise click.UsageError("--echo needs a FILE or a script on stdin.")
+        if sys.stdin is None and not echo:  # started with stdin closed (`<&-`)
             return cls(None, None, (), None, False, False, False)
-        if interactive or sys.stdin.isatty():
+        if interactive or (sys.stdin is not None and sys.stdin.isatty()):
             if echo:
                 raise click.UsageError("--echo needs a FILE or a script on stdin.")
             return cls(None, None, (), None, True, False, False)

@@ -10,7 +10,9 @@ the REPL of ``-i`` goes on using.
 from __future__ import annotations
 
 import ast
+import contextlib
 import errno
+import io
 import os
 import sys
 import types
@@ -18,6 +20,7 @@ import typing as t
 
 from ..exceptions import ScriptError, format_user_exception
 from .session import SessionLoop
+from .source import source_text
 
 if t.TYPE_CHECKING:
     from types import CodeType
@@ -25,20 +28,6 @@ if t.TYPE_CHECKING:
 __all__ = ["ScriptError", "ScriptRunner", "exit_code_of"]
 
 _FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-_COMPOUND = (
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.Match,
-    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
-)
 
 
 def exit_code_of(exc: SystemExit) -> int:
@@ -52,8 +41,8 @@ def exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-def _print_exception(exc: BaseException, file: t.TextIO | None = None) -> None:
-    (file or sys.stderr).write(format_user_exception(exc))
+def _print_exception(exc: BaseException) -> None:
+    sys.stderr.write(format_user_exception(exc))
 
 
 def _quiet_broken_pipe() -> None:
@@ -119,18 +108,19 @@ class ScriptRunner:
 
         :raises ScriptError: ``path`` is missing, a folder, or unreadable.
         """
-        if not os.path.exists(path):
-            raise ScriptError(f"Cannot run {path!r}: there is no such file.")
-        if os.path.isdir(path):
-            raise ScriptError(
-                f"Cannot run {path!r}: it is a folder. Give the Python file to run, such as"
-                f" {os.path.join(path, '__main__.py')!r}."
-            )
         try:
             with open(path, "rb") as f:
                 raw = f.read()
+        except FileNotFoundError:
+            raise ScriptError(f"Cannot run {path!r}: there is no such file.") from None
+        except IsADirectoryError:
+            raise ScriptError(
+                f"Cannot run {path!r}: it is a folder. Give the Python file to run, such as"
+                f" {os.path.join(path, '__main__.py')!r}."
+            ) from None
         except OSError as e:
-            raise ScriptError(f"Cannot read {path!r}: {e.strerror or e}.") from None
+            # What the system said, as python says it (a symbolic link loop: [Errno 40] ...).
+            raise ScriptError(f"Cannot run {path!r}: [Errno {e.errno}] {e.strerror}.") from None
         sys.argv = [path, *args]
         sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
         # As python (3.9+): __file__ and the frames name the script by its absolute path.
@@ -153,11 +143,20 @@ class ScriptRunner:
         return self._run_source(source, "<stdin>")
 
     def read_stdin(self, args: t.Sequence[str] = ()) -> str | None:
-        """Set up ``sys.argv`` and the rest for a script on stdin and return its text."""
+        """Set up ``sys.argv`` and the rest for a script on stdin and return its text.
+
+        :raises ScriptError: stdin cannot be read.
+        """
         sys.argv = ["-", *args]
         self._set_main(None)
         sys.path.insert(0, "")
-        return self._decode(sys.stdin.buffer.read(), "<stdin>")
+        if sys.stdin is None:  # stdin closed (`<&-`): as python, there is nothing to run
+            return ""
+        try:
+            raw = sys.stdin.buffer.read()
+        except OSError as e:  # open for writing only (`0<&1`), say
+            raise ScriptError(f"Cannot read the script on stdin: {e}.") from None
+        return self._decode(raw, "<stdin>")
 
     def run_transcript_file(self, path: str, args: t.Sequence[str]) -> int:
         """``--echo FILE``: the file as a transcript (frames name it as given, so that a
@@ -179,21 +178,18 @@ class ScriptRunner:
 
     @staticmethod
     def _decode(raw: bytes, filename: str) -> str | None:
-        from importlib.util import decode_source
-
         try:
-            return decode_source(raw)
-        except (UnicodeDecodeError, SyntaxError) as e:
-            print(
-                f"appshell: cannot run {filename}: it is not Python source text ({e}).",
-                file=sys.stderr,
-            )
+            return source_text(raw, filename)
+        except SyntaxError as e:
+            _print_exception(e)
             return None
 
+    @staticmethod
     def _compile(
-        self, source: str | ast.Module | ast.Interactive, filename: str, mode: str
-    ) -> CodeType:
-        return t.cast("CodeType", compile(source, filename, mode, flags=_FLAGS, dont_inherit=True))
+        source: str | bytes | ast.Module | ast.Interactive, filename: str, mode: str, flags: int = 0
+    ) -> t.Any:
+        """Compile as the script's code is compiled; with ``ast.PyCF_ONLY_AST``, the tree."""
+        return compile(source, filename, mode, flags=_FLAGS | flags, dont_inherit=True)
 
     def _run_source(self, source: str, filename: str) -> int:
         try:
@@ -207,38 +203,49 @@ class ScriptRunner:
         """Run compiled ``code`` in the script's globals; the exit code of what happened."""
         try:
             self.session.run(code, self.globals)
-        except SystemExit as e:
+        except BaseException as e:
+            return self._ended_by(e)
+        return 0
+
+    def _ended_by(self, exc: BaseException) -> int:
+        """Say how the code ended, if there is something to say; return its exit code."""
+        if isinstance(exc, SystemExit):
             if self.interactive:
-                _print_exception(e)
-            return exit_code_of(e)
-        except KeyboardInterrupt:
+                _print_exception(exc)
+            return exit_code_of(exc)
+        if isinstance(exc, KeyboardInterrupt):
             print("KeyboardInterrupt", file=sys.stderr)
             return 130
-        except BrokenPipeError:
+        if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
             _quiet_broken_pipe()
-            return 1
-        except BaseException as e:
-            if isinstance(e, OSError) and e.errno == errno.EPIPE:
-                _quiet_broken_pipe()
-                return 1
-            _print_exception(e)
-            return 1
-        return 0
+        else:
+            _print_exception(exc)
+        return 1
 
     def run_transcript(self, source: str, filename: str) -> int:
         """Run ``source`` as if typed at the stdlib prompt, echoing it to stdout.
 
         Each top-level statement is printed with ``>>> `` and ``... `` prompts, then run;
-        an expression's value is shown by ``sys.displayhook``; an exception's traceback is
-        printed (to stdout, in order) and the transcript goes on. Returns 1 if any
-        statement raised, the code of a ``sys.exit(n)``, else 0.
+        an expression's value is shown by ``sys.displayhook``. What a statement writes to
+        stderr, its traceback included, goes into the transcript right after it, as on a
+        terminal, and the transcript goes on. Returns 1 if any statement raised, the code
+        of a ``sys.exit(n)``, else 0. Source that does not compile runs nothing: its
+        SyntaxError is shown as python shows it (exit code 1).
         """
         try:
-            tree = ast.parse(source, filename)
-        except SyntaxError as e:
-            _print_exception(e, sys.stdout)
+            # Compiled whole first, as python does a file: errors found only when compiling
+            # (`return` outside a function) stop it before anything runs.
+            self._compile(source, filename, "exec")
+            tree = self._compile(source, filename, "exec", ast.PyCF_ONLY_AST)
+        except (SyntaxError, ValueError) as e:
+            _print_exception(e)
             return 1
         lines = source.splitlines()
+        with _stderr_into_stdout():
+            code = self._echo_statements(t.cast(ast.Module, tree), lines, filename)
+        return code
+
+    def _echo_statements(self, tree: ast.Module, lines: list[str], filename: str) -> int:
         out = sys.stdout
         failed = False
         for first, last, nodes in _statements(tree):
@@ -246,32 +253,77 @@ class ScriptRunner:
             out.write(f">>> {text[0]}\n")
             for line in text[1:]:
                 out.write(f"... {line}\n" if line else "...\n")
-            if isinstance(nodes[-1], _COMPOUND):
-                out.write("...\n")
+            if hasattr(nodes[-1], "body") or isinstance(nodes[-1], ast.Match):
+                out.write("...\n")  # a compound statement ends with an empty line at the prompt
             code = self._compile(ast.Interactive(body=nodes), filename, "single")
             try:
                 self.session.run(code, self.globals)
-            except SystemExit as e:
-                return exit_code_of(e)
-            except KeyboardInterrupt:
-                print("KeyboardInterrupt", file=sys.stderr)
-                return 130
+            except (SystemExit, KeyboardInterrupt) as e:
+                return self._ended_by(e)
             except BaseException as e:
-                out.write(format_user_exception(e))
+                _print_exception(e)
                 failed = True
         out.write(">>>\n")
         return 1 if failed else 0
 
     def run_ipython(self, source: str, filename: str, shell: t.Any) -> int:
         """Run ``source`` through IPython's input transformations (``%magics``, ``!cmd``), with
-        frames named after ``filename`` and its lines, on ``shell`` whose namespace is ours."""
+        frames named after ``filename`` and its lines, on ``shell`` whose namespace is ours.
+
+        A mistake IPython reports as a ``UsageError`` (an unknown ``%magic``) is one line, as
+        ``ipython FILE`` shows it, not a traceback through IPython."""
+        from IPython.core.error import UsageError
+
         try:
             python = shell.transform_cell(source)
             code = self._compile(python, filename, "exec")
         except (SyntaxError, ValueError) as e:
             _print_exception(e)
             return 1
-        return self.run_code(code)
+        try:
+            self.session.run(code, self.globals)
+        except BaseException as e:
+            if type(e) is UsageError:
+                print(f"UsageError: {e}", file=sys.stderr)
+            elif hasattr(e, "_render_traceback_"):  # appshell's errors, as IPython shows them
+                print("\n".join(e._render_traceback_()), file=sys.stderr)
+            else:
+                return self._ended_by(e)
+            return 1
+        return 0
+
+
+@contextlib.contextmanager
+def _stderr_into_stdout() -> t.Iterator[None]:
+    """Send what is written to stderr into stdout, in order, as a terminal shows both.
+
+    ``sys.stderr`` becomes ``sys.stdout``; file descriptor 2 (used by C code, subprocesses
+    and logging handlers made before with the old ``sys.stderr``) becomes a copy of 1, and
+    stdout is line buffered so that what those write lands after what was printed before.
+    """
+    out, err = sys.stdout, sys.stderr
+    saved_fd: int | None = None
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        out.flush()
+        err.flush()
+        saved_fd = os.dup(2)
+        os.dup2(out.fileno(), 2)
+    line_buffered = getattr(out, "line_buffering", None)
+    if isinstance(out, io.TextIOWrapper):
+        out.reconfigure(line_buffering=True)
+    sys.stderr = out
+    try:
+        yield
+    finally:
+        sys.stderr = err
+        with contextlib.suppress(OSError, ValueError):
+            out.flush()
+        if isinstance(out, io.TextIOWrapper) and line_buffered is not None:
+            with contextlib.suppress(OSError, ValueError):
+                out.reconfigure(line_buffering=line_buffered)
+        if saved_fd is not None:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
 
 
 def _statements(tree: ast.Module) -> t.Iterator[tuple[int, int, list[ast.stmt]]]:
@@ -290,3 +342,6 @@ def _statements(tree: ast.Module) -> t.Iterator[tuple[int, int, list[ast.stmt]]]
         group, first, last = [node], start, end
     if group:
         yield first, last, group
+
+
+# -- the end of a session --------------------------------------------------------------------

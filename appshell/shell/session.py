@@ -14,15 +14,16 @@ import contextlib
 import contextvars
 import os
 import platform
+import sys
 import types
 import typing as t
 
 import click
 
-from ..exceptions import format_user_exception
+from ..exceptions import format_user_exception, trim_traceback
 
 if t.TYPE_CHECKING:
-    from types import CodeType
+    from types import CodeType, TracebackType
 
     from ..groups import AppGroup
     from ..profiles import Profile
@@ -278,7 +279,13 @@ class ShellSession:
         except lost:
             return True
         except Exception as e:
-            click.echo(format_user_exception(e), err=True, nl=False)
+            # The teardown is the user's code, called by the framework through contextlib:
+            # its traceback starts at the user's frame, and is not chained to whatever ended
+            # the session (that was shown already).
+            sys.stdout.flush()
+            e.__suppress_context__ = True
+            shown = e.with_traceback(_from_app_frame(e.__traceback__))
+            click.echo(format_user_exception(shown), err=True, nl=False)
             return False
         return True
 
@@ -326,3 +333,18 @@ def _fold(names: list[str]) -> str:
     if len(names) <= _FOLD_AFTER:
         return ", ".join(names)
     return ", ".join(names[:_FOLD_AFTER]) + f", … (+{len(names) - _FOLD_AFTER} more)"
+
+
+def _from_app_frame(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` from its first frame outside appshell, the standard library and installed
+    packages: a teardown is called by the framework, through contextlib, from appshell."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    libraries = tuple(
+        os.path.join(paths[key], "") for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    )
+    current = trim_traceback(tb)
+    while current is not None and current.tb_frame.f_code.co_filename.startswith(libraries):
+        current = trim_traceback(current.tb_next)
+    return current if current is not None else tb
