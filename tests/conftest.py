@@ -178,3 +178,30 @@ def _for_this_pytest(source: str) -> str:
     return source.replace(
         "from _pytest.monkeypatch import notset", "from _pytest.monkeypatch import NOTSET as notset"
     ).replace("monkeypatch.notset", "monkeypatch.NOTSET")
+
+
+Complete = t.Callable[..., list[str]]
+
+
+@pytest.fixture
+def complete(run_appshell: t.Callable[..., Result]) -> Complete:
+    """What shell completion offers for the last word of ``words``, as click's bash protocol
+    lines (``plain,VALUE``): ``complete("appshell shell --repl pt")``."""
+
+    def offered(
+        words: str, *, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> list[str]:
+        result = run_appshell(
+            cwd=cwd,
+            env={
+                **(env or {}),
+                "_APPSHELL_COMPLETE": "bash_complete",
+                "COMP_WORDS": words,
+                "COMP_CWORD": str(len(words.split(" ")) - 1),
+            },
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+        return [line for line in result.stdout.splitlines() if line]
+
+    return offered

@@ -464,19 +464,9 @@ def completion_folder(tmp_path: Path) -> Path:
     ids=["prefix", "everything", "inside-package", "inside-folder", "after-colon", "no-folder"],
 )
 def test_app_option_completes_modules_and_files(
-    run_appshell: t.Callable[..., t.Any], completion_folder: Path, typed: str, expected: list[str]
+    complete: t.Callable[..., list[str]], completion_folder: Path, typed: str, expected: list[str]
 ) -> None:
-    words = f"appshell --app {typed}".rstrip() + (" " if not typed else "")
-    result = run_appshell(
-        env={
-            "_APPSHELL_COMPLETE": "bash_complete",
-            "COMP_WORDS": words,
-            "COMP_CWORD": "2",
-        },
-        cwd=completion_folder,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line]
+    lines = complete(f"appshell --app {typed}", cwd=completion_folder)
     assert sorted(lines) == sorted(f"plain,{value}" for value in expected)
 
 

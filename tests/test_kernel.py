@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("jupyter_client")
 
 RunAppshell = t.Callable[..., t.Any]
+Complete = t.Callable[..., list[str]]
 
 APP = "from flask import Flask\napp = Flask('kapp')\n"
 FOREIGN = {"argv": ["R", "--slave"], "display_name": "R 4.3", "language": "R"}
@@ -174,38 +175,23 @@ def test_remove_refuses_a_kernel_that_is_not_appshells(
 # -- completion --------------------------------------------------------------------------------
 
 
-def complete(run_appshell: RunAppshell, words: str, env: dict[str, str]) -> list[str]:
-    """What bash completion offers for the last word of ``words`` (click's protocol)."""
-    result = run_appshell(
-        env={
-            **env,
-            "_APPSHELL_COMPLETE": "bash_complete",
-            "COMP_WORDS": words,
-            "COMP_CWORD": str(len(words.split(" ")) - 1),
-        }
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    return result.stdout.splitlines()
-
-
 def test_kernel_remove_completes_the_appshell_kernels(
-    run_appshell: RunAppshell, kernel: t.Callable[..., t.Any], jupyter: Jupyter, broken: Path
+    complete: Complete, kernel: t.Callable[..., t.Any], jupyter: Jupyter, broken: Path
 ) -> None:
     for name in ("kapp-one", "kapp-two", "other"):
         assert kernel("install", "--name", name).returncode == 0
     write_kernel(jupyter.data / "kernels" / "kapp-r", FOREIGN)
     words = "appshell kernel remove kapp"
-    assert complete(run_appshell, words, jupyter.env) == ["plain,kapp-one", "plain,kapp-two"]
-    everything = complete(run_appshell, "appshell kernel remove ", jupyter.env)
+    assert complete(words, env=jupyter.env) == ["plain,kapp-one", "plain,kapp-two"]
+    everything = complete("appshell kernel remove ", env=jupyter.env)
     assert everything == ["plain,kapp-one", "plain,kapp-two", "plain,other"]
 
 
 def test_kernel_install_profile_completes_the_profiles(
-    run_appshell: RunAppshell, tmp_path: Path, jupyter: Jupyter
+    complete: Complete, tmp_path: Path, jupyter: Jupyter
 ) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.appshell.profiles.deploy]\n")
     words = "appshell kernel install --profile d"
-    assert complete(run_appshell, words, jupyter.env) == [
+    assert complete(words, env=jupyter.env) == [
         "plain,data", "plain,default", "plain,deploy", "plain,dev"
     ]  # fmt: skip

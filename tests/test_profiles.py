@@ -1465,14 +1465,10 @@ def test_extends_of_a_missing_profile_names_the_file(shell: Shell) -> None:
 
 
 def test_profile_names_complete_builtin_project_and_user_profiles(
-    run_appshell: RunAppshell,
+    complete: t.Callable[..., list[str]],
 ) -> None:
     pyproject("[tool.appshell.profiles.deploy]\n")
     user_profile("dbtools", "banner = 'not a bool'\n")  # broken, still a name to complete
-    env = {"_APPSHELL_COMPLETE": "bash_complete", "COMP_CWORD": "3"}
-    result = run_appshell(env={**env, "COMP_WORDS": "appshell profiles show d"})
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    assert result.stdout.splitlines() == [
+    assert complete("appshell profiles show d") == [
         "plain,data", "plain,dbtools", "plain,default", "plain,deploy", "plain,dev"
     ]  # fmt: skip
