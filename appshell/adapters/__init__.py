@@ -2,8 +2,9 @@
 
 An adapter wraps one application object. appshell reaches the framework only through it:
 to tell whether an object is an app, to push the app context, to list routes, to find the
-app's own click commands and its shell names. Built in: :mod:`.flask` and :mod:`.wsgi`
-(any WSGI callable). Third-party adapters register a class in the entry-point group
+app's own click commands and its shell names. Built in: :mod:`.flask`, :mod:`.quart`,
+:mod:`.starlette` (FastAPI too), :mod:`.litestar`, :mod:`.asgi` (any ASGI callable) and
+:mod:`.wsgi` (any WSGI callable). Third-party adapters register a class in the entry-point group
 ``appshell.adapters``; they are asked before the built-in ones.
 """
 
@@ -45,6 +46,9 @@ class AppAdapter(t.Protocol):
     #: Whether an instance can be told from any other object, so that a module may be
     #: scanned for "the only app in it". False for plain WSGI: every function is callable.
     scannable: t.ClassVar[bool]
+    #: How the app is called: "wsgi" (``app(environ, start_response)``) or "asgi"
+    #: (``await app(scope, receive, send)``); it decides the server and the ``client``.
+    interface: t.ClassVar[str]
     app: t.Any
 
     @classmethod
@@ -83,6 +87,12 @@ class AppAdapter(t.Protocol):
     def command_group(self) -> click.Group | None:
         """The app's own click commands (Flask: ``app.cli``), or None."""
 
+    def lifespan_app(self) -> t.Any | None:
+        """The ASGI callable whose lifespan a session runs, or None (a WSGI app)."""
+
+    def async_app_context(self) -> t.AsyncContextManager[t.Any] | None:
+        """An app context that has to be entered on the event loop (Quart's), or None."""
+
 
 # The apps whose context appshell pushed through a BaseAdapter, for context_is_active().
 _active_apps: contextvars.ContextVar[tuple[int, ...]] = contextvars.ContextVar(
@@ -100,6 +110,7 @@ class BaseAdapter:
 
     framework: t.ClassVar[str] = "app"
     scannable: t.ClassVar[bool] = True
+    interface: t.ClassVar[str] = "wsgi"
 
     def __init__(self, app: t.Any) -> None:
         self.app = app
@@ -172,6 +183,12 @@ class BaseAdapter:
         group = getattr(self.app, "cli", None)
         return group if isinstance(group, click.Group) else None
 
+    def lifespan_app(self) -> t.Any | None:
+        return self.app if self.interface == "asgi" else None
+
+    def async_app_context(self) -> t.AsyncContextManager[t.Any] | None:
+        return None
+
 
 def routes_from_map(url_map: t.Any) -> list[Route]:
     """The rules of a werkzeug ``Map`` (or anything with ``iter_rules()``) as routes."""
@@ -188,9 +205,15 @@ def routes_from_map(url_map: t.Any) -> list[Route]:
 
 
 def adapter_classes() -> list[type[AppAdapter]]:
-    """Every adapter class, in the order they are asked: plugins, Flask, WSGI."""
+    """Every adapter class, in the order they are asked: plugins, the frameworks' (Flask,
+    Quart, Starlette and FastAPI, Litestar), then any ASGI callable, then any WSGI callable.
+    None of them imports its framework to answer."""
     from .. import plugins
+    from .asgi import ASGIAdapter
     from .flask import FlaskAdapter
+    from .litestar import LitestarAdapter
+    from .quart import QuartAdapter
+    from .starlette import StarletteAdapter
     from .wsgi import WSGIAdapter
 
     found: list[type[AppAdapter]] = []
@@ -203,7 +226,15 @@ def adapter_classes() -> list[type[AppAdapter]]:
                 getattr(loaded, "__name__", repr(loaded)),
                 TypeError("an adapter must be a class with a matches() classmethod"),
             )
-    return [*found, FlaskAdapter, WSGIAdapter]
+    return [
+        *found,
+        FlaskAdapter,
+        QuartAdapter,
+        StarletteAdapter,
+        LitestarAdapter,
+        ASGIAdapter,
+        WSGIAdapter,
+    ]
 
 
 def find_adapter_class(obj: object, *, scanning: bool = False) -> type[AppAdapter] | None:
