@@ -54,7 +54,8 @@ def bench(session: nox.Session) -> None:
     """The benchmarks: one table, each figure against its peer (``-- --json FILE`` saves it).
 
     The Flask peers run from a second virtualenv without appshell (with appshell installed,
-    ``flask shell`` is appshell's).
+    ``flask shell`` is appshell's). Whole commands are judged on the instructions they execute
+    under valgrind's callgrind, if installed (``-- --only commands`` measures those alone).
     """
     session.install(".[test]")
     peer = Path(session.virtualenv.location).parent / "bench-peer"
