@@ -13,7 +13,6 @@ import re
 import sys
 import types
 import typing as t
-from pathlib import Path
 
 from .exceptions import NoAppConfigured, NoAppException
 from .project import find_project
@@ -233,6 +232,8 @@ def prepare_import(path: str) -> str:
     package becomes its dotted name (``src/blog/app.py`` gives ``blog.app`` when ``src/blog``
     has an ``__init__.py``).
     """
+    from pathlib import Path  # only a file or folder given as the app needs it
+
     target = Path(os.path.realpath(path))
     if target.suffix == ".py":
         target = target.with_suffix("")

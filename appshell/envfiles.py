@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import os
 import typing as t
-from pathlib import Path
 
 import click
 
@@ -96,7 +95,8 @@ def _text_of(file: str, given: bool) -> str | None:
     """The text of env file ``file``. When it is not text, the file the user ``given`` is
     an :class:`EnvFileError`; a default one is None, after a warning."""
     try:
-        return _decode(Path(file).read_bytes())
+        with open(file, "rb") as f:
+            return _decode(f.read())
     except (OSError, ValueError) as e:
         why = (e.strerror or str(e)) if isinstance(e, OSError) else str(e)
     if given:

@@ -14,7 +14,6 @@ import typing as t
 from pathlib import Path
 
 from .exceptions import AppShellUsageError, ProfileError
-from .importspec import import_names
 from .project import find_project, read_toml
 from .term import warn
 
@@ -33,7 +32,6 @@ __all__ = [
     "builtin_dir",
     "complete_profile_names",
     "find_layers",
-    "import_names",
     "is_startup_file",
     "load_profile",
     "profile_name",

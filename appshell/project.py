@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import typing as t
-from pathlib import Path
 
 from .exceptions import AppShellUsageError
 
@@ -36,12 +35,17 @@ class Project(t.NamedTuple):
 def find_upward(filename: str, start: str | os.PathLike[str] | None = None) -> str | None:
     """The nearest file called ``filename`` in ``start`` (default: the working folder) or a
     folder above it, as an absolute path; None when there is none up to the root."""
-    here = Path(start or os.getcwd()).absolute()
-    for folder in (here, *here.parents):
-        candidate = folder / filename
-        if candidate.is_file():
-            return str(candidate)
-    return None
+    # os.path, not pathlib: this runs for every command, --help included, and pathlib's
+    # import costs more than the whole search.
+    folder = os.path.abspath(start or os.getcwd())
+    while True:
+        candidate = os.path.join(folder, filename)
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def read_toml(
@@ -57,7 +61,8 @@ def read_toml(
 
     shown = os.fspath(path)
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as e:
         raise error(f"Cannot read the file {shown!r}: {e.strerror or e}.") from None
     try:

@@ -25,12 +25,12 @@ import pytest
 from click.testing import CliRunner
 
 import appshell.cli
+from appshell.importspec import import_names
 from appshell.profiles import (
     KEYS,
     ProfileError,
     builtin_dir,
     find_layers,
-    import_names,
     load_profile,
     user_dir,
 )

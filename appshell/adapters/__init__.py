@@ -204,42 +204,56 @@ def routes_from_map(url_map: t.Any) -> list[Route]:
     ]
 
 
-def adapter_classes() -> list[type[AppAdapter]]:
-    """Every adapter class, in the order they are asked: plugins, the frameworks' (Flask,
-    Quart, Starlette and FastAPI, Litestar), then any ASGI callable, then any WSGI callable.
-    None of them imports its framework to answer."""
-    from .. import plugins
-    from .asgi import ASGIAdapter
-    from .flask import FlaskAdapter
-    from .litestar import LitestarAdapter
-    from .quart import QuartAdapter
-    from .starlette import StarletteAdapter
-    from .wsgi import WSGIAdapter
+#: The built-in adapters, in the order they are asked after the plugins: (the module whose
+#: presence in sys.modules means an app of that framework can exist, or None for the
+#: adapters of any callable; the adapter's module; its class).
+_BUILT_IN: tuple[tuple[str | None, str, str], ...] = (
+    ("flask", "appshell.adapters.flask", "FlaskAdapter"),
+    ("quart.app", "appshell.adapters.quart", "QuartAdapter"),
+    ("starlette.applications", "appshell.adapters.starlette", "StarletteAdapter"),
+    ("litestar.app", "appshell.adapters.litestar", "LitestarAdapter"),
+    (None, "appshell.adapters.asgi", "ASGIAdapter"),
+    (None, "appshell.adapters.wsgi", "WSGIAdapter"),
+)
 
-    found: list[type[AppAdapter]] = []
+
+def _plugin_classes() -> t.Iterator[type[AppAdapter]]:
+    from .. import plugins
+
     for loaded in plugins.load_all(plugins.ADAPTERS):
         if isinstance(loaded, type) and callable(getattr(loaded, "matches", None)):
-            found.append(t.cast("type[AppAdapter]", loaded))
+            yield t.cast("type[AppAdapter]", loaded)
         else:
             plugins.report_broken(
                 plugins.ADAPTERS,
                 getattr(loaded, "__name__", repr(loaded)),
                 TypeError("an adapter must be a class with a matches() classmethod"),
             )
-    return [
-        *found,
-        FlaskAdapter,
-        QuartAdapter,
-        StarletteAdapter,
-        LitestarAdapter,
-        ASGIAdapter,
-        WSGIAdapter,
-    ]
+
+
+def _candidate_classes(*, every: bool = False) -> t.Iterator[type[AppAdapter]]:
+    """The adapter classes in the order they are asked, each imported when reached. A
+    framework's adapter is left out while the framework is not imported (no app of it can
+    exist then), unless ``every``."""
+    import importlib
+    import sys
+
+    yield from _plugin_classes()
+    for framework, module, name in _BUILT_IN:
+        if every or framework is None or framework in sys.modules:
+            yield getattr(importlib.import_module(module), name)
+
+
+def adapter_classes() -> list[type[AppAdapter]]:
+    """Every adapter class, in the order they are asked: plugins, the frameworks' (Flask,
+    Quart, Starlette and FastAPI, Litestar), then any ASGI callable, then any WSGI callable.
+    None of them imports its framework to answer."""
+    return list(_candidate_classes(every=True))
 
 
 def find_adapter_class(obj: object, *, scanning: bool = False) -> type[AppAdapter] | None:
     """The first adapter class that claims ``obj``; with ``scanning``, only scannable ones."""
-    for cls in adapter_classes():
+    for cls in _candidate_classes():
         if scanning and not cls.scannable:
             continue
         try:

@@ -23,7 +23,7 @@ from ..exceptions import (
     UserCodeError,
     format_user_exception,
 )
-from ..profiles import import_names, is_startup_file
+from ..profiles import is_startup_file
 from ..term import warn
 
 if t.TYPE_CHECKING:
@@ -287,6 +287,8 @@ def build_namespace(
 def _importer(spec: str, *, optional: bool) -> t.Callable[[], dict[str, t.Any]]:
     def provide() -> dict[str, t.Any]:
         try:
+            from ..importspec import import_names  # a profile without imports never needs it
+
             return import_names(spec, optional=optional)
         except (ModuleNotFoundError, ValueError) as e:
             if isinstance(e, ModuleNotFoundError) and (e.name or "") not in spec:

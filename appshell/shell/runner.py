@@ -12,20 +12,29 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import shlex
 import sys
 import typing as t
 
 import click
 
 from ..exceptions import UserCodeError, format_user_exception
-from ..serving import BackgroundServer
 from ..term import warn
 
 if t.TYPE_CHECKING:
     from ..scriptinfo import ScriptInfo
+    from ..serving import BackgroundServer
 
 __all__ = ["BackgroundServer", "CommandResult", "CommandRunner"]
+
+
+def __getattr__(name: str) -> t.Any:
+    # The background server's class lives with the servers, imported when asked for.
+    if name == "BackgroundServer":
+        from ..serving import BackgroundServer
+
+        return BackgroundServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _RESERVED = ("capture", "background")
 
@@ -104,6 +113,8 @@ class CommandRunner:
         as_list = f"{title}(['routes', '--sort', 'rule'])"
         if isinstance(args, str):
             try:
+                import shlex
+
                 return shlex.split(args)
             except ValueError as e:
                 problem = (

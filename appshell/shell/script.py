@@ -20,7 +20,6 @@ import typing as t
 
 from ..exceptions import ScriptError, format_user_exception
 from .session import SessionLoop
-from .source import source_text
 
 if t.TYPE_CHECKING:
     from types import CodeType
@@ -179,6 +178,8 @@ class ScriptRunner:
     @staticmethod
     def _decode(raw: bytes, filename: str) -> str | None:
         try:
+            from .source import source_text  # only scripts read from bytes need it
+
             return source_text(raw, filename)
         except SyntaxError as e:
             _print_exception(e)
