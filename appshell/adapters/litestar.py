@@ -46,7 +46,8 @@ class LitestarAdapter(BaseAdapter):
             automatic = frozenset().union(
                 *(h.http_methods for h in handlers if _is_automatic_options(h))
             )
-            for handler in handlers:
+            # A path's handlers are held in no set order: by their methods, so output is stable.
+            for handler in sorted(handlers, key=lambda h: sorted(getattr(h, "http_methods", ()))):
                 if _is_automatic_options(handler):
                     continue
                 methods = getattr(handler, "http_methods", None)
