@@ -57,7 +57,8 @@ def test_routes_table_in_matching_order(run_appshell: RunAppshell, module: str) 
 
     assert result.returncode == 0, result.stderr
     header = table_rows("\n\n" + result.stdout.splitlines()[0])[0]
-    assert header[0] == "Endpoint" and header[-1] == "Rule"
+    assert header[0] == "Endpoint"
+    assert header[-1] == "Rule"
     assert table_rows(result.stdout) == ROUTES[module]
 
 
@@ -154,7 +155,8 @@ def test_fastapi_entrypoint_must_be_an_import_string(
 
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
-    assert "[tool.fastapi] entrypoint" in result.stderr and "'main:app'" in result.stderr
+    assert "[tool.fastapi] entrypoint" in result.stderr
+    assert "'main:app'" in result.stderr
 
 
 def test_no_app_names_every_file_tried(run_appshell: RunAppshell) -> None:
@@ -193,7 +195,8 @@ def test_an_async_callable_with_the_wrong_arity_is_exit_2(
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
-    assert shown in lines[0] and "(scope, receive, send)" in lines[0]
+    assert shown in lines[0]
+    assert "(scope, receive, send)" in lines[0]
 
 
 def test_quart_shell_names_and_commands(run_appshell: RunAppshell) -> None:
