@@ -187,9 +187,9 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
         ) from None
 
     if isinstance(attr, types.FunctionType):
-        # A function is a factory, as in flask.cli, unless it was named bare, cannot be
-        # called without arguments and is an app itself (a WSGI function).
-        if is_call or name in _FACTORY_NAMES or not _looks_like_wsgi(attr):
+        # A function is a factory, as in flask.cli, unless it was named bare and is an app
+        # itself: a coroutine function (ASGI), or one that takes exactly two arguments (WSGI).
+        if is_call or name in _FACTORY_NAMES or not _is_app_function(attr):
             return _call_factory(module, name, attr, args, kwargs)
         return attr
     if is_call:
@@ -206,10 +206,13 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
     )
 
 
-def _looks_like_wsgi(func: t.Callable[..., t.Any]) -> bool:
-    """A WSGI function takes exactly ``(environ, start_response)``; a factory takes none."""
+def _is_app_function(func: t.Callable[..., t.Any]) -> bool:
+    """An ASGI function is a coroutine function; a WSGI function takes exactly
+    ``(environ, start_response)``; a factory takes none."""
     import inspect
 
+    if inspect.iscoroutinefunction(func):
+        return True
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):  # pragma: no cover
@@ -292,9 +295,11 @@ def _import_and_find(module_name: str, app_name: str | None, raise_if_not_found:
             " run appshell from the project's folder, or give a file path such as"
             " --app path/to/app.py."
         ) from None
-    if app_name is None:
-        return find_best_app(module)
-    return find_app_by_string(module, app_name)
+    app = find_best_app(module) if app_name is None else find_app_by_string(module, app_name)
+    from .adapters.asgi import check_arity
+
+    check_arity(app, module_name)
+    return app
 
 
 def split_import_string(import_string: str) -> tuple[str, str | None]:
@@ -338,38 +343,50 @@ def _check_not_shadowed(module_name: str, path: str) -> None:
         )
 
 
-def find_pyproject_app(start: str | None = None) -> tuple[str, str] | None:
-    """``app`` under ``[tool.appshell]`` in the nearest pyproject.toml, with the folder its
-    import string is relative to; None when no pyproject.toml sets it."""
+#: Tried in the current folder, in this order, when pyproject.toml's [tool.appshell] names
+#: no app; FastAPI's own [tool.fastapi] entrypoint comes after them.
+APP_FILES = ("wsgi.py", "app.py", "asgi.py", "main.py")
+_SETTINGS = {"appshell": ("app", "blog:create_app"), "fastapi": ("entrypoint", "main:app")}
+
+
+def find_pyproject_app(start: str | None = None, tool: str = "appshell") -> tuple[str, str] | None:
+    """The import string pyproject.toml gives (``[tool.appshell] app``, or with ``tool``
+    "fastapi" ``[tool.fastapi] entrypoint``), with the folder it is relative to; None when the
+    nearest pyproject.toml (from ``start`` upward) sets none."""
     project = find_project(start)
-    app = None if project is None else project.settings.get("app")
-    if project is None or app is None:
+    if project is None:
         return None
-    if not isinstance(app, str) or not app.strip():
+    key, example = _SETTINGS[tool]
+    table = project.settings if tool == "appshell" else project.tools.get(tool)
+    value = table.get(key) if isinstance(table, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
         raise NoAppException(
-            f"[tool.appshell] app in {project.path!r} must be an import string such as"
-            f" 'blog:create_app', not {app!r}."
+            f"[tool.{tool}] {key} in {project.path!r} must be an import string such as"
+            f" {example!r}, not {value!r}."
         )
-    return app, project.folder
+    return value, project.folder
 
 
 def find_default_app() -> tuple[t.Any, str]:
     """The app when none is named, and where it was found: pyproject's ``[tool.appshell] app``,
-    then wsgi.py, then app.py."""
-    configured = find_pyproject_app()
-    if configured is not None:
-        import_string, base_dir = configured
-        origin = f"{import_string} from {os.path.join(base_dir, 'pyproject.toml')}"
-        return load_from_import_string(import_string, base_dir), origin
-
-    for filename in ("wsgi.py", "app.py"):
-        if os.path.isfile(filename):
-            app = _import_and_find(prepare_import(filename), None, False)
+    then wsgi.py, app.py, asgi.py, main.py, then pyproject's ``[tool.fastapi] entrypoint``."""
+    for step in ("appshell", *APP_FILES, "fastapi"):
+        if step in _SETTINGS:
+            configured = find_pyproject_app(tool=step)
+            if configured is not None:
+                import_string, base_dir = configured
+                origin = f"{import_string} from {os.path.join(base_dir, 'pyproject.toml')}"
+                return load_from_import_string(import_string, base_dir), origin
+        elif os.path.isfile(step):
+            app = _import_and_find(prepare_import(step), None, False)
             if app is not None:
-                return app, filename
+                return app, step
 
     raise NoAppConfigured(
         "No app to load. Point appshell at one with --app IMPORT or the APPSHELL_APP"
         ' environment variable (FLASK_APP works too), or set app = "module:name" under'
-        " [tool.appshell] in pyproject.toml, or run it from a folder with a wsgi.py or app.py."
+        " [tool.appshell] in pyproject.toml, or run it from a folder with a wsgi.py, app.py,"
+        " asgi.py or main.py."
     )

@@ -25,6 +25,9 @@ class Project(t.NamedTuple):
     path: str
     #: Its ``[tool.appshell]`` table (empty when it has none). Shared: read, do not change.
     settings: dict[str, t.Any]
+    #: Its whole ``[tool]`` table, for the settings of other tools appshell honours
+    #: (``[tool.fastapi] entrypoint``). Shared: read, do not change.
+    tools: dict[str, t.Any] = {}
 
     @property
     def folder(self) -> str:
@@ -90,7 +93,11 @@ def find_project(start: str | os.PathLike[str] | None = None) -> Project | None:
     cached = _parsed.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    project = Project(path, _appshell_table(path, read_toml(path)))
+    document = read_toml(path)
+    tools = document.get("tool", {})
+    project = Project(
+        path, _appshell_table(path, document), tools if isinstance(tools, dict) else {}
+    )
     _parsed[path] = (stamp, project)
     return project
 

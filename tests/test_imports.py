@@ -100,3 +100,22 @@ def test_builtin_short_help_matches_the_commands() -> None:
         command = getattr(importlib.import_module(module), attr)
         assert command.name == name
         assert command.get_short_help_str(100) == short_help, name
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--app", "appshell.demo", "shell", "-c", "pass"],
+        ["--app", "cli_flaskapp", "shell", "-c", "pass"],
+        ["--app", "cli_flaskapp", "routes"],
+    ],
+    ids=["wsgi-shell", "flask-shell", "flask-routes"],
+)
+def test_a_wsgi_session_imports_no_asgi_framework(tmp_path: Path, args: list[str]) -> None:
+    from .conftest import APPS
+
+    loaded = modules_after(args, APPS, {"APPSHELL_DEMO_DATABASE": str(tmp_path / "d.sqlite3")})
+    assert "appshell.adapters.starlette" in loaded  # the adapters were asked
+    assert not {
+        m for m in loaded if m.split(".")[0] in {"starlette", "fastapi", "litestar", "quart"}
+    }

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import inspect
 
+from ..exceptions import NoAppException
 from . import BaseAdapter
 
-__all__ = ["ASGIAdapter", "is_asgi_callable"]
+__all__ = ["ASGIAdapter", "check_arity", "is_asgi_callable"]
 
 
 def is_asgi_callable(obj: object) -> bool:
@@ -22,6 +23,37 @@ def is_asgi_callable(obj: object) -> bool:
         return True
     # callable(obj) holds, so its type has __call__.
     return inspect.iscoroutinefunction(type(obj).__call__)
+
+
+def check_arity(app: object, module_name: str) -> None:
+    """Check that ``app``, when it is a plain async callable (not a framework's app), can be
+    called as ``app(scope, receive, send)``; its signature is not read when it has none.
+
+    :raises NoAppException: it cannot: an async callable found by name looks like an ASGI
+        app, so a wrong number of parameters is a mistake in the app, said in one line.
+    """
+    from . import find_adapter_class
+
+    if find_adapter_class(app) is not ASGIAdapter:
+        return
+    try:
+        signature = inspect.signature(app)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # a signature Python cannot read: the first call tells
+        return
+    try:
+        signature.bind(None, None, None)
+    except TypeError:
+        qualname = getattr(app, "__qualname__", None)
+        what = (
+            f"{qualname}{signature}"
+            if qualname
+            else f"a {type(app).__name__} called as {signature}"
+        )
+        raise NoAppException(
+            f"The app found in module {module_name!r}, {what}, is async like an ASGI app, but"
+            " an ASGI app takes three arguments (scope, receive, send): fix its parameters, or"
+            " name the app you meant with --app 'MODULE:NAME'."
+        ) from None
 
 
 class ASGIAdapter(BaseAdapter):

@@ -95,7 +95,8 @@ def routes_command(ctx: click.Context, sort: str, all_methods: bool, as_json: bo
     elif routes is None:
         click.echo(
             f"The app {info.adapter.name!r} has no routing table that appshell can read"
-            " (it lists a Flask app's routes, or a werkzeug Map offered as 'url_map')."
+            " (it lists the routes of Flask, Quart, Starlette, FastAPI and Litestar apps, and"
+            " of an app that offers a werkzeug Map as 'url_map')."
         )
     elif not routes:
         click.echo("No routes were registered.")

@@ -1,0 +1,207 @@
+"""ASGI apps through the real command: discovery with no app named, the routes of each
+framework (table and JSON), Quart's shell names and commands, and the async callable that
+only looks like an ASGI app."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from .conftest import APPS, Result
+
+RunAppshell = t.Callable[..., Result]
+
+ROUTES = {
+    "asgi_fastapi": [
+        ("feed", "WEBSOCKET", "/ws"),
+        ("read-item", "GET", "/v1/items/{item_id}"),
+        ("create_item", "POST", "/v1/items/"),
+        ("legacy:legacy_index", "GET", "/legacy/"),
+    ],
+    "asgi_starlette": [
+        ("homepage", "GET", "/"),
+        ("Users", "GET, POST", "/users"),
+        ("admin:stats", "GET, POST", "/admin/stats"),
+        ("status", "GET", "api.example.com", "/status"),
+    ],
+    "asgi_litestar": [
+        ("index", "GET", "/"),
+        ("book", "GET", "/api/books/{book_id:int}"),
+        ("update_book", "POST", "/api/books/{book_id:int}"),
+        ("live", "WEBSOCKET", "/live"),
+    ],
+    "asgi_quart": [
+        ("static", "GET", "/static/<path:filename>"),
+        ("index", "GET", "/"),
+        ("notes", "GET, POST", "/notes"),
+        ("feed", "WEBSOCKET", "/ws"),
+    ],
+}
+
+
+def table_rows(stdout: str) -> list[tuple[str, ...]]:
+    """The rows of a routes table, cells split on runs of two or more spaces."""
+    import re
+
+    lines = stdout.splitlines()
+    return [tuple(re.split(r"\s{2,}", line.strip())) for line in lines[2:]]
+
+
+@pytest.mark.parametrize("module", list(ROUTES), ids=list(ROUTES))
+def test_routes_table_in_matching_order(run_appshell: RunAppshell, module: str) -> None:
+    result = run_appshell("--app", module, "routes", "--sort", "match", cwd=APPS)
+
+    assert result.returncode == 0, result.stderr
+    header = table_rows("\n\n" + result.stdout.splitlines()[0])[0]
+    assert header[0] == "Endpoint"
+    assert header[-1] == "Rule"
+    assert table_rows(result.stdout) == ROUTES[module]
+
+
+@pytest.mark.parametrize("module", list(ROUTES), ids=list(ROUTES))
+def test_routes_json(run_appshell: RunAppshell, module: str) -> None:
+    result = run_appshell("--app", module, "routes", "--json", "--sort", "match", cwd=APPS)
+
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    expected = [
+        {
+            "endpoint": row[0],
+            "methods": row[1].split(", "),
+            "host": row[2] if len(row) == 4 else None,
+            "rule": row[-1],
+            "subdomain": None,
+        }
+        for row in ROUTES[module]
+    ]
+    assert records == expected
+
+
+def test_all_methods_shows_what_the_framework_adds(run_appshell: RunAppshell) -> None:
+    result = run_appshell("--app", "asgi_litestar", "routes", "--all-methods", cwd=APPS)
+
+    assert result.returncode == 0, result.stderr
+    assert ("index", "GET, OPTIONS", "/") in table_rows(result.stdout)
+
+
+def starlette_module(path: Path, rule: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            from starlette.applications import Starlette
+            from starlette.responses import PlainTextResponse
+            from starlette.routing import Route
+
+            async def page(request):
+                return PlainTextResponse("x")
+
+            app = Starlette(routes=[Route({rule!r}, page)])
+            """
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "rule"),
+    [
+        ({"asgi.py": "/asgi-py"}, "/asgi-py"),
+        ({"main.py": "/main-py"}, "/main-py"),
+        ({"app.py": "/app-py", "asgi.py": "/asgi-py", "main.py": "/main-py"}, "/app-py"),
+        ({"asgi.py": "/asgi-py", "main.py": "/main-py"}, "/asgi-py"),
+        ({"fastapi": "backend.main:app", "backend/main.py": "/entrypoint"}, "/entrypoint"),
+        ({"fastapi": "backend.main:app", "backend/main.py": "/entry", "main.py": "/m"}, "/m"),
+        ({"appshell": "site_app", "site_app.py": "/appshell", "main.py": "/m"}, "/appshell"),
+    ],
+    ids=[
+        "asgi.py",
+        "main.py",
+        "app.py-before-asgi.py-and-main.py",
+        "asgi.py-before-main.py",
+        "fastapi-entrypoint",
+        "main.py-before-fastapi-entrypoint",
+        "tool.appshell-before-main.py",
+    ],
+)
+def test_default_app_order(
+    run_appshell: RunAppshell, tmp_path: Path, files: dict[str, str], rule: str
+) -> None:
+    tables = []
+    for name, content in files.items():
+        if name in ("fastapi", "appshell"):
+            key = "entrypoint" if name == "fastapi" else "app"
+            tables.append(f'[tool.{name}]\n{key} = "{content}"\n')
+        else:
+            starlette_module(tmp_path / name, content)
+    if tables:
+        (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n' + "\n".join(tables))
+
+    result = run_appshell("routes")
+
+    assert result.returncode == 0, result.stderr
+    assert [row[-1] for row in table_rows(result.stdout)] == [rule]
+
+
+def test_fastapi_entrypoint_must_be_an_import_string(
+    run_appshell: RunAppshell, tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.fastapi]\nentrypoint = 3\n")
+
+    result = run_appshell("routes")
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "[tool.fastapi] entrypoint" in result.stderr
+    assert "'main:app'" in result.stderr
+
+
+def test_no_app_names_every_file_tried(run_appshell: RunAppshell) -> None:
+    result = run_appshell("routes")
+
+    assert result.returncode == 2
+    assert "wsgi.py, app.py, asgi.py or main.py" in result.stderr
+
+
+def test_a_bare_asgi_function_named_is_the_app(run_appshell: RunAppshell) -> None:
+    # Before: a coroutine function named bare was called as a factory with no arguments.
+    result = run_appshell("--app", "asgi_bare:app", "routes", cwd=APPS)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("The app 'app' has no routing table")
+
+
+@pytest.mark.parametrize(
+    ("app", "shown"),
+    [
+        ("asgi_bare:two_args", "two_args(scope, receive)"),
+        ("asgi_bare:handler", "a Handler called as (scope)"),
+        ("wrong_arity", "app(scope)"),
+    ],
+    ids=["function", "instance", "found-as-app"],
+)
+def test_an_async_callable_with_the_wrong_arity_is_exit_2(
+    run_appshell: RunAppshell, tmp_path: Path, app: str, shown: str
+) -> None:
+    (tmp_path / "wrong_arity.py").write_text("async def app(scope):\n    pass\n")
+    cwd = tmp_path if app == "wrong_arity" else APPS
+
+    result = run_appshell("--app", app, "shell", "-c", "print('ran')", cwd=cwd)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert shown in lines[0]
+    assert "(scope, receive, send)" in lines[0]
+
+
+def test_quart_shell_names_and_commands(run_appshell: RunAppshell) -> None:
+    shell = run_appshell("--app", "asgi_quart", "shell", "-c", "print(answer, app.name)", cwd=APPS)
+    command = run_appshell("--app", "asgi_quart", "greet", "bob", cwd=APPS)
+
+    assert (shell.returncode, shell.stdout) == (0, "42 asgi_quart\n"), shell.stderr
+    assert (command.returncode, command.stdout) == (0, "hello bob from asgi_quart\n")
