@@ -265,7 +265,7 @@ def _on_thread_of(loop: t.Any) -> bool:
 
 
 def serve_in_background(app: t.Any, plan: ServePlan, session: SessionLoop) -> AsgiBackgroundServer:
-    """Serve the ASGI ``app`` as a task of ``session``'s loop, in its context.
+    """Serve the ASGI ``app`` as a task of ``session``'s loop, in a copy of its context.
 
     The app's lifespan is the session's and is not run again; no signal handler is
     installed. Returns once the server listens (when the loop can be waited for here).
@@ -279,7 +279,9 @@ def serve_in_background(app: t.Any, plan: ServePlan, session: SessionLoop) -> As
     server = _uvicorn().Server(_config(app, lifespan="off", log_level="warning"))
     server.capture_signals = contextlib.nullcontext
     loop = session.loop
-    task = loop.create_task(server.serve(sockets=[listener]), context=session.context)
+    # A copy of the session's context (its app context included): the statement calling
+    # this runs inside the session context itself, which a task cannot enter meanwhile.
+    task = loop.create_task(server.serve(sockets=[listener]), context=session.context.copy())
 
     async def started() -> None:
         while not server.started and not task.done():
