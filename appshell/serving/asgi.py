@@ -99,8 +99,8 @@ def serve(
 ) -> None:
     """Serve the ASGI ``app`` in the foreground until Ctrl-C or SIGTERM, then free the port.
 
-    The URL served is printed first, then ``notes``. With ``reload`` the app is not served
-    from this process: each child of uvicorn's reloader loads it again, from
+    The URL served is printed first (on stderr), then ``notes``. With ``reload`` the app
+    is not served from this process: each child of uvicorn's reloader loads it again, from
     ``import_path`` (None: found as appshell finds an app with none given).
 
     :raises AppShellUsageError: uvicorn is not installed, or the port was taken since the
@@ -108,7 +108,8 @@ def serve(
     """
     _uvicorn()
     listener = _listen(plan)
-    click.echo(f" * Running on {_url(listener)[2]} (Press CTRL+C to quit)")
+    # On stderr, where werkzeug prints it for a WSGI app: one place for scripts to read.
+    click.echo(f" * Running on {_url(listener)[2]} (Press CTRL+C to quit)", err=True)
     for note in notes:
         click.echo(note)
     try:
