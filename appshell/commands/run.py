@@ -92,7 +92,8 @@ _SEP = os.path.pathsep
 @click.option(
     "--debugger/--no-debugger",
     default=None,
-    help="Show werkzeug's interactive debugger when a request fails. [default: on with --debug]",
+    help="Show werkzeug's interactive debugger when a request fails (WSGI apps only)."
+    " [default: on with --debug]",
 )
 @click.option(
     "--with-threads/--without-threads",
@@ -129,10 +130,11 @@ def run_command(
     exclude_patterns: list[str] | None,
     allow_remote_debugger: bool,
 ) -> None:
-    """Serve the app with werkzeug's development server.
+    """Serve the app: a WSGI app with werkzeug's development server, an ASGI app
+    (FastAPI, Starlette, Litestar, Quart) with uvicorn.
 
-    For development only: it is neither hardened nor fast enough for production, where a
-    real WSGI server belongs. '--debug' turns on the reloader and the debugger.
+    For development only: neither is set up for production here. '--debug' turns on the
+    reloader, and for a WSGI app the debugger.
     """
     from werkzeug.serving import is_running_from_reloader
 
@@ -140,8 +142,21 @@ def run_command(
 
     info = ctx.ensure_object(ScriptInfo)
     debug = get_debug_flag()
-    debugger = debug if debugger is None else debugger
     in_child = is_running_from_reloader()
+    if not in_child and info.adapter.interface == "asgi":
+        _run_asgi(
+            info,
+            host,
+            port,
+            cert=cert,
+            reload=debug if reload is None else reload,
+            debugger=debugger,
+            debug=debug,
+            extra_files=extra_files,
+            exclude_patterns=exclude_patterns,
+        )
+        return
+    debugger = debug if debugger is None else debugger
     if in_child:
         # The reloader's parent checked all of it and holds the socket: a second bind probe
         # would find the port taken by the parent itself.
@@ -180,3 +195,48 @@ def _load(info: ScriptInfo, in_child: bool) -> t.Any:
         app = serving.FailedApp(e)
         app.report()
         return app
+
+
+def _run_asgi(
+    info: ScriptInfo,
+    host: str,
+    port: int,
+    *,
+    cert: serving.TlsOption | None,
+    reload: bool,
+    debugger: bool | None,
+    debug: bool,
+    extra_files: list[str] | None,
+    exclude_patterns: list[str] | None,
+) -> None:
+    """Serve an ASGI app on uvicorn; what only werkzeug offers is refused in one line."""
+    from ..serving import asgi
+
+    if debugger:
+        raise AppShellUsageError(
+            "There is no interactive debugger for ASGI apps: --debugger is werkzeug's, for"
+            " WSGI apps. Leave it out; --debug still turns on the app's debug mode."
+        )
+    if cert is not None:
+        raise AppShellUsageError(
+            "--cert is not supported for ASGI apps yet: serve HTTPS with uvicorn itself"
+            " (uvicorn --ssl-certfile FILE --ssl-keyfile FILE)."
+        )
+    if reload and info.create_app is not None:
+        raise AppShellUsageError(
+            "--reload serves an ASGI app from a new process, which reaches it by import"
+            " string: give the app with --app MODULE:NAME (or APPSHELL_APP)."
+        )
+    plan = serving.check(host, port)
+    notes = [f" * Debug mode: {'on' if debug else 'off'}"]
+    if info.app_import_path is not None:
+        notes.insert(0, f" * Serving app '{info.app_import_path}'")
+    asgi.serve(
+        info.load_app(),
+        plan,
+        notes=notes,
+        reload=reload,
+        import_path=info.app_import_path,
+        extra_files=extra_files or None,
+        exclude_patterns=exclude_patterns or None,
+    )

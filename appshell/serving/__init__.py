@@ -5,10 +5,11 @@ opened: is the port a port, does the host resolve, is the port free there, may t
 debugger be reachable from there, do the TLS files hold what they claim. :func:`check` answers
 them and returns a :class:`ServePlan`; each failure is one :class:`~.exceptions.AppShellUsageError`
 line (exit code 2). A server for the app's interface serves a plan: :mod:`.wsgi` (werkzeug) for
-WSGI apps; an ASGI server is meant to sit beside it as a module of its own, behind the same plan.
+WSGI apps, :mod:`.asgi` (uvicorn) for ASGI apps, behind the same plan.
 
-Modules: :mod:`.plan` (the checks), :mod:`.tls` (``--cert``/``--key``), :mod:`.wsgi`. Nothing
-heavy is imported at module level: werkzeug and ssl only when serving.
+Modules: :mod:`.plan` (the checks), :mod:`.tls` (``--cert``/``--key``), :mod:`.wsgi`,
+:mod:`.asgi`. Nothing heavy is imported at module level: werkzeug, uvicorn, asyncio and ssl
+only when serving.
 """
 
 from __future__ import annotations

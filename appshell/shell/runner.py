@@ -4,7 +4,8 @@
 ``cli.routes(sort="rule")`` run a command in-process, exactly as the command line would,
 with the shell's ScriptInfo (the app is not loaded again) and inside the app context that is
 already active. A command never ends the shell: every outcome is a :class:`CommandResult`.
-``cli.run(background=True)`` serves the shell's own app object from a thread.
+``cli.run(background=True)`` serves the shell's own app object: a WSGI app from a thread, an
+ASGI app as a task of the session's event loop.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from ..term import warn
 if t.TYPE_CHECKING:
     from ..scriptinfo import ScriptInfo
     from ..serving import BackgroundServer
+    from ..serving.asgi import AsgiBackgroundServer
+    from .session import SessionLoop
 
 __all__ = ["BackgroundServer", "CommandResult", "CommandRunner"]
 
@@ -64,6 +67,7 @@ class CommandRunner:
     :param group: the root group (``appshell`` or a custom script's group).
     :param script_info: the shell's ScriptInfo, whose app is already loaded.
     :param path: for a subgroup, the command names that lead to it.
+    :param loop: the session's loop, which a background server of an ASGI app runs on.
     """
 
     def __init__(
@@ -72,8 +76,9 @@ class CommandRunner:
         script_info: ScriptInfo,
         path: tuple[str, ...] = (),
         prog_name: str = "appshell",
-        servers: list[BackgroundServer] | None = None,
+        servers: list[BackgroundServer | AsgiBackgroundServer] | None = None,
         obj: t.Any = None,
+        loop: SessionLoop | None = None,
     ) -> None:
         self._group = group
         self._info = script_info
@@ -83,6 +88,7 @@ class CommandRunner:
         self._path = path
         self._prog_name = prog_name
         self._servers = servers if servers is not None else []
+        self._loop = loop
 
     # -- running ----------------------------------------------------------------------------
 
@@ -242,6 +248,7 @@ class CommandRunner:
                 self._prog_name,
                 self._servers,
                 self._obj,
+                self._loop,
             )
         return self._bind(name, command)
 
@@ -294,52 +301,14 @@ class CommandRunner:
     # -- the background server ------------------------------------------------------------
 
     def _run(self, *, background: bool = False, **options: t.Any) -> t.Any:
-        if not background:
-            click.echo(
-                "appshell: cli.run() would block the prompt. Start the server in the"
-                " background: server = cli.run(background=True, port=5000); server.url;"
-                " server.stop()",
-                err=True,
-            )
-            return CommandResult(2)
-        if options.pop("reload", False):
-            click.echo(
-                "appshell: the reloader restarts the whole process, so it cannot run in the"
-                " shell's background. Use `appshell run --reload` in a terminal.",
-                err=True,
-            )
-            return CommandResult(2)
-        host = options.pop("host", "127.0.0.1")
-        port = options.pop("port", 5000)
-        debugger = bool(options.pop("debugger", False))
-        allow_remote = bool(options.pop("allow_remote_debugger", False))
-        threaded = bool(options.pop("with_threads", True))
-        if options:
-            click.echo(
-                "appshell: cli.run(background=True) takes host, port, debugger,"
-                f" allow_remote_debugger and with_threads, not {', '.join(sorted(options))}.",
-                err=True,
-            )
-            return CommandResult(2)
+        from .background import start_server
 
-        from .. import serving
+        if self._loop is None:
+            # A runner made outside a session (a test, a custom script) gets a loop of its own.
+            from .session import SessionLoop
 
-        app: t.Any = self._info.load_app()
-        try:
-            plan = serving.check(
-                str(host),
-                port,
-                debugger=debugger,
-                allow_remote_debugger=allow_remote,
-                spelling=serving.PYTHON_SPELLING,
-            )
-            handle = serving.serve_in_background(app, plan, threaded=threaded)
-        except click.ClickException as e:
-            click.echo(f"appshell: {e.format_message()}", err=True)
-            return CommandResult(e.exit_code, exception=e)
-        self._servers.append(handle)
-        click.echo(f"Serving {self._info.adapter.name} on {handle.url} (stop with .stop())")
-        return handle
+            self._loop = SessionLoop()
+        return start_server(self._info, self._loop, self._servers, background=background, **options)
 
     def close(self) -> None:
         """Stop every background server (the shell calls this when it ends)."""

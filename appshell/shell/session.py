@@ -232,7 +232,11 @@ class ShellSession:
             # Made after the push: every statement sees the app context.
             self.loop = SessionLoop()
             self.runner = CommandRunner(
-                self.group, self.info, prog_name=self.prog_name, obj=self.command_obj
+                self.group,
+                self.info,
+                prog_name=self.prog_name,
+                obj=self.command_obj,
+                loop=self.loop,
             )
             self._namespace = build_namespace(
                 adapter,
