@@ -25,14 +25,16 @@ from ..exceptions import format_user_exception, trim_traceback
 if t.TYPE_CHECKING:
     from types import CodeType, TracebackType
 
+    from ..clients import LazyClient
     from ..groups import AppGroup
+    from ..lifespan import Lifespan
     from ..profiles import Profile
     from ..scriptinfo import ScriptInfo
     from .backends import Backend
     from .context import Namespace
     from .runner import CommandRunner
 
-__all__ = ["SessionLoop", "ShellSession", "choose_profile", "make_banner"]
+__all__ = ["SessionLoop", "ShellSession", "choose_profile", "from_app_frame", "make_banner"]
 
 # inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
 _CO_COROUTINE = 0x0080
@@ -147,6 +149,10 @@ class ShellSession:
     :param command_obj: what commands run by ``cli(...)`` find as ``ctx.obj`` (default:
         ``info``; ``flask shell`` gives Flask's own ScriptInfo).
     :param prog_name: the name usage lines of ``cli(...)`` commands show.
+    :param lifespan: run an ASGI app's lifespan (``--no-lifespan`` turns it off).
+    :param handle_sigterm: SIGTERM ends the session as ``sys.exit(143)`` would, so that
+        the lifespan shutdown and the teardown run (the command line's sessions; only on
+        the main thread).
     """
 
     def __init__(
@@ -160,6 +166,8 @@ class ShellSession:
         startup: bool = True,
         command_obj: t.Any = None,
         prog_name: str = "appshell",
+        lifespan: bool = True,
+        handle_sigterm: bool = False,
     ) -> None:
         self.info = info
         self.group = group
@@ -169,11 +177,17 @@ class ShellSession:
         self.startup = startup
         self.command_obj = command_obj
         self.prog_name = prog_name
+        self.lifespan = lifespan
+        self.handle_sigterm = handle_sigterm
         #: The event loop and context every statement of the session runs in.
         self.loop = SessionLoop()
         self.runner: CommandRunner | None = None
         self._namespace: Namespace | None = None
         self._app_context: t.ContextManager[t.Any] | None = None
+        self._async_context: t.AsyncContextManager[t.Any] | None = None
+        self._lifespan: Lifespan | None = None
+        self._client: LazyClient | None = None
+        self._previous_sigterm: t.Any = None
         self._closed = False
 
     @classmethod
@@ -193,6 +207,7 @@ class ShellSession:
             profile=profile,
             command_obj=info.commands_obj,
             prog_name=root.info_name or "appshell",
+            handle_sigterm=True,
             **options,
         )
 
@@ -231,6 +246,8 @@ class ShellSession:
                 self._app_context = context
             # Made after the push: every statement sees the app context.
             self.loop = SessionLoop()
+            self._catch_sigterm()
+            defaults = self._start_async(adapter)
             self.runner = CommandRunner(
                 self.group, self.info, prog_name=self.prog_name, obj=self.command_obj
             )
@@ -238,6 +255,7 @@ class ShellSession:
                 adapter,
                 self.providers(),
                 runner=self.runner,
+                defaults=defaults,
                 profile=self.profile,
                 session=self.loop if self.startup else None,
                 strict=self.strict,
@@ -246,6 +264,85 @@ class ShellSession:
             self.close()
             raise
         return self._namespace
+
+    def _start_async(self, adapter: t.Any) -> dict[str, t.Any]:
+        """Run the lifespan startup and enter the app context that lives on the loop;
+        the default names that come with them (``client``, the lifespan's ``state``)."""
+        from ..clients import LazyClient, make_client
+
+        state: dict[str, t.Any] | None = None
+        defaults: dict[str, t.Any] = {}
+        target = adapter.lifespan_app() if self.lifespan else None
+        if target is not None:
+            from ..lifespan import Lifespan
+
+            self._lifespan = Lifespan(target)
+            self.loop.complete(self._lifespan.startup())
+            if self._lifespan.supported:
+                state = self._lifespan.state
+                defaults["state"] = state
+        context = adapter.async_app_context()
+        if context is not None:
+            # Entered by a task running in the session's context itself, so that the
+            # context variables it sets are there for every statement.
+            self.loop.complete(context.__aenter__())
+            self._async_context = context
+        self._client = LazyClient(lambda: make_client(adapter, state))
+        return {"client": self._client, **defaults}
+
+    def _catch_sigterm(self) -> None:
+        if not self.handle_sigterm:
+            return
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def terminate(signum: int, frame: object) -> None:
+            # 128 + SIGTERM, the code a shell reports for a process SIGTERM ended; raised
+            # as SystemExit so that the session closes as after sys.exit(143).
+            raise SystemExit(128 + signal.SIGTERM)
+
+        self._previous_sigterm = signal.signal(signal.SIGTERM, terminate)
+
+    def _restore_sigterm(self) -> None:
+        if self._previous_sigterm is None:
+            return
+        import signal
+
+        # A second SIGTERM while the session closes does what the first one would have.
+        signal.signal(signal.SIGTERM, self._previous_sigterm)
+        self._previous_sigterm = None
+
+    def _stop_async(self) -> bool:
+        """Close the client, leave the loop's app context, run the lifespan shutdown;
+        False if the app's code raised in one of them (its traceback is printed)."""
+        clean = True
+        client = self._client.made if self._client is not None else None
+        closing: list[t.Any] = []
+        if client is not None and hasattr(client, "aclose"):
+            closing.append(client.aclose)
+        context, self._async_context = self._async_context, None
+        if context is not None:
+            closing.append(lambda: context.__aexit__(None, None, None))
+        lifespan, self._lifespan = self._lifespan, None
+        if lifespan is not None:
+            closing.append(lifespan.shutdown)
+        for step in closing:
+            try:
+                self.loop.complete(step())
+            except Exception as e:
+                sys.stdout.flush()
+                show = getattr(e, "show", None)
+                if callable(show):
+                    show()
+                else:
+                    e.__suppress_context__ = True
+                    shown = e.with_traceback(from_app_frame(e.__traceback__))
+                    click.echo(format_user_exception(shown), err=True, nl=False)
+                clean = False
+        return clean
 
     def banner(self, backend: Backend, *, color: bool) -> str:
         """The first lines of the shell (see :func:`make_banner`)."""
@@ -265,29 +362,31 @@ class ShellSession:
         if self._closed:
             return True
         self._closed = True
+        self._restore_sigterm()
         if self.runner is not None:
             self.runner.close()
+        clean = self._stop_async()
         self.loop.close()
         context, self._app_context = self._app_context, None
         if context is None:
-            return True
+            return clean
         lost: tuple[type[Exception], ...] = (
             (LookupError, ValueError, RuntimeError, AssertionError) if context_may_be_lost else ()
         )
         try:
             context.__exit__(None, None, None)
         except lost:
-            return True
+            return clean
         except Exception as e:
             # The teardown is the user's code, called by the framework through contextlib:
             # its traceback starts at the user's frame, and is not chained to whatever ended
             # the session (that was shown already).
             sys.stdout.flush()
             e.__suppress_context__ = True
-            shown = e.with_traceback(_from_app_frame(e.__traceback__))
+            shown = e.with_traceback(from_app_frame(e.__traceback__))
             click.echo(format_user_exception(shown), err=True, nl=False)
             return False
-        return True
+        return clean
 
     def __enter__(self) -> Namespace:
         return self.open()
@@ -335,7 +434,7 @@ def _fold(names: list[str]) -> str:
     return ", ".join(names[:_FOLD_AFTER]) + f", … (+{len(names) - _FOLD_AFTER} more)"
 
 
-def _from_app_frame(tb: TracebackType | None) -> TracebackType | None:
+def from_app_frame(tb: TracebackType | None) -> TracebackType | None:
     """``tb`` from its first frame outside appshell, the standard library and installed
     packages: a teardown is called by the framework, through contextlib, from appshell."""
     import sysconfig
