@@ -251,7 +251,10 @@ class ShellSession:
             self.runner = CommandRunner(
                 self.group, self.info, prog_name=self.prog_name, obj=self.command_obj
             )
-            self._namespace = build_namespace(
+            # Built in the session's context: a provider sees the app context entered on
+            # the loop (Quart's shell context processors need it).
+            self._namespace = self.loop.context.run(
+                build_namespace,
                 adapter,
                 self.providers(),
                 runner=self.runner,
