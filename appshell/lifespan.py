@@ -21,7 +21,11 @@ from .exceptions import AppShellError, format_user_exception
 if t.TYPE_CHECKING:
     import asyncio
 
-__all__ = ["Lifespan", "LifespanFailed"]
+    from .clients import LazyClient
+
+Complete = t.Callable[[t.Coroutine[t.Any, t.Any, t.Any]], t.Any]
+
+__all__ = ["AsyncParts", "Lifespan", "LifespanFailed", "catch_sigterm"]
 
 Message = dict[str, t.Any]
 
@@ -154,7 +158,8 @@ class Lifespan:
         """The app's next message, or None if the app's call ended first."""
         import asyncio
 
-        assert self._task is not None and self._outbox is not None
+        assert self._task is not None
+        assert self._outbox is not None
         if self._outbox.empty() and not self._task.done():
             reading = asyncio.ensure_future(self._outbox.get())
             try:
@@ -184,3 +189,90 @@ class Lifespan:
         if task is None or not task.done() or task.cancelled():
             return None
         return task.exception()
+
+
+class AsyncParts:
+    """What a session keeps open on its loop for an app: the lifespan (ASGI apps), the app
+    context entered on the loop (Quart's), and ``client``.
+
+    :param adapter: the app's adapter.
+    :param lifespan: run the app's lifespan (False: ``--no-lifespan``).
+    """
+
+    def __init__(self, adapter: t.Any, *, lifespan: bool = True) -> None:
+        self.adapter = adapter
+        target = adapter.lifespan_app() if lifespan else None
+        self.lifespan = Lifespan(target) if target is not None else None
+        self.context: t.AsyncContextManager[t.Any] | None = None
+        self.client: LazyClient | None = None
+
+    def start(self, complete: Complete) -> dict[str, t.Any]:
+        """Run the startup and enter the app context, each by ``complete`` (the session
+        loop's, which runs a coroutine as a task in the session's own context, so that the
+        context variables it sets are there for every statement); the default names that
+        come with them: ``client``, and the lifespan's ``state`` if the app has one.
+
+        :raises LifespanFailed: the startup failed.
+        """
+        from .clients import LazyClient, make_client
+
+        names: dict[str, t.Any] = {}
+        state: dict[str, t.Any] | None = None
+        if self.lifespan is not None:
+            complete(self.lifespan.startup())
+            if self.lifespan.supported:
+                state = names["state"] = self.lifespan.state
+        context = self.adapter.async_app_context()
+        if context is not None:
+            complete(context.__aenter__())
+            self.context = context
+        adapter = self.adapter
+        self.client = LazyClient(lambda: make_client(adapter, state))
+        return {"client": self.client, **names}
+
+    def stop(self, complete: Complete, report: t.Callable[[BaseException], None]) -> bool:
+        """Close the client, leave the app context, run the shutdown: in the reverse order
+        of :meth:`start`, each even if one before it raised. False if one raised (each
+        failure is given to ``report``)."""
+        steps: list[t.Callable[[], t.Coroutine[t.Any, t.Any, t.Any]]] = []
+        made = self.client.made if self.client is not None else None
+        if made is not None and hasattr(made, "aclose"):
+            steps.append(made.aclose)
+        context, self.context = self.context, None
+        if context is not None:
+            steps.append(lambda: context.__aexit__(None, None, None))
+        if self.lifespan is not None:
+            steps.append(self.lifespan.shutdown)
+        clean = True
+        for step in steps:
+            try:
+                complete(step())
+            except Exception as e:
+                report(e)
+                clean = False
+        return clean
+
+
+def catch_sigterm() -> t.Callable[[], None] | None:
+    """Make SIGTERM raise ``SystemExit(143)`` on the main thread; returns what restores the
+    handler before (None off the main thread, where no handler can be set).
+
+    143 is 128 + SIGTERM, the code a shell reports for a process that SIGTERM ended: the
+    session closes as after ``sys.exit(143)`` (the lifespan shutdown and the app's teardown
+    run) and whoever sent the signal still sees that it ended the process.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore

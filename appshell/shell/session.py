@@ -25,16 +25,22 @@ from ..exceptions import format_user_exception, trim_traceback
 if t.TYPE_CHECKING:
     from types import CodeType, TracebackType
 
-    from ..clients import LazyClient
     from ..groups import AppGroup
-    from ..lifespan import Lifespan
+    from ..lifespan import AsyncParts
     from ..profiles import Profile
     from ..scriptinfo import ScriptInfo
     from .backends import Backend
     from .context import Namespace
     from .runner import CommandRunner
 
-__all__ = ["SessionLoop", "ShellSession", "choose_profile", "from_app_frame", "make_banner"]
+__all__ = [
+    "SessionLoop",
+    "ShellSession",
+    "choose_profile",
+    "from_app_frame",
+    "make_banner",
+    "show_user_error",
+]
 
 # inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
 _CO_COROUTINE = 0x0080
@@ -184,10 +190,8 @@ class ShellSession:
         self.runner: CommandRunner | None = None
         self._namespace: Namespace | None = None
         self._app_context: t.ContextManager[t.Any] | None = None
-        self._async_context: t.AsyncContextManager[t.Any] | None = None
-        self._lifespan: Lifespan | None = None
-        self._client: LazyClient | None = None
-        self._previous_sigterm: t.Any = None
+        self._async: AsyncParts | None = None
+        self._restore_sigterm: t.Callable[[], None] | None = None
         self._closed = False
 
     @classmethod
@@ -235,6 +239,7 @@ class ShellSession:
         The user's errors (their module, factory, providers with ``strict``) propagate; the
         session is closed again before they do.
         """
+        from ..lifespan import AsyncParts, catch_sigterm
         from .context import build_namespace
         from .runner import CommandRunner
 
@@ -246,8 +251,10 @@ class ShellSession:
                 self._app_context = context
             # Made after the push: every statement sees the app context.
             self.loop = SessionLoop()
-            self._catch_sigterm()
-            defaults = self._start_async(adapter)
+            if self.handle_sigterm:
+                self._restore_sigterm = catch_sigterm()
+            self._async = AsyncParts(adapter, lifespan=self.lifespan)
+            defaults = self._async.start(self.loop.complete)
             self.runner = CommandRunner(
                 self.group, self.info, prog_name=self.prog_name, obj=self.command_obj
             )
@@ -268,85 +275,6 @@ class ShellSession:
             raise
         return self._namespace
 
-    def _start_async(self, adapter: t.Any) -> dict[str, t.Any]:
-        """Run the lifespan startup and enter the app context that lives on the loop;
-        the default names that come with them (``client``, the lifespan's ``state``)."""
-        from ..clients import LazyClient, make_client
-
-        state: dict[str, t.Any] | None = None
-        defaults: dict[str, t.Any] = {}
-        target = adapter.lifespan_app() if self.lifespan else None
-        if target is not None:
-            from ..lifespan import Lifespan
-
-            self._lifespan = Lifespan(target)
-            self.loop.complete(self._lifespan.startup())
-            if self._lifespan.supported:
-                state = self._lifespan.state
-                defaults["state"] = state
-        context = adapter.async_app_context()
-        if context is not None:
-            # Entered by a task running in the session's context itself, so that the
-            # context variables it sets are there for every statement.
-            self.loop.complete(context.__aenter__())
-            self._async_context = context
-        self._client = LazyClient(lambda: make_client(adapter, state))
-        return {"client": self._client, **defaults}
-
-    def _catch_sigterm(self) -> None:
-        if not self.handle_sigterm:
-            return
-        import signal
-        import threading
-
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def terminate(signum: int, frame: object) -> None:
-            # 128 + SIGTERM, the code a shell reports for a process SIGTERM ended; raised
-            # as SystemExit so that the session closes as after sys.exit(143).
-            raise SystemExit(128 + signal.SIGTERM)
-
-        self._previous_sigterm = signal.signal(signal.SIGTERM, terminate)
-
-    def _restore_sigterm(self) -> None:
-        if self._previous_sigterm is None:
-            return
-        import signal
-
-        # A second SIGTERM while the session closes does what the first one would have.
-        signal.signal(signal.SIGTERM, self._previous_sigterm)
-        self._previous_sigterm = None
-
-    def _stop_async(self) -> bool:
-        """Close the client, leave the loop's app context, run the lifespan shutdown;
-        False if the app's code raised in one of them (its traceback is printed)."""
-        clean = True
-        client = self._client.made if self._client is not None else None
-        closing: list[t.Any] = []
-        if client is not None and hasattr(client, "aclose"):
-            closing.append(client.aclose)
-        context, self._async_context = self._async_context, None
-        if context is not None:
-            closing.append(lambda: context.__aexit__(None, None, None))
-        lifespan, self._lifespan = self._lifespan, None
-        if lifespan is not None:
-            closing.append(lifespan.shutdown)
-        for step in closing:
-            try:
-                self.loop.complete(step())
-            except Exception as e:
-                sys.stdout.flush()
-                show = getattr(e, "show", None)
-                if callable(show):
-                    show()
-                else:
-                    e.__suppress_context__ = True
-                    shown = e.with_traceback(from_app_frame(e.__traceback__))
-                    click.echo(format_user_exception(shown), err=True, nl=False)
-                clean = False
-        return clean
-
     def banner(self, backend: Backend, *, color: bool) -> str:
         """The first lines of the shell (see :func:`make_banner`)."""
         return make_banner(self.info, self.namespace, backend, color=color)
@@ -365,10 +293,13 @@ class ShellSession:
         if self._closed:
             return True
         self._closed = True
-        self._restore_sigterm()
+        if self._restore_sigterm is not None:
+            # A second SIGTERM while the session closes does what the first one would have.
+            self._restore_sigterm()
         if self.runner is not None:
             self.runner.close()
-        clean = self._stop_async()
+        parts, self._async = self._async, None
+        clean = parts.stop(self.loop.complete, show_user_error) if parts is not None else True
         self.loop.close()
         context, self._app_context = self._app_context, None
         if context is None:
@@ -381,13 +312,7 @@ class ShellSession:
         except lost:
             return clean
         except Exception as e:
-            # The teardown is the user's code, called by the framework through contextlib:
-            # its traceback starts at the user's frame, and is not chained to whatever ended
-            # the session (that was shown already).
-            sys.stdout.flush()
-            e.__suppress_context__ = True
-            shown = e.with_traceback(from_app_frame(e.__traceback__))
-            click.echo(format_user_exception(shown), err=True, nl=False)
+            show_user_error(e)
             return False
         return clean
 
@@ -435,6 +360,21 @@ def _fold(names: list[str]) -> str:
     if len(names) <= _FOLD_AFTER:
         return ", ".join(names)
     return ", ".join(names[:_FOLD_AFTER]) + f", … (+{len(names) - _FOLD_AFTER} more)"
+
+
+def show_user_error(e: BaseException) -> None:
+    """Print ``e``, raised by the app's code as the session closed (a teardown, a lifespan
+    shutdown): appshell's errors as they show themselves, others as the traceback from the
+    user's frame, not chained to whatever ended the session (that was shown already)."""
+    sys.stdout.flush()
+    show = getattr(e, "show", None)
+    if isinstance(e, click.ClickException) and callable(show):
+        show()
+        return
+    # Called by the framework, through contextlib, from appshell: start at the user's frame.
+    e.__suppress_context__ = True
+    shown = e.with_traceback(from_app_frame(e.__traceback__))
+    click.echo(format_user_exception(shown), err=True, nl=False)
 
 
 def from_app_frame(tb: TracebackType | None) -> TracebackType | None:
