@@ -327,3 +327,29 @@ def test_a_wsgi_session_imports_no_asyncio_nor_httpx(tmp_path: Path) -> None:
     code = "import sys; print('asyncio' in sys.modules, 'httpx' in sys.modules)"
     result = shell(tmp_path, app, "-c", code)
     assert result == (0, "False False\n", "")
+
+
+@pytest.mark.parametrize("end", ["exit", "sigterm"], ids=["exit()", "sigterm-at-the-prompt"])
+def test_the_python_repl_shuts_down_once(tmp_path: Path, end: str) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    app = write_app(tmp_path, "fastapi")
+    child = pexpect.spawn(
+        str(APPSHELL),
+        ["--app", app, "shell", "--repl", "python", "-q", "--no-history"],
+        cwd=str(tmp_path),
+        env=_clean_environ(),
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect(">>> ")
+    child.sendline('r = await client.get("/items"); print(r.json())')
+    child.expect(r"\['apple', 'pear'\]")
+    child.expect(">>> ")
+    if end == "exit":
+        child.sendline("exit()")
+    else:
+        child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == (0 if end == "exit" else 143)
+    assert recorded(tmp_path) == ["startup", "shutdown"]
