@@ -168,6 +168,11 @@ class _ShellCommand(click.Command):
     " profile in pyproject.toml, else 'default'. [env: APPSHELL_PROFILE]",
 )
 @click.option("--no-startup", is_flag=True, help="Do not run the profile's startup code.")
+@click.option(
+    "--no-lifespan",
+    is_flag=True,
+    help="Do not run an ASGI app's lifespan (its startup and shutdown) around the session.",
+)
 @click.argument("script_args", metavar="[FILE] [ARGS]...", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def shell_command(
@@ -185,6 +190,7 @@ def shell_command(
     no_history: bool,
     profile_name: str | None,
     no_startup: bool,
+    no_lifespan: bool,
     script_args: tuple[str, ...],
 ) -> None:
     """Run an interactive Python shell in the app context, or a script with its names.
@@ -227,7 +233,9 @@ def shell_command(
             " pip install 'appshell[ipython]'"
         )
 
-    session = ShellSession.for_command(ctx, profile=profile, strict=strict, startup=not no_startup)
+    session = ShellSession.for_command(
+        ctx, profile=profile, strict=strict, startup=not no_startup, lifespan=not no_lifespan
+    )
     try:
         code = _run_session(
             session,

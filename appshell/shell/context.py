@@ -250,6 +250,7 @@ def build_namespace(
     providers: t.Sequence[tuple[str, t.Callable[[], t.Any]]],
     *,
     runner: t.Any = None,
+    defaults: t.Mapping[str, t.Any] | None = None,
     profile: Profile | None = None,
     session: SessionLoop | None = None,
     strict: bool = False,
@@ -261,15 +262,17 @@ def build_namespace(
     :param providers: (source, provider) pairs, ``@group.shell_context`` functions and the
         ``appshell.shell_context`` entry points, in order.
     :param runner: the in-shell command runner, added among the defaults as ``cli``.
+    :param defaults: more names of the ``default`` source (the session's ``client``).
     :param profile: whose ``imports`` come next; with a ``session``, its startup code runs
         last, on that session's loop.
     :param strict: a provider, import or startup code that raises ends the session.
     """
     builder = ContextBuilder(strict=strict)
-    defaults = adapter.default_names()
+    names = adapter.default_names()
     if runner is not None:
-        defaults["cli"] = runner
-    builder.add("default", defaults)
+        names["cli"] = runner
+    names.update(defaults or {})
+    builder.add("default", names)
     builder.add_provider("adapter", adapter.shell_context)
     builder.add_providers(providers)
     if profile is not None:

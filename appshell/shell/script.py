@@ -18,7 +18,7 @@ import sys
 import types
 import typing as t
 
-from ..exceptions import ScriptError, format_user_exception
+from ..exceptions import AppShellError, AppShellUsageError, ScriptError, format_user_exception
 from .session import SessionLoop
 
 if t.TYPE_CHECKING:
@@ -217,6 +217,11 @@ class ScriptRunner:
         if isinstance(exc, KeyboardInterrupt):
             print("KeyboardInterrupt", file=sys.stderr)
             return 130
+        if isinstance(exc, (AppShellError, AppShellUsageError)):
+            # appshell's own error, raised into the script (``client`` without httpx): its
+            # one line, not appshell's frames.
+            print("\n".join(exc._render_traceback_()), file=sys.stderr)
+            return exc.exit_code
         if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
             _quiet_broken_pipe()
         else:

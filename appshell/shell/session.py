@@ -26,13 +26,21 @@ if t.TYPE_CHECKING:
     from types import CodeType, TracebackType
 
     from ..groups import AppGroup
+    from ..lifespan import AsyncParts
     from ..profiles import Profile
     from ..scriptinfo import ScriptInfo
     from .backends import Backend
     from .context import Namespace
     from .runner import CommandRunner
 
-__all__ = ["SessionLoop", "ShellSession", "choose_profile", "make_banner"]
+__all__ = [
+    "SessionLoop",
+    "ShellSession",
+    "choose_profile",
+    "from_app_frame",
+    "make_banner",
+    "show_user_error",
+]
 
 # inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
 _CO_COROUTINE = 0x0080
@@ -147,6 +155,10 @@ class ShellSession:
     :param command_obj: what commands run by ``cli(...)`` find as ``ctx.obj`` (default:
         ``info``; ``flask shell`` gives Flask's own ScriptInfo).
     :param prog_name: the name usage lines of ``cli(...)`` commands show.
+    :param lifespan: run an ASGI app's lifespan (``--no-lifespan`` turns it off).
+    :param handle_sigterm: SIGTERM ends the session as ``sys.exit(143)`` would, so that
+        the lifespan shutdown and the teardown run (the command line's sessions; only on
+        the main thread).
     """
 
     def __init__(
@@ -160,6 +172,8 @@ class ShellSession:
         startup: bool = True,
         command_obj: t.Any = None,
         prog_name: str = "appshell",
+        lifespan: bool = True,
+        handle_sigterm: bool = False,
     ) -> None:
         self.info = info
         self.group = group
@@ -169,11 +183,15 @@ class ShellSession:
         self.startup = startup
         self.command_obj = command_obj
         self.prog_name = prog_name
+        self.lifespan = lifespan
+        self.handle_sigterm = handle_sigterm
         #: The event loop and context every statement of the session runs in.
         self.loop = SessionLoop()
         self.runner: CommandRunner | None = None
         self._namespace: Namespace | None = None
         self._app_context: t.ContextManager[t.Any] | None = None
+        self._async: AsyncParts | None = None
+        self._restore_sigterm: t.Callable[[], None] | None = None
         self._closed = False
 
     @classmethod
@@ -193,6 +211,7 @@ class ShellSession:
             profile=profile,
             command_obj=info.commands_obj,
             prog_name=root.info_name or "appshell",
+            handle_sigterm=True,
             **options,
         )
 
@@ -220,6 +239,7 @@ class ShellSession:
         The user's errors (their module, factory, providers with ``strict``) propagate; the
         session is closed again before they do.
         """
+        from ..lifespan import AsyncParts, catch_sigterm
         from .context import build_namespace
         from .runner import CommandRunner
 
@@ -231,6 +251,10 @@ class ShellSession:
                 self._app_context = context
             # Made after the push: every statement sees the app context.
             self.loop = SessionLoop()
+            if self.handle_sigterm:
+                self._restore_sigterm = catch_sigterm()
+            self._async = AsyncParts(adapter, lifespan=self.lifespan)
+            defaults = self._async.start(self.loop.complete)
             self.runner = CommandRunner(
                 self.group,
                 self.info,
@@ -238,10 +262,14 @@ class ShellSession:
                 obj=self.command_obj,
                 loop=self.loop,
             )
-            self._namespace = build_namespace(
+            # Built in the session's context: a provider sees the app context entered on
+            # the loop (Quart's shell context processors need it).
+            self._namespace = self.loop.context.run(
+                build_namespace,
                 adapter,
                 self.providers(),
                 runner=self.runner,
+                defaults=defaults,
                 profile=self.profile,
                 session=self.loop if self.startup else None,
                 strict=self.strict,
@@ -269,29 +297,28 @@ class ShellSession:
         if self._closed:
             return True
         self._closed = True
+        if self._restore_sigterm is not None:
+            # A second SIGTERM while the session closes does what the first one would have.
+            self._restore_sigterm()
         if self.runner is not None:
             self.runner.close()
+        parts, self._async = self._async, None
+        clean = parts.stop(self.loop.complete, show_user_error) if parts is not None else True
         self.loop.close()
         context, self._app_context = self._app_context, None
         if context is None:
-            return True
+            return clean
         lost: tuple[type[Exception], ...] = (
             (LookupError, ValueError, RuntimeError, AssertionError) if context_may_be_lost else ()
         )
         try:
             context.__exit__(None, None, None)
         except lost:
-            return True
+            return clean
         except Exception as e:
-            # The teardown is the user's code, called by the framework through contextlib:
-            # its traceback starts at the user's frame, and is not chained to whatever ended
-            # the session (that was shown already).
-            sys.stdout.flush()
-            e.__suppress_context__ = True
-            shown = e.with_traceback(_from_app_frame(e.__traceback__))
-            click.echo(format_user_exception(shown), err=True, nl=False)
+            show_user_error(e)
             return False
-        return True
+        return clean
 
     def __enter__(self) -> Namespace:
         return self.open()
@@ -339,7 +366,22 @@ def _fold(names: list[str]) -> str:
     return ", ".join(names[:_FOLD_AFTER]) + f", … (+{len(names) - _FOLD_AFTER} more)"
 
 
-def _from_app_frame(tb: TracebackType | None) -> TracebackType | None:
+def show_user_error(e: BaseException) -> None:
+    """Print ``e``, raised by the app's code as the session closed (a teardown, a lifespan
+    shutdown): appshell's errors as they show themselves, others as the traceback from the
+    user's frame, not chained to whatever ended the session (that was shown already)."""
+    sys.stdout.flush()
+    show = getattr(e, "show", None)
+    if isinstance(e, click.ClickException) and callable(show):
+        show()
+        return
+    # Called by the framework, through contextlib, from appshell: start at the user's frame.
+    e.__suppress_context__ = True
+    shown = e.with_traceback(from_app_frame(e.__traceback__))
+    click.echo(format_user_exception(shown), err=True, nl=False)
+
+
+def from_app_frame(tb: TracebackType | None) -> TracebackType | None:
     """``tb`` from its first frame outside appshell, the standard library and installed
     packages: a teardown is called by the framework, through contextlib, from appshell."""
     import sysconfig
