@@ -56,11 +56,18 @@ def shell(tmp_path: Path, request: pytest.FixtureRequest) -> t.Iterator[Session]
     )
     session = Session(child, PROMPTS[repl])
     session.wait_prompt()
-    session.run("import asyncio, tasks", "")
+    start(session, "import asyncio, tasks")
     try:
         yield session
     finally:
         stop_all([child])
+
+
+def start(shell: Session, statement: str) -> None:
+    """Run ``statement`` and wait until the prompt after it is there: ``expect`` of the
+    prompt alone could match a prompt drawn again as the line was typed."""
+    shell.child.sendline(statement)
+    shell.run("print('ran ' + 'before')", "ran before")
 
 
 def lines(path: Path) -> list[str]:
@@ -76,21 +83,21 @@ def wait_for_growth(path: Path, seconds: float = 1.0) -> tuple[int, int]:
 @pytest.mark.parametrize("shell", REPLS, ids=REPLS, indirect=True)
 def test_a_task_made_at_the_prompt_runs_while_it_waits(shell: Session, tmp_path: Path) -> None:
     ticks = tmp_path / "ticks.txt"
-    shell.run(
-        f"ticker = asyncio.create_task(tasks.tick({str(ticks)!r})); await asyncio.sleep(0)", ""
+    start(
+        shell, f"ticker = asyncio.create_task(tasks.tick({str(ticks)!r})); await asyncio.sleep(0)"
     )
     before, after = wait_for_growth(ticks)
     assert after >= before + 8, (before, after)  # 20 ticks a second, minus a busy machine
     # The task runs in the session's context: the app context pushed for the session.
     assert set(lines(ticks)) == {"tickingapp"}
     # A synchronous statement sees no running loop.
-    shell.run("asyncio.run(asyncio.sleep(0, result=6 * 7))", "42")
+    shell.run("print(asyncio.run(asyncio.sleep(0, result=6 * 7)))", "42")
     # Ctrl-C clears a half-typed line; the task goes on.
     shell.child.send("half_typed_name")
     shell.child.expect("half_typed_name")
     shell.child.sendcontrol("c")
     shell.wait_prompt()
-    shell.run("[ticker.done(), 'half' + '_typed']", r"\[False, 'half_typed'\]")
+    shell.run("print(ticker.done(), 'half' + '_typed')", "False half_typed")
     before, after = wait_for_growth(ticks, 0.5)
     assert after >= before + 4, (before, after)
     # Ctrl-C inside an awaited statement cancels that statement, not the task.
@@ -100,7 +107,7 @@ def test_a_task_made_at_the_prompt_runs_while_it_waits(shell: Session, tmp_path:
     shell.child.sendcontrol("c")
     shell.child.expect("KeyboardInterrupt")
     shell.wait_prompt()
-    shell.run("ticker.done() or 'still ' + 'ticking'", "still ticking")
+    shell.run("print(ticker.done() or 'still ' + 'ticking')", "still ticking")
     before, after = wait_for_growth(ticks, 0.5)
     assert after >= before + 4, (before, after)
 
@@ -118,27 +125,27 @@ def test_what_a_task_prints_comes_above_the_prompt(shell: Session) -> None:
     # ...and the line is still the user's to finish.
     shell.child.sendline(" = 5 * 5")
     shell.wait_prompt()
-    shell.run("typed_meanwhile", "25")
+    shell.run("print(typed_meanwhile)", "25")
 
 
 @pytest.mark.parametrize("shell", REPLS, ids=REPLS, indirect=True)
 def test_a_task_failing_while_idle_shows_its_traceback_once(shell: Session) -> None:
-    shell.run("failing = asyncio.create_task(tasks.fail()); await asyncio.sleep(0)", "")
+    start(shell, "failing = asyncio.create_task(tasks.fail()); await asyncio.sleep(0)")
     shell.child.expect("failed on purpose")
     time.sleep(1)
-    shell.child.sendline("'after ' + 'the failure'")
+    shell.child.sendline("print('after ' + 'the failure')")
     shell.child.expect("after the failure")
     shown = t.cast(str, shell.child.before)
     assert "failed on purpose" not in shown  # once, not twice
     shell.wait_prompt()
-    shell.run("type(failing.exception()).__name__", "ValueError")
+    shell.run("print(type(failing.exception()).__name__)", "ValueError")
 
 
 @pytest.mark.parametrize("shell", REPLS, ids=REPLS, indirect=True)
 def test_tasks_pending_at_exit_are_cancelled_and_named(shell: Session, tmp_path: Path) -> None:
     ticks = tmp_path / "ticks.txt"
-    shell.run(
-        f"ticker = asyncio.create_task(tasks.tick({str(ticks)!r})); await asyncio.sleep(0)", ""
+    start(
+        shell, f"ticker = asyncio.create_task(tasks.tick({str(ticks)!r})); await asyncio.sleep(0)"
     )
     repl = next(name for name, prompt in PROMPTS.items() if prompt == shell.prompt)
     shell.child.sendcontrol("d")
