@@ -167,3 +167,16 @@ def test_tasks_pending_at_exit_are_cancelled_and_named(shell: Session, tmp_path:
     time.sleep(0.3)
     assert len(lines(ticks)) == stopped
     assert not re.search("Traceback", (tmp_path / "pty.log").read_text())
+
+
+def test_a_python_session_that_never_awaits_imports_no_asyncio(tmp_path: Path) -> None:
+    (tmp_path / "tickingapp.py").write_text(APP)
+    child = spawn_appshell(
+        tmp_path, ["--app", "tickingapp:create_app", "shell", "--repl", "python", "-q"]
+    )
+    shell = Session(child, PROMPTS["python"])
+    try:
+        shell.wait_prompt()
+        shell.run("import sys; print('asyncio:', 'asyncio' in sys.modules)", "asyncio: False")
+    finally:
+        stop_all([child])

@@ -14,7 +14,7 @@ from .base import BaseBackend, ShellSettings
 
 if t.TYPE_CHECKING:
     from ...profiles import Profile
-    from ..session import SessionLoop
+    from ..loop import SessionLoop
 
 
 def _ipython_dir_writable() -> bool:

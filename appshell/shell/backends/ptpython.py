@@ -16,7 +16,7 @@ import sys
 import typing as t
 
 from ...term import warn
-from ..session import SessionLoop
+from ..loop import SessionLoop
 from .base import BaseBackend, ShellSettings, history_file
 
 if t.TYPE_CHECKING:

@@ -11,7 +11,7 @@ import typing as t
 
 from ...exceptions import format_user_exception
 from ...term import warn
-from ..session import SessionLoop
+from ..loop import SessionLoop
 from .base import BaseBackend, ShellSettings, history_file
 
 if t.TYPE_CHECKING:
