@@ -10,20 +10,18 @@ the same by construction.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import os
 import platform
 import sys
-import types
 import typing as t
 
 import click
 
 from ..exceptions import format_user_exception, trim_traceback
+from .loop import SessionLoop
 
 if t.TYPE_CHECKING:
-    from types import CodeType, TracebackType
+    from types import TracebackType
 
     from ..groups import AppGroup
     from ..lifespan import AsyncParts
@@ -42,85 +40,10 @@ __all__ = [
     "show_user_error",
 ]
 
-# inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
-_CO_COROUTINE = 0x0080
 # Banner lines list at most this many names of one source before folding the rest.
 _FOLD_AFTER = 8
 
 Provider = tuple[str, t.Callable[[], t.Any]]
-
-
-class SessionLoop:
-    """One event loop and one context for a whole session, so ``await`` keeps state.
-
-    Every statement runs in the same :class:`contextvars.Context`, and a statement that
-    awaits runs as a task of the same loop in that context: a context variable set by one
-    statement (an app or request context pushed at the prompt) is there for the next.
-    The loop itself is made the first time something awaits: asyncio is not imported for a
-    session that never does.
-    """
-
-    def __init__(self) -> None:
-        self.context = contextvars.copy_context()
-        self._loop: t.Any = None
-
-    @property
-    def loop(self) -> t.Any:
-        """The session's event loop, made when first needed."""
-        if self._loop is None:
-            import asyncio
-
-            self._loop = asyncio.new_event_loop()
-        return self._loop
-
-    def run(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
-        """Evaluate compiled ``code``; if it awaits, run it to completion on the loop."""
-        if self._loop is not None:
-            import asyncio
-
-            # Code that asks for "the" event loop gets the session's.
-            asyncio.set_event_loop(self._loop)
-        result = self.context.run(eval, code, globals, locals if locals is not None else globals)
-        if _CO_COROUTINE & code.co_flags and isinstance(result, types.CoroutineType):
-            result = self.complete(result)
-        return result
-
-    def complete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
-        """Run ``coroutine`` on the session loop in the session context."""
-        import asyncio
-
-        loop = self.loop
-        asyncio.set_event_loop(loop)
-        task = loop.create_task(coroutine, context=self.context)
-        try:
-            return loop.run_until_complete(task)
-        except KeyboardInterrupt:
-            # Ctrl-C while the loop waited: cancel the task and let it unwind. If the
-            # coroutine itself was interrupted the task is finished already, and running
-            # the loop for it again would never return.
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    loop.run_until_complete(task)
-            raise
-
-    def close(self) -> None:
-        """Cancel the tasks still pending and close the loop (if one was ever made)."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        import asyncio
-
-        try:
-            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
 
 
 def choose_profile(given: str | None = None) -> Profile:

@@ -15,7 +15,7 @@ from ...term import warn
 
 if t.TYPE_CHECKING:
     from ...profiles import Profile
-    from ..session import SessionLoop
+    from ..loop import SessionLoop
 
 __all__ = ["Backend", "BaseBackend", "ShellSettings", "history_file", "state_dir"]
 

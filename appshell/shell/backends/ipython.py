@@ -14,7 +14,7 @@ from .base import BaseBackend, ShellSettings
 
 if t.TYPE_CHECKING:
     from ...profiles import Profile
-    from ..session import SessionLoop
+    from ..loop import SessionLoop
 
 
 def _ipython_dir_writable() -> bool:
@@ -155,11 +155,12 @@ def _runner(shell: t.Any, session: SessionLoop) -> t.Callable[[t.Any], t.Any]:
             error = sys.exc_info()[1]
             if not (
                 isinstance(error, asyncio.CancelledError)
-                and isinstance(error.__context__, KeyboardInterrupt)
+                and (session.interrupted or isinstance(error.__context__, KeyboardInterrupt))
             ):
                 show(*args, **kwargs)
 
         shell.showtraceback = show_unless_cancelled_by_ctrl_c
+        share_loop(session)
         try:
             return session.complete(coroutine)
         except KeyboardInterrupt as e:
@@ -168,6 +169,42 @@ def _runner(shell: t.Any, session: SessionLoop) -> t.Callable[[t.Any], t.Any]:
             shell.showtraceback = show
 
     return run
+
+
+def share_loop(session: SessionLoop) -> t.Any:
+    """One loop for IPython and the session: IPython's own (``get_asyncio_loop()``) becomes
+    the session's, or, if the session made its loop already (an app's lifespan), IPython's
+    global loop is set to that one. Returns the loop."""
+    from IPython.core import async_helpers
+
+    if not session.started:
+        return session.adopt(async_helpers.get_asyncio_loop())  # type: ignore[no-untyped-call]
+    loop = session.loop
+    if async_helpers.get_asyncio_loop() is not loop:  # type: ignore[no-untyped-call]
+        async_helpers._asyncio_event_loop = loop
+    return loop
+
+
+def _run_loop_at_prompt(shell: t.Any, session: SessionLoop) -> None:
+    """Once the session has a loop, IPython's prompt waits on it (IPython's ``%gui
+    asyncio``), so that the session's tasks go on while it waits.
+
+    Not under ``--simple-prompt`` (its prompt is ``input()``, which nothing can run beside),
+    nor when the user chose an event loop of their own (``%gui qt``): theirs stays.
+    """
+
+    def enable(*args: t.Any) -> None:
+        if not session.started or shell.simple_prompt:
+            return
+        shell.events.unregister("post_run_cell", enable)
+        if shell.active_eventloop is None:
+            share_loop(session)
+            shell.enable_gui("asyncio")
+
+    if session.started:
+        enable()
+    else:
+        shell.events.register("post_run_cell", enable)
 
 
 def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> t.Any:
@@ -224,6 +261,7 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
     if settings.session is not None:
         # `await` at the prompt runs on the session's loop, shared with scripts.
         app.shell.loop_runner = _runner(app.shell, settings.session)
+        _run_loop_at_prompt(app.shell, settings.session)
     return app
 
 

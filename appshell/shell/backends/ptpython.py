@@ -5,6 +5,8 @@ appshell's repl answers that call with the session's own evaluation (:class:`Ses
 every statement runs in the one session context and every ``await`` on the one session loop,
 so a context variable or request context set by one statement is there for the next
 (ptpython's own async mode starts each statement as a new task, in a copy of the context).
+While the prompt waits, the session loop runs on the main thread and ptpython's interface
+in its own: tasks go on, and synchronous statements still run with no loop running.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import typing as t
 
 from ...term import warn
-from ..session import SessionLoop
+from ..loop import SessionLoop
 from .base import BaseBackend, ShellSettings, history_file
 
 if t.TYPE_CHECKING:
@@ -53,6 +55,16 @@ def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
     from ptpython.repl import PythonRepl
 
     class SessionRepl(PythonRepl):
+        def read(self) -> str:
+            # ptpython reads in a thread of its own; meanwhile the session loop runs here,
+            # and what its tasks print is written above the prompt.
+            if not session.started:
+                return super().read()
+            from prompt_toolkit.patch_stdout import patch_stdout
+
+            with patch_stdout(raw=True):
+                return t.cast(str, session.run_while(super().read))
+
         def eval(self, line: str) -> object:
             command = line.lstrip()
             if command.startswith("!"):  # a system command, as ptpython's own prompt has

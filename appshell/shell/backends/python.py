@@ -11,7 +11,7 @@ import typing as t
 
 from ...exceptions import format_user_exception
 from ...term import warn
-from ..session import SessionLoop
+from ..loop import SessionLoop
 from .base import BaseBackend, ShellSettings, history_file
 
 if t.TYPE_CHECKING:
@@ -23,6 +23,11 @@ def _console(namespace: dict[str, t.Any], session: SessionLoop) -> t.Any:
     import code  # here, not at the top: scripts never need it
 
     class Console(code.InteractiveConsole):
+        def raw_input(self, prompt: str = "") -> str:
+            # What the session's tasks print while the prompt waits comes above it.
+            with _above_prompt(prompt):
+                return input(prompt)
+
         def runcode(self, compiled: CodeType) -> None:
             try:
                 session.run(compiled, self.locals)
@@ -41,6 +46,78 @@ def _console(namespace: dict[str, t.Any], session: SessionLoop) -> t.Any:
     console = Console(namespace, filename="<console>")
     console.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     return console
+
+
+class _AbovePrompt:
+    """``sys.stdout`` or ``sys.stderr`` while the prompt waits for a line: whole lines that
+    another thread (the session loop's) writes go above the prompt, which is drawn again
+    after them with what has been typed so far. The reading thread writes straight through.
+    """
+
+    def __init__(self, stream: t.Any, prompt: str, lock: t.Any) -> None:
+        import threading
+
+        self._stream = stream
+        self._prompt = prompt
+        self._lock = lock
+        self._reader = threading.get_ident()
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        import threading
+
+        if threading.get_ident() == self._reader:
+            return t.cast(int, self._stream.write(text))
+        with self._lock:
+            lines, newline, self._partial = (self._partial + text).rpartition("\n")
+            if newline:
+                self._stream.write(f"\r\x1b[K{lines}\n{self._prompt}{_typed_so_far()}")
+                self._stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        import threading
+
+        if threading.get_ident() == self._reader:
+            self._stream.flush()
+
+    def end(self) -> None:
+        """The prompt is done: what is left of a line is written as it is."""
+        with self._lock:
+            if self._partial:
+                self._stream.write(self._partial)
+                self._partial = ""
+
+    def __getattr__(self, name: str) -> t.Any:  # fileno, isatty, encoding: input() asks
+        return getattr(self._stream, name)
+
+
+def _typed_so_far() -> str:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - Python built without readline
+        return ""
+    return readline.get_line_buffer()
+
+
+@contextlib.contextmanager
+def _above_prompt(prompt: str) -> t.Iterator[None]:
+    """While the block reads a line at ``prompt`` on a terminal, other threads' output is
+    written above the prompt (:class:`_AbovePrompt`)."""
+    import threading
+
+    streams = (sys.stdout, sys.stderr)
+    if not all(stream is not None and stream.isatty() for stream in streams):
+        yield
+        return
+    lock = threading.Lock()
+    sys.stdout, sys.stderr = proxies = tuple(_AbovePrompt(s, prompt, lock) for s in streams)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = streams
+        for proxy in proxies:
+            proxy.end()
 
 
 def _enable_completion(namespace: dict[str, t.Any]) -> bool:
@@ -166,7 +243,10 @@ class PythonBackend(BaseBackend):
 
         session = settings.session or SessionLoop()
         try:
-            with _hangup_exits(history.save if history is not None else lambda: None):
+            with (
+                _hangup_exits(history.save if history is not None else lambda: None),
+                session.threaded(),  # the loop goes on in its own thread while input waits
+            ):
                 _console(namespace, session).interact(
                     banner=banner if settings.banner else "", exitmsg=""
                 )

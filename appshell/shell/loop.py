@@ -1,0 +1,343 @@
+"""The session's event loop: one loop and one context for every statement of a session.
+
+:class:`SessionLoop` is what lets a statement ``await`` at a prompt or in a script and keep
+its state for the next one; the REPL backends use it to keep the loop running while their
+prompt waits. Nothing here imports asyncio until something awaits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import sys
+import types
+import typing as t
+
+from ..exceptions import format_user_exception
+
+if t.TYPE_CHECKING:
+    from types import CodeType
+
+__all__ = ["SessionLoop"]
+
+# inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
+_CO_COROUTINE = 0x0080
+
+
+class SessionLoop:
+    """One event loop and one context for a whole session, so ``await`` keeps state.
+
+    Every statement runs in the same :class:`contextvars.Context`, and a statement that
+    awaits runs as a task of the same loop in that context: a context variable set by one
+    statement (an app or request context pushed at the prompt) is there for the next.
+    The loop itself is made the first time something awaits: asyncio is not imported for a
+    session that never does.
+
+    Between statements a REPL keeps the loop running while its prompt waits (see
+    :meth:`run_while`, :meth:`threaded` and :meth:`adopt`), so tasks made at the prompt
+    go on; a synchronous statement always runs with no loop running, as at a plain prompt.
+    A task that fails with nobody to see it has its traceback shown once (at once while
+    the prompt is idle, else when the statement ends); tasks still pending when the session
+    closes are cancelled and named in one line.
+    """
+
+    def __init__(self) -> None:
+        self.context = contextvars.copy_context()
+        self._loop: t.Any = None
+        # The loop runs in this thread while a REPL reads on the main one (python REPL).
+        self._thread: t.Any = None
+        self._threaded = False
+        # The task of the awaited statement running now, if any.
+        self._statement: t.Any = None
+        self._failed: list[t.Any] = []
+        #: Whether Ctrl-C cancelled the last awaited statement.
+        self.interrupted = False
+
+    @property
+    def loop(self) -> t.Any:
+        """The session's event loop, made when first needed."""
+        if self._loop is None:
+            import asyncio
+
+            self._watch(asyncio.new_event_loop())
+        return self._loop
+
+    @property
+    def started(self) -> bool:
+        """Whether the loop was made (something awaited): else no task can exist."""
+        return self._loop is not None
+
+    def run(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
+        """Evaluate compiled ``code``; if it awaits, run it to completion on the loop."""
+        if self._loop is not None and not self._threaded:
+            import asyncio
+
+            # Code that asks for "the" event loop gets the session's.
+            asyncio.set_event_loop(self._loop)
+        result = self.context.run(eval, code, globals, locals if locals is not None else globals)
+        if _CO_COROUTINE & code.co_flags and isinstance(result, types.CoroutineType):
+            result = self.complete(result)
+        return result
+
+    def complete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+        """Run ``coroutine`` on the session loop in the session context.
+
+        Ctrl-C while it waits cancels this coroutine only, and raises KeyboardInterrupt;
+        Ctrl-C while its own code runs raises KeyboardInterrupt in that code, as Python does.
+        """
+        if self._threaded:
+            return self._complete_in_thread(coroutine)
+        import asyncio
+
+        loop = self.loop
+        asyncio.set_event_loop(loop)
+        task = loop.create_task(coroutine, context=self.context)
+        self._statement = task
+        self.interrupted = False
+        try:
+            with self._ctrl_c_cancels(task):
+                try:
+                    result = loop.run_until_complete(task)
+                except asyncio.CancelledError:
+                    if not self.interrupted:
+                        raise
+                    result = None
+            if self.interrupted:
+                # The coroutine was cancelled by Ctrl-C while the loop waited for it.
+                raise KeyboardInterrupt from None
+            return result
+        except KeyboardInterrupt:
+            # Ctrl-C in the loop itself: cancel the task and let it unwind. If the
+            # coroutine itself was interrupted the task is finished already, and running
+            # the loop for it again would never return.
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    loop.run_until_complete(task)
+            raise
+        finally:
+            self._statement = None
+            self._report_failures()
+
+    def close(self) -> None:
+        """Cancel the tasks still pending (named in one line) and close the loop (if one
+        was ever made)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        import asyncio
+
+        self._stop_thread()
+        try:
+            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                self._say_cancelled(pending)
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    def run_while(self, read: t.Callable[[], t.Any]) -> t.Any:
+        """``read()`` (a prompt) in a thread of its own while the loop runs here, so that
+        the session's tasks go on while it waits; its value, or what it raised.
+
+        Without a loop (nothing ever awaited) ``read`` is simply called.
+        """
+        if self._loop is None:
+            return read()
+        import asyncio
+        import concurrent.futures
+        import threading
+
+        done: concurrent.futures.Future[t.Any] = concurrent.futures.Future()
+
+        def reader() -> None:
+            try:
+                done.set_result(read())
+            except BaseException as e:
+                done.set_exception(e)
+
+        threading.Thread(target=reader, name="appshell-prompt", daemon=True).start()
+        loop = self._loop
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(asyncio.wrap_future(done, loop=loop))
+        return done.result()
+
+    @contextlib.contextmanager
+    def threaded(self) -> t.Iterator[None]:
+        """Within the block the loop runs in a second thread of its own, from the first
+        ``await`` on (at once if it was made already), and the caller's thread is free to
+        read input: an awaited statement is handed to that thread and waited for."""
+        self._threaded = True
+        try:
+            if self._loop is not None:
+                self._start_thread()
+            yield
+        finally:
+            self._stop_thread()
+            self._threaded = False
+
+    def adopt(self, loop: t.Any) -> t.Any:
+        """Use ``loop`` (a REPL's own, IPython's) as the session loop if none was made yet.
+        Returns the session loop: ``loop`` or the one made before."""
+        if self._loop is None:
+            self._watch(loop)
+        return self._loop
+
+    def _watch(self, loop: t.Any) -> None:
+        """Make ``loop`` the session's, and see every task made on it end."""
+        self._loop = loop
+        if loop.get_task_factory() is not None:
+            return  # someone else's: their tasks are theirs to report
+
+        def make_task(loop: t.Any, coro: t.Any, **options: t.Any) -> t.Any:
+            import asyncio
+
+            task = asyncio.Task(coro, loop=loop, **options)
+            task.add_done_callback(self._task_done)
+            return task
+
+        loop.set_task_factory(make_task)
+
+    def _task_done(self, task: t.Any) -> None:
+        if task is self._statement or task.cancelled():
+            return
+        self._failed.append(task)
+        if self._statement is None:
+            # Idle: once the tasks awaiting this one had their turn (they see its error).
+            task.get_loop().call_soon(self._report_failures)
+
+    def _report_failures(self) -> None:
+        """Show the traceback of each failed task whose error nobody took (once)."""
+        failed, self._failed = self._failed, []
+        for task in failed:
+            # Set while an exception is held that no result()/exception() call took.
+            if not getattr(task, "_log_traceback", False):
+                continue
+            error = task.exception()  # taken now: asyncio will not log it again
+            sys.stdout.flush()
+            stream = sys.stderr
+            stream.write(f"Task {task.get_name()!r} ({self._coroutine_name(task)}) failed:\n")
+            stream.write(format_user_exception(error))
+            stream.flush()
+
+    def _start_thread(self) -> None:
+        import asyncio
+        import threading
+
+        loop = self.loop
+
+        def run_loop() -> None:
+            asyncio.set_event_loop(loop)
+            while True:
+                try:
+                    loop.run_forever()
+                    return  # stopped by _stop_thread
+                except (SystemExit, KeyboardInterrupt):
+                    # exit() in an awaited statement ends its task and leaves the loop:
+                    # the task's callback, run by the loop going on, hands it over.
+                    continue
+
+        self._thread = threading.Thread(target=run_loop, name="appshell-loop", daemon=True)
+        self._thread.start()
+
+    def _stop_thread(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        thread.join()
+
+    def _complete_in_thread(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+        """:meth:`complete` with the loop in its own thread: Ctrl-C here (the signal
+        comes to this thread) cancels the task there, and a second one stops waiting."""
+        import asyncio
+        import concurrent.futures
+
+        if self._thread is None:
+            self._start_thread()
+        loop = self._loop
+        self.interrupted = False
+        done: concurrent.futures.Future[t.Any] = concurrent.futures.Future()
+
+        def start() -> None:
+            task = loop.create_task(coroutine, context=self.context)
+            self._statement = task
+            done.set_running_or_notify_cancel()
+
+            def finished(task: t.Any) -> None:
+                self._statement = None
+                if task.cancelled():
+                    done.set_exception(asyncio.CancelledError())
+                elif task.exception() is not None:
+                    done.set_exception(task.exception())
+                else:
+                    done.set_result(task.result())
+                self._report_failures()
+
+            task.add_done_callback(finished)
+
+        loop.call_soon_threadsafe(start)
+        try:
+            error = done.exception()
+        except KeyboardInterrupt:
+            self.interrupted = True
+            loop.call_soon_threadsafe(self._cancel_statement)
+            with contextlib.suppress(BaseException):
+                done.exception()  # a second Ctrl-C stops waiting for it to unwind
+            raise KeyboardInterrupt from None
+        if error is not None:
+            raise error
+        return done.result()
+
+    def _cancel_statement(self) -> None:
+        if self._statement is not None:
+            self._statement.cancel()
+
+    @contextlib.contextmanager
+    def _ctrl_c_cancels(self, task: t.Any) -> t.Iterator[None]:
+        """Within the block, Ctrl-C while the loop waits cancels ``task`` (the awaited
+        statement) and no other: the default handler would raise KeyboardInterrupt in
+        whichever task runs. Ctrl-C while ``task``'s own code runs, or a second one, raises
+        KeyboardInterrupt there as usual. A handler the user installed is left alone."""
+        import asyncio
+        import signal
+        import threading
+
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            yield
+            return
+        loop = task.get_loop()
+
+        def on_ctrl_c(signum: int, frame: t.Any) -> None:
+            if self.interrupted or task.done() or asyncio.current_task(loop) is task:
+                raise KeyboardInterrupt
+            self.interrupted = True
+            task.cancel()
+            loop.call_soon_threadsafe(lambda: None)  # wake the loop if it sleeps
+
+        signal.signal(signal.SIGINT, on_ctrl_c)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    @staticmethod
+    def _coroutine_name(task: t.Any) -> str:
+        coroutine = task.get_coro()
+        return str(getattr(coroutine, "__qualname__", None) or coroutine)
+
+    @classmethod
+    def _say_cancelled(cls, tasks: list[t.Any]) -> None:
+        """One line naming the tasks cancelled at the session's end."""
+        from ..term import warn
+
+        names = ", ".join(f"{task.get_name()} ({cls._coroutine_name(task)})" for task in tasks)
+        count = f"{len(tasks)} task{'s' if len(tasks) > 1 else ''}"
+        warn(f"{count} still running at exit cancelled: {names}.")
