@@ -50,8 +50,8 @@ def create_app():
 """
 
 FLASK = "jupyter_flaskapp:create_app"
-DEMO_NAMES = {"app", "cli", "db", "Note"}
-FLASK_NAMES = {"answer", "app", "cli", "g"}
+DEMO_NAMES = {"app", "cli", "client", "db", "Note"}
+FLASK_NAMES = {"answer", "app", "cli", "client", "g"}
 LOAD_HINT = (
     "appshell loaded: attach an app with %appshell --app IMPORT (or just %appshell to use"
     " APPSHELL_APP, .env or pyproject.toml)."
@@ -227,11 +227,12 @@ def test_attach_injects_the_shell_names_and_keeps_the_context_for_later_cells(
     assert ok(loaded, "Note.count()") == 1
     assert repr(summary).splitlines()[0] == (
         "appshell: attached appshell-demo (appshell.demo); its app context stays pushed."
-        " 4 names added:"
+        " 5 names added:"
     )
     assert summary_rows(summary) == {
         "app": ["default", "appshell.demo.app.DemoApp"],
         "cli": ["default", "appshell.shell.runner.CommandRunner"],
+        "client": ["default", "appshell.clients.LazyClient"],
         "db": ["adapter", "sqlite3.Connection"],
         "Note": ["adapter", "class", "appshell.demo.app.Note"],
     }
@@ -307,7 +308,7 @@ def test_kernel_environment_attaches_on_load(
     ok(shell, "%load_ext appshell")
     assert capsys.readouterr().out.splitlines() == [
         f"appshell: attached jupyter_flaskapp ({FLASK}); its app context stays pushed."
-        " 4 names added:"
+        " 5 names added:"
     ]
     assert ok(shell, "from flask import current_app\ncurrent_app.name") == "jupyter_flaskapp"
     assert os.getcwd() == str(elsewhere)
@@ -324,7 +325,7 @@ def test_detach_removes_the_injected_names_but_not_the_users(
     capsys.readouterr()
     assert ok(loaded, "%appshell --detach") is None  # printed, not an Out[] value
     assert capsys.readouterr().out == (
-        "appshell: detached appshell-demo; its app context is popped and 3 names removed.\n"
+        "appshell: detached appshell-demo; its app context is popped and 4 names removed.\n"
     )
     assert not {"cli", "db", "Note"} & set(loaded.user_ns)
     assert loaded.user_ns["app"] == "mine"
