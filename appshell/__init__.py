@@ -20,6 +20,8 @@ _LAZY = {
     "NoAppException": "appshell.exceptions",
     "Route": "appshell.adapters",
     "ScriptInfo": "appshell.cli",
+    "attach": "appshell.jupyter_await",
+    "detach": "appshell.jupyter_await",
     "pass_script_info": "appshell.cli",
     "with_appcontext": "appshell.cli",
 }
@@ -34,6 +36,8 @@ __all__ = [
     "Route",
     "ScriptInfo",
     "__version__",
+    "attach",
+    "detach",
     "load_ipython_extension",
     "pass_script_info",
     "unload_ipython_extension",
@@ -51,6 +55,7 @@ if t.TYPE_CHECKING:
         with_appcontext,
     )
     from .exceptions import NoAppException
+    from .jupyter_await import attach, detach
 
 
 def load_ipython_extension(shell: t.Any) -> None:

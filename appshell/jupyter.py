@@ -14,6 +14,7 @@ the magics, the completer, the attachment.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import html
 import os
 import re
@@ -23,8 +24,10 @@ import typing as t
 import click
 
 from .exceptions import AppShellError, AppShellUsageError, MagicError, UserCodeError
+from .jupyter_await import AwaitTransformer, CarriedContext, run_on_shell_loop
 
 if t.TYPE_CHECKING:
+    from .scriptinfo import ScriptInfo
     from .shell.context import Namespace
     from .shell.runner import CommandRunner
     from .shell.session import ShellSession
@@ -39,6 +42,8 @@ KERNEL_ENV = {
     "project_dir": "APPSHELL_KERNEL_PROJECT_DIR",
 }
 
+LoadKey = tuple[str | None, str | None, str]
+
 _NOT_ATTACHED = "No app attached: attach one with %appshell --app IMPORT."
 _AWAIT = re.compile(r"^\s*(?:[^#\n]*\s)?await\s", re.MULTILINE)
 
@@ -46,8 +51,10 @@ _AWAIT = re.compile(r"^\s*(?:[^#\n]*\s)?await\s", re.MULTILINE)
 class Attachment:
     """An app attached to an IPython shell: its open session and the names it added."""
 
-    def __init__(self, session: ShellSession) -> None:
+    def __init__(self, session: ShellSession, *, awaited: bool = False) -> None:
         self.session = session
+        #: Opened by :meth:`ShellSession.aopen` on the shell's loop: closed the same way.
+        self.awaited = awaited
         self.info = session.info
         self.adapter = session.adapter
         self.namespace = session.namespace
@@ -57,11 +64,22 @@ class Attachment:
     def detach(self, shell: t.Any) -> int:
         """Remove from ``shell`` the names still bound to what was added (a name the user has
         reassigned stays); close the session (teardown runs). Returns how many went."""
-        before = len(shell.user_ns)
-        shell.drop_by_id(dict(self.namespace))
-        removed = before - len(shell.user_ns)
+        if self.awaited:
+            return run_on_shell_loop(self.adetach(shell))
+        removed = self._drop(shell)
         self.session.close(context_may_be_lost=True)
         return removed
+
+    async def adetach(self, shell: t.Any) -> int:
+        """:meth:`detach`, the session's async parts awaited on the running loop."""
+        removed = self._drop(shell)
+        await self.session.aclose(context_may_be_lost=True)
+        return removed
+
+    def _drop(self, shell: t.Any) -> int:
+        before = len(shell.user_ns)
+        shell.drop_by_id(dict(self.namespace))
+        return before - len(shell.user_ns)
 
 
 class Summary:
@@ -104,13 +122,17 @@ class Notebook:
         self.shell = shell
         self.shell_runner = shell_runner
         self.attachment: Attachment | None = None
+        #: The ScriptInfo the input transformer loaded, for the magic of the same line.
+        self.loaded: tuple[LoadKey, ScriptInfo] | None = None
+        self.carry = CarriedContext()
+        self.transformer: AwaitTransformer | None = None
 
     # -- %appshell ---------------------------------------------------------------------------
 
     def appshell(self, line: str) -> t.Any:
         """``%appshell LINE`` (see :meth:`AppShellMagics.appshell`)."""
         try:
-            options = _parse(line)
+            options = parse_options(line)
         except click.ClickException as e:
             raise MagicError(e.format_message()) from None
         if options["detach"]:
@@ -139,19 +161,70 @@ class Notebook:
         strict: bool = False,
         project_dir: str | None = None,
     ) -> Summary:
-        """Attach the app (detaching the one attached before); returns what was injected."""
+        """Attach the app (detaching the one attached before); returns what was injected.
+
+        An ASGI app's lifespan runs on the shell's event loop: in a kernel, whose loop is
+        running, the app is attached by :meth:`aattach` (the input transformer of
+        :mod:`appshell.jupyter_await` makes ``%appshell`` lines await it).
+        """
+        session = self.session_for(app, env_file, profile, strict=strict, project_dir=project_dir)
+        if session.adapter.interface == "asgi" or self.awaited():
+            return run_on_shell_loop(self._aattach(session))
+        # Only once the new app has loaded: a failed attach leaves the old one attached.
+        self._detach(say=False)
+        with _open_errors():
+            namespace = session.open()
+        return self._attached(session, namespace, awaited=False)
+
+    async def aattach(
+        self,
+        app: str | None = None,
+        env_file: str | None = None,
+        profile: str | None = None,
+        *,
+        strict: bool = False,
+    ) -> Summary:
+        """:meth:`attach` on the running loop (the kernel's), awaited: an ASGI app's
+        lifespan startup has finished when it returns, and what it made lives on that loop."""
+        session = self.session_for(app, env_file, profile, strict=strict)
+        return await self._aattach(session)
+
+    async def _aattach(self, session: ShellSession) -> Summary:
+        await self.adetach(say=False)
+        before = contextvars.copy_context()
+        with _open_errors():
+            namespace = await session.aopen()
+        self.carry.remember(before)
+        return self._attached(session, namespace, awaited=True)
+
+    def session_for(
+        self,
+        app: str | None,
+        env_file: str | None,
+        profile: str | None,
+        *,
+        strict: bool = False,
+        project_dir: str | None = None,
+    ) -> ShellSession:
+        """The session for an app, loaded (not yet open); the ScriptInfo the input transformer
+        loaded for the same line is reused."""
         from .envfiles import get_load_dotenv, load_dotenv
         from .scriptinfo import ScriptInfo
         from .shell.session import ShellSession, choose_profile
 
         where = project_dir or os.getcwd()
+        key = self.key(app, env_file, project_dir)
         try:
             with contextlib.chdir(where):
                 if env_file is not None and not os.path.isfile(env_file):
                     raise MagicError(f"The env file {env_file!r} does not exist.")
                 load_dotenv(env_file, load_defaults=get_load_dotenv())
-                info = ScriptInfo(app_import_path=app or _env_app())
-                info.load_app()
+                cached, self.loaded = self.loaded, None
+                if cached is not None and cached[0] == key:
+                    info = cached[1]
+                else:
+                    info = ScriptInfo(app_import_path=app or _env_app())
+                    info.load_app()
                 chosen = choose_profile(profile)
         except click.ClickException as e:
             raise MagicError(e.format_message()) from None
@@ -160,36 +233,53 @@ class Notebook:
 
         from .cli import cli as root_group
 
-        session = ShellSession(
+        return ShellSession(
             info, group=root_group, groups=(root_group,), profile=chosen, strict=strict
         )
-        # Only once the new app has loaded: a failed attach leaves the old one attached.
-        self._detach(say=False)
-        try:
-            namespace = session.open()
-        except (AppShellError, AppShellUsageError):
-            raise  # shown in one line, or as the user's traceback, by IPython
-        except click.ClickException as e:
-            raise MagicError(e.format_message()) from None
+
+    @staticmethod
+    def key(app: str | None, env_file: str | None, project_dir: str | None = None) -> LoadKey:
+        """What a loaded ScriptInfo in :attr:`loaded` was loaded for."""
+        return (app or _env_app(), env_file, project_dir or os.getcwd())
+
+    def _attached(self, session: ShellSession, namespace: Namespace, *, awaited: bool) -> Summary:
+        self.loaded = None
         self.shell.push(dict(namespace))
-        self.attachment = Attachment(session)
+        self.attachment = Attachment(session, awaited=awaited)
         title = (
-            f"appshell: attached {session.adapter.name} ({info.app_origin}); its app context"
-            f" stays pushed. {len(namespace)} names added:"
+            f"appshell: attached {session.adapter.name} ({session.info.app_origin}); its app"
+            f" context stays pushed. {len(namespace)} names added:"
         )
         return Summary(title, namespace)
+
+    def awaited(self) -> bool:
+        """Whether the app attached was attached by awaiting (its detach awaits too)."""
+        return self.attachment is not None and self.attachment.awaited
 
     def _detach(self, *, say: bool) -> str | None:
         if self.attachment is None:
             return "appshell: no app attached." if say else None
+        attachment = self.attachment
+        removed = attachment.detach(self.shell)  # raises before it detaches anything
+        self.attachment = None
+        self.carry.forget(now=True)
+        return self._detached(attachment, removed) if say else None
+
+    async def adetach(self, *, say: bool) -> str | None:
+        """Detach the app attached, if any, awaiting its session's async parts."""
+        if self.attachment is None:
+            return "appshell: no app attached." if say else None
         attachment, self.attachment = self.attachment, None
-        removed = attachment.detach(self.shell)
-        if say:
-            return (
-                f"appshell: detached {attachment.adapter.name}; its app context is popped and"
-                f" {removed} names removed."
-            )
-        return None
+        removed = await attachment.adetach(self.shell)
+        self.carry.forget(now=False)
+        return self._detached(attachment, removed) if say else None
+
+    @staticmethod
+    def _detached(attachment: Attachment, removed: int) -> str:
+        return (
+            f"appshell: detached {attachment.adapter.name}; its app context is popped and"
+            f" {removed} names removed."
+        )
 
     def _warn_if_cell_awaits(self) -> None:
         history = self.shell.user_ns.get("_ih") or [""]
@@ -218,6 +308,17 @@ class Notebook:
         return context
 
 
+@contextlib.contextmanager
+def _open_errors() -> t.Iterator[None]:
+    """Opening a session: appshell's errors as they are, other click errors in one line."""
+    try:
+        yield
+    except (AppShellError, AppShellUsageError):
+        raise  # shown in one line, or as the user's traceback, by IPython
+    except click.ClickException as e:
+        raise MagicError(e.format_message()) from None
+
+
 def _env_app() -> str | None:
     return os.environ.get("APPSHELL_APP") or os.environ.get("FLASK_APP") or None
 
@@ -232,7 +333,7 @@ def _magic_options(**options: t.Any) -> dict[str, t.Any]:
     return options
 
 
-def _parse(line: str) -> dict[str, t.Any]:
+def parse_options(line: str) -> dict[str, t.Any]:
     try:
         args = shlex.split(line)
     except ValueError as e:
@@ -251,6 +352,8 @@ def load_ipython_extension(shell: t.Any) -> None:
     # In appshell's own IPython shell, %cli keeps the shell's runner until an app is attached.
     notebook = Notebook(shell, shell_runner=before.runner() if before is not None else None)
     magics.install(shell, notebook.runner, notebook)
+    notebook.transformer = AwaitTransformer(notebook)
+    shell.input_transformers_cleanup.append(notebook.transformer)
 
     if os.environ.get(KERNEL_ENV["app"]) or os.environ.get(KERNEL_ENV["project_dir"]):
         summary = notebook.attach(
@@ -274,5 +377,11 @@ def unload_ipython_extension(shell: t.Any) -> None:
     found = magics.installed(shell)
     if found is None or found.notebook is None:
         return
-    found.notebook._detach(say=False)
+    notebook = found.notebook
+    notebook._detach(say=False)
     magics.uninstall(shell, found)
+    with contextlib.suppress(ValueError):
+        shell.input_transformers_cleanup.remove(notebook.transformer)
+    if notebook.carry.reset_pending:
+        # An awaited detach left context variables to reset before the next cell.
+        shell.input_transformers_cleanup.append(notebook.carry.settle_once(shell))

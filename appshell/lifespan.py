@@ -203,38 +203,61 @@ class AsyncParts:
         self.adapter = adapter
         target = adapter.lifespan_app() if lifespan else None
         self.lifespan = Lifespan(target) if target is not None else None
+        self._entering: t.AsyncContextManager[t.Any] | None = adapter.async_app_context()
         self.context: t.AsyncContextManager[t.Any] | None = None
         self.client: LazyClient | None = None
 
     def start(self, complete: Complete) -> dict[str, t.Any]:
-        """Run the startup and enter the app context, each by ``complete`` (the session
-        loop's, which runs a coroutine as a task in the session's own context, so that the
-        context variables it sets are there for every statement); the default names that
-        come with them: ``client``, and the lifespan's ``state`` if the app has one.
+        """Run the startup and enter the app context by ``complete`` (the session loop's,
+        which runs a coroutine as a task in the session's own context, so that the context
+        variables it sets are there for every statement); the default names that come with
+        them: ``client``, and the lifespan's ``state`` if the app has one. An app with
+        neither needs no loop: none is made.
 
         :raises LifespanFailed: the startup failed.
         """
+        if self.lifespan is not None or self._entering is not None:
+            complete(self._enter())
+        return self._defaults()
+
+    async def astart(self) -> dict[str, t.Any]:
+        """:meth:`start` on the running loop, in the caller's context."""
+        await self._enter()
+        return self._defaults()
+
+    async def _enter(self) -> None:
+        if self.lifespan is not None:
+            await self.lifespan.startup()
+        context, self._entering = self._entering, None
+        if context is not None:
+            await context.__aenter__()
+            self.context = context
+
+    def _defaults(self) -> dict[str, t.Any]:
         from .clients import LazyClient, make_client
 
         names: dict[str, t.Any] = {}
         state: dict[str, t.Any] | None = None
-        if self.lifespan is not None:
-            complete(self.lifespan.startup())
-            if self.lifespan.supported:
-                state = names["state"] = self.lifespan.state
-        context = self.adapter.async_app_context()
-        if context is not None:
-            complete(context.__aenter__())
-            self.context = context
+        if self.lifespan is not None and self.lifespan.supported:
+            state = names["state"] = self.lifespan.state
         adapter = self.adapter
         self.client = LazyClient(lambda: make_client(adapter, state))
         return {"client": self.client, **names}
 
     def stop(self, complete: Complete, report: t.Callable[[BaseException], None]) -> bool:
         """Close the client, leave the app context, run the shutdown: in the reverse order
-        of :meth:`start`, each even if one before it raised. False if one raised (each
-        failure is given to ``report``)."""
-        steps: list[t.Callable[[], t.Coroutine[t.Any, t.Any, t.Any]]] = []
+        of :meth:`start`, each even if one before it raised, by ``complete``. False if one
+        raised (each failure is given to ``report``)."""
+        steps = self._exits()
+        clean: bool = complete(self._leave(steps, report)) if steps else True
+        return clean
+
+    async def astop(self, report: t.Callable[[BaseException], None]) -> bool:
+        """:meth:`stop` on the running loop, in the caller's context."""
+        return await self._leave(self._exits(), report)
+
+    def _exits(self) -> list[t.Callable[[], t.Awaitable[t.Any]]]:
+        steps: list[t.Callable[[], t.Awaitable[t.Any]]] = []
         made = self.client.made if self.client is not None else None
         if made is not None and hasattr(made, "aclose"):
             steps.append(made.aclose)
@@ -243,10 +266,16 @@ class AsyncParts:
             steps.append(lambda: context.__aexit__(None, None, None))
         if self.lifespan is not None:
             steps.append(self.lifespan.shutdown)
+        return steps
+
+    @staticmethod
+    async def _leave(
+        steps: list[t.Callable[[], t.Awaitable[t.Any]]], report: t.Callable[[BaseException], None]
+    ) -> bool:
         clean = True
         for step in steps:
             try:
-                complete(step())
+                await step()
             except Exception as e:
                 report(e)
                 clean = False

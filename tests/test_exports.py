@@ -23,6 +23,8 @@ EXPECTED_APPSHELL = {
     "NoAppException",
     "Route",
     "ScriptInfo",
+    "attach",
+    "detach",
     "load_ipython_extension",
     "pass_script_info",
     "unload_ipython_extension",

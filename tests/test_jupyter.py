@@ -50,8 +50,8 @@ def create_app():
 """
 
 FLASK = "jupyter_flaskapp:create_app"
-DEMO_NAMES = {"app", "cli", "db", "Note"}
-FLASK_NAMES = {"answer", "app", "cli", "g"}
+DEMO_NAMES = {"app", "cli", "client", "db", "Note"}
+FLASK_NAMES = {"answer", "app", "cli", "client", "g"}
 LOAD_HINT = (
     "appshell loaded: attach an app with %appshell --app IMPORT (or just %appshell to use"
     " APPSHELL_APP, .env or pyproject.toml)."
@@ -227,11 +227,12 @@ def test_attach_injects_the_shell_names_and_keeps_the_context_for_later_cells(
     assert ok(loaded, "Note.count()") == 1
     assert repr(summary).splitlines()[0] == (
         "appshell: attached appshell-demo (appshell.demo); its app context stays pushed."
-        " 4 names added:"
+        " 5 names added:"
     )
     assert summary_rows(summary) == {
         "app": ["default", "appshell.demo.app.DemoApp"],
         "cli": ["default", "appshell.shell.runner.CommandRunner"],
+        "client": ["default", "appshell.clients.LazyClient"],
         "db": ["adapter", "sqlite3.Connection"],
         "Note": ["adapter", "class", "appshell.demo.app.Note"],
     }
@@ -307,7 +308,7 @@ def test_kernel_environment_attaches_on_load(
     ok(shell, "%load_ext appshell")
     assert capsys.readouterr().out.splitlines() == [
         f"appshell: attached jupyter_flaskapp ({FLASK}); its app context stays pushed."
-        " 4 names added:"
+        " 5 names added:"
     ]
     assert ok(shell, "from flask import current_app\ncurrent_app.name") == "jupyter_flaskapp"
     assert os.getcwd() == str(elsewhere)
@@ -324,7 +325,7 @@ def test_detach_removes_the_injected_names_but_not_the_users(
     capsys.readouterr()
     assert ok(loaded, "%appshell --detach") is None  # printed, not an Out[] value
     assert capsys.readouterr().out == (
-        "appshell: detached appshell-demo; its app context is popped and 3 names removed.\n"
+        "appshell: detached appshell-demo; its app context is popped and 4 names removed.\n"
     )
     assert not {"cli", "db", "Note"} & set(loaded.user_ns)
     assert loaded.user_ns["app"] == "mine"
@@ -669,3 +670,101 @@ def test_attach_uses_the_projects_profile(
     finally:
         ok(loaded, "%appshell --detach")
     assert "Counter" not in loaded.user_ns
+
+
+ASGI_APP = """
+import contextlib
+import os
+
+from fastapi import FastAPI
+
+LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lifespan.log")
+
+
+def record(what):
+    with open(LOG, "a") as f:
+        f.write(what + "\\n")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    record("startup")
+    yield {"items": ["opened by the lifespan"]}
+    record("shutdown")
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/items")
+async def items(request: __import__("fastapi").Request):
+    return request.state.items
+"""
+
+
+ACTIVE_APPS = "from appshell.adapters import _active_apps\nlist(_active_apps.get())"
+
+
+@pytest.fixture
+def asgi_app(tmp_path: Path) -> Path:
+    """A FastAPI app whose lifespan records startup/shutdown; returns its log."""
+    (tmp_path / "jupyter_asgiapp.py").write_text(ASGI_APP)
+    return tmp_path / "lifespan.log"
+
+
+def test_an_asgi_app_attaches_and_detaches_by_awaiting(
+    loaded: InteractiveShell, asgi_app: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = ok(loaded, "%appshell --app jupyter_asgiapp:app")
+    assert "attached FastAPI" in repr(summary) or "attached" in repr(summary)
+    assert asgi_app.read_text() == "startup\n"
+    response = ok(loaded, "r = await client.get('/items')\nr.json()")
+    assert response == ["opened by the lifespan"]
+    assert ok(loaded, "state['items']") == ["opened by the lifespan"]
+    ok(loaded, "%appshell --detach")
+    assert asgi_app.read_text() == "startup\nshutdown\n"
+    assert "client" not in loaded.user_ns
+    assert "appshell: detached FastAPI; " in capsys.readouterr().out
+    # What the awaited attach carried into the shell's context is gone before the next cell.
+    assert ok(loaded, ACTIVE_APPS) == []
+
+
+def test_unload_runs_an_asgi_apps_shutdown(loaded: InteractiveShell, asgi_app: Path) -> None:
+    ok(loaded, "%appshell --app jupyter_asgiapp:app")
+    ok(loaded, "%unload_ext appshell")
+    assert asgi_app.read_text() == "startup\nshutdown\n"
+    assert "appshell" not in loaded.extension_manager.loaded
+    assert ok(loaded, ACTIVE_APPS) == []
+    assert _transformer(loaded) is None
+
+
+def _transformer(shell: InteractiveShell) -> t.Any:
+    return next(
+        (f for f in shell.input_transformers_cleanup if type(f).__name__ == "AwaitTransformer"),
+        None,
+    )
+
+
+def test_await_attach_in_code_and_a_flask_app_after_it(
+    loaded: InteractiveShell, asgi_app: Path, flask_app: Path
+) -> None:
+    ok(loaded, "import appshell\nawait appshell.attach('jupyter_asgiapp:app')")
+    assert asgi_app.read_text() == "startup\n"
+    # Replacing it with a Flask app: the shutdown runs, the Flask context stays pushed.
+    ok(loaded, f"%appshell --app {FLASK}")
+    assert asgi_app.read_text() == "startup\nshutdown\n"
+    assert ok(loaded, "from flask import current_app\ncurrent_app.name") == "jupyter_flaskapp"
+    assert ok(loaded, "current_app.name") == "jupyter_flaskapp"
+    ok(loaded, "await appshell.detach()")
+    assert ok(loaded, "from flask import has_app_context\nhas_app_context()") is False
+    assert flask_app.read_text() == "torn down\n"
+
+
+def test_the_transformer_leaves_lines_it_cannot_judge_to_the_magic(
+    loaded: InteractiveShell,
+) -> None:
+    transformer = _transformer(loaded)
+    lines = ["%appshell --app nosuch_module_x\n", '%appshell --app "x\n', "%appshell\n"]
+    assert transformer(lines) == lines
+    result = run(loaded, "%appshell --app nosuch_module_x")
+    assert isinstance(result.error_in_exec, Exception)

@@ -11,13 +11,13 @@ the same by construction.
 from __future__ import annotations
 
 import os
-import platform
 import sys
 import typing as t
 
 import click
 
 from ..exceptions import format_user_exception, trim_traceback
+from .banner import make_banner
 from .loop import SessionLoop
 
 if t.TYPE_CHECKING:
@@ -40,8 +40,6 @@ __all__ = [
     "show_user_error",
 ]
 
-# Banner lines list at most this many names of one source before folding the rest.
-_FOLD_AFTER = 8
 
 Provider = tuple[str, t.Callable[[], t.Any]]
 
@@ -162,44 +160,58 @@ class ShellSession:
         The user's errors (their module, factory, providers with ``strict``) propagate; the
         session is closed again before they do.
         """
-        from ..lifespan import AsyncParts, catch_sigterm
-        from .context import build_namespace
-        from .runner import CommandRunner
-
-        adapter = self.adapter
         try:
-            if not adapter.context_is_active():
-                context = adapter.app_context()
-                context.__enter__()
-                self._app_context = context
-            # Made after the push: every statement sees the app context.
-            self.loop = SessionLoop()
-            if self.handle_sigterm:
-                self._restore_sigterm = catch_sigterm()
-            self._async = AsyncParts(adapter, lifespan=self.lifespan)
-            defaults = self._async.start(self.loop.complete)
-            self.runner = CommandRunner(
-                self.group,
-                self.info,
-                prog_name=self.prog_name,
-                obj=self.command_obj,
-                loop=self.loop,
-            )
-            # Built in the session's context: a provider sees the app context entered on
-            # the loop (Quart's shell context processors need it).
-            self._namespace = self.loop.context.run(
-                build_namespace,
-                adapter,
-                self.providers(),
-                runner=self.runner,
-                defaults=defaults,
-                profile=self.profile,
-                session=self.loop if self.startup else None,
-                strict=self.strict,
-            )
+            parts = self._begin_open()
+            return self._finish_open(parts.start(self.loop.complete), self.loop.context.run)
         except BaseException:
             self.close()
             raise
+
+    async def aopen(self) -> Namespace:
+        """:meth:`open` with the async parts (lifespan startup, an async app context) awaited
+        on the running loop, in the caller's context (a notebook cell's): what they make
+        lives on that loop."""
+        try:
+            parts = self._begin_open()
+            return self._finish_open(await parts.astart(), _call)
+        except BaseException:
+            await self.aclose()
+            raise
+
+    def _begin_open(self) -> AsyncParts:
+        from ..lifespan import AsyncParts, catch_sigterm
+
+        adapter = self.adapter
+        if not adapter.context_is_active():
+            context = adapter.app_context()
+            context.__enter__()
+            self._app_context = context
+        # Made after the push: every statement sees the app context.
+        self.loop = SessionLoop()
+        if self.handle_sigterm:
+            self._restore_sigterm = catch_sigterm()
+        self._async = AsyncParts(adapter, lifespan=self.lifespan)
+        return self._async
+
+    def _finish_open(self, defaults: dict[str, t.Any], run: t.Callable[..., t.Any]) -> Namespace:
+        from .context import build_namespace
+        from .runner import CommandRunner
+
+        self.runner = CommandRunner(
+            self.group, self.info, prog_name=self.prog_name, obj=self.command_obj, loop=self.loop
+        )
+        # Built where the async parts ran: a provider sees the app context entered on the
+        # loop (Quart's shell context processors need it).
+        self._namespace = run(
+            build_namespace,
+            self.adapter,
+            self.providers(),
+            runner=self.runner,
+            defaults=defaults,
+            profile=self.profile,
+            session=self.loop if self.startup else None,
+            strict=self.strict,
+        )
         return self._namespace
 
     def banner(self, backend: Backend, *, color: bool) -> str:
@@ -217,8 +229,19 @@ class ShellSession:
         :param context_may_be_lost: the context was pushed in a notebook cell whose context
             variables the kernel dropped (ipykernel#749): nothing is left to pop then.
         """
+        parts = self._begin_close()
+        clean = parts.stop(self.loop.complete, show_user_error) if parts is not None else True
+        return self._finish_close(clean, context_may_be_lost)
+
+    async def aclose(self, *, context_may_be_lost: bool = False) -> bool:
+        """:meth:`close` with the async parts awaited on the running loop (see :meth:`aopen`)."""
+        parts = self._begin_close()
+        clean = await parts.astop(show_user_error) if parts is not None else True
+        return self._finish_close(clean, context_may_be_lost)
+
+    def _begin_close(self) -> AsyncParts | None:
         if self._closed:
-            return True
+            return None
         self._closed = True
         if self._restore_sigterm is not None:
             # A second SIGTERM while the session closes does what the first one would have.
@@ -226,7 +249,9 @@ class ShellSession:
         if self.runner is not None:
             self.runner.close()
         parts, self._async = self._async, None
-        clean = parts.stop(self.loop.complete, show_user_error) if parts is not None else True
+        return parts
+
+    def _finish_close(self, clean: bool, context_may_be_lost: bool) -> bool:
         self.loop.close()
         context, self._app_context = self._app_context, None
         if context is None:
@@ -250,45 +275,6 @@ class ShellSession:
         self.close()
 
 
-def make_banner(info: ScriptInfo, namespace: Namespace, backend: Backend, *, color: bool) -> str:
-    """The first lines of a shell: versions, the app and where it came from, and the names
-    of ``namespace`` grouped by their source."""
-    from .. import __version__
-    from .runner import CommandRunner
-
-    def style(text: str, **styles: t.Any) -> str:
-        return click.style(text, **styles) if color else text
-
-    adapter = info.adapter
-    versions = [f"Python {platform.python_version()}", f"appshell {__version__}"]
-    framework = type(adapter).framework_version()
-    if framework is not None:
-        versions.append(" ".join(framework))
-    if backend.name != "python":
-        versions.append(f"{backend.name} {backend.version() or ''}".strip())
-    lines = [style(" · ".join(versions), dim=True)]
-    lines.append(f"App: {style(adapter.name, bold=True)} ({info.app_origin})")
-    groups = namespace.by_source()
-    width = max(map(len, groups), default=0)
-    for source, names in groups.items():
-        lines.append(f"  {style(source.ljust(width), fg='cyan')}  {_fold(names)}")
-    if isinstance(namespace.get("cli"), CommandRunner):
-        lines.append(
-            style(
-                "Commands run in the shell: cli('routes --sort rule'), cli.routes(sort='rule');"
-                " cli lists them.",
-                dim=True,
-            )
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _fold(names: list[str]) -> str:
-    if len(names) <= _FOLD_AFTER:
-        return ", ".join(names)
-    return ", ".join(names[:_FOLD_AFTER]) + f", … (+{len(names) - _FOLD_AFTER} more)"
-
-
 def show_user_error(e: BaseException) -> None:
     """Print ``e``, raised by the app's code as the session closed (a teardown, a lifespan
     shutdown): appshell's errors as they show themselves, others as the traceback from the
@@ -302,6 +288,10 @@ def show_user_error(e: BaseException) -> None:
     e.__suppress_context__ = True
     shown = e.with_traceback(from_app_frame(e.__traceback__))
     click.echo(format_user_exception(shown), err=True, nl=False)
+
+
+def _call(function: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
+    return function(*args, **kwargs)
 
 
 def from_app_frame(tb: TracebackType | None) -> TracebackType | None:

@@ -377,3 +377,77 @@ def test_the_shell_and_a_notebook_build_the_same_namespace(
     assert records["answer"]["overrides"] == ["adapter"]
     assert records["Path"]["source"] == "profile:team"
     assert records["audit"]["source"] == "provider:same"
+
+
+ASGI_APP = """
+import contextlib
+import os
+
+import aiosqlite
+from fastapi import FastAPI, Request
+
+LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lifespan.log")
+
+
+def record(what):
+    with open(LOG, "a") as f:
+        f.write(what + "\\n")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    async with aiosqlite.connect(":memory:") as db:
+        await db.execute("create table items (name text)")
+        await db.execute("insert into items values ('opened by the lifespan')")
+        record("startup")
+        yield {"db": db}
+        record("shutdown")
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/items")
+async def items(request: Request):
+    async with request.state.db.execute("select name from items") as rows:
+        return [name for (name,) in await rows.fetchall()]
+"""
+
+
+def test_an_asgi_app_in_a_kernel(project: Path) -> None:
+    (project / "nbasgi.py").write_text(ASGI_APP)
+    log = project / "lifespan.log"
+    outputs = run_cells(
+        "%load_ext appshell",
+        "%appshell --app nbasgi:app",
+        "open('lifespan.log').read()",
+        "r = await client.get('/items')\nr.status_code, r.json()",
+        "%appshell --detach",
+        "open('lifespan.log').read()",
+        "import appshell\nawait appshell.attach('nbasgi:app')",
+        "(await client.get('/items')).json()",
+        f"%appshell --app {FLASK}",
+        "open('lifespan.log').read()",
+        "from flask import current_app\ncurrent_app.name",
+        "current_app.name, answer",
+        "%unload_ext appshell",
+        "from flask import has_app_context\nhas_app_context()",
+        folder=project,
+    )
+    assert_no_errors(outputs)
+    (_load, attach, started, got, detach, stopped, awaited, again, flask, replaced, *rest) = outputs
+    name, name_again, _unload, gone = rest
+    assert "attached FastAPI" in attach.text
+    assert started.text == repr("startup\n")
+    assert got.text == "(200, ['opened by the lifespan'])"
+    assert "detached FastAPI" in detach.stdout
+    assert stopped.text == repr("startup\nshutdown\n")
+    assert "attached FastAPI" in awaited.text
+    assert again.text == "['opened by the lifespan']"
+    assert "attached nbflask" in flask.text
+    assert replaced.text == repr("startup\nshutdown\n" * 2)
+    assert name.text == "'nbflask'"
+    assert name_again.text == "('nbflask', 42)"
+    assert gone.text == "False"
+    assert log.read_text() == "startup\nshutdown\n" * 2
+    assert (project / "teardown.log").read_text() == "torn down\n"

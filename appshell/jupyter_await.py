@@ -1,0 +1,226 @@
+"""Awaited attaches in IPython and Jupyter: ASGI apps, whose lifespan runs on the kernel's loop.
+
+A cell runs inside the kernel's running event loop, so a magic cannot wait for a coroutine.
+:class:`AwaitTransformer`, an input transformer the extension registers on load (and removes
+on unload), turns the lines that have to wait into awaited calls before IPython compiles the
+cell: ``%appshell`` lines that attach an ASGI app, or detach or replace one attached that way,
+and ``%unload_ext appshell`` while one is attached. Flask and other WSGI apps stay plain magics,
+so that their app context is pushed in the kernel's own context. :func:`attach` and
+:func:`detach` are the same for code (``await appshell.attach("main:app")``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import re
+import typing as t
+
+from .exceptions import MagicError
+
+if t.TYPE_CHECKING:
+    from .jupyter import Notebook, Summary
+
+__all__ = [
+    "AwaitTransformer",
+    "CarriedContext",
+    "attach",
+    "detach",
+    "magic_async",
+    "run_on_shell_loop",
+    "unload_async",
+]
+
+T = t.TypeVar("T")
+
+_MAGIC = re.compile(r"(?P<indent>\s*)%appshell(?:\s+(?P<args>.*?))?\s*")
+_UNLOAD = re.compile(r"(?P<indent>\s*)%unload_ext\s+appshell\s*")
+_CALL = 'await __import__("appshell.jupyter_await", fromlist=["_"]).{0}(get_ipython(), {1!r})'
+
+
+class CarriedContext:
+    """The context variables an awaited attach set, carried into the shell's own context.
+
+    A cell that awaits runs as a task with a copy of the kernel's context (ipykernel#749):
+    what it sets (Quart's app context, an app context pushed by ``await appshell.attach``)
+    would be gone when it ends. :meth:`remember` notes what the attach set;
+    :meth:`settle`, called from the input transformer in the kernel's own context before
+    the next cell runs, sets it there, and resets it there after a detach.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[contextvars.ContextVar[t.Any], t.Any] = {}
+        self.tokens: list[tuple[contextvars.ContextVar[t.Any], contextvars.Token[t.Any]]] = []
+        self.reset_pending = False
+
+    def remember(self, before: contextvars.Context) -> None:
+        """Note the variables set since ``before`` (a copy of the context, taken earlier)."""
+        for var, value in contextvars.copy_context().items():
+            if var not in before or before[var] is not value:
+                self.pending[var] = value
+
+    def forget(self, *, now: bool) -> None:
+        """Undo what was carried: ``now`` in the shell's own context, else when it settles."""
+        self.pending.clear()
+        self.reset_pending = True
+        if now:
+            self.settle()
+
+    def settle(self) -> None:
+        """In the shell's own context: reset what a detach left, set what an attach set."""
+        if self.reset_pending:
+            self.reset_pending = False
+            tokens, self.tokens = self.tokens, []
+            for var, token in reversed(tokens):
+                with contextlib.suppress(ValueError):
+                    var.reset(token)
+        pending, self.pending = self.pending, {}
+        self.tokens.extend((var, var.set(value)) for var, value in pending.items())
+
+    def settle_once(self, shell: t.Any) -> t.Callable[[list[str]], list[str]]:
+        """A transformer that settles before the next cell, then removes itself (the
+        extension's own is gone after an unload)."""
+
+        def settle(lines: list[str]) -> list[str]:
+            with contextlib.suppress(Exception):
+                self.settle()
+                shell.input_transformers_cleanup.remove(settle)
+            return lines
+
+        return settle
+
+
+def run_on_shell_loop(coroutine: t.Coroutine[t.Any, t.Any, T]) -> T:
+    """Run an attach or a detach that awaits from a magic that cannot: on IPython's own loop
+    while it is not running (a terminal IPython between cells); in a kernel, whose loop is
+    running, the line has to be awaited instead."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        from IPython.core.async_helpers import get_asyncio_loop
+
+        loop: t.Any = get_asyncio_loop()  # type: ignore[no-untyped-call]
+        result: T = loop.run_until_complete(coroutine)
+        return result
+    coroutine.close()
+    raise MagicError(
+        "This attach or detach runs an ASGI app's lifespan, which has to be awaited on the"
+        " kernel's loop: run it as a line of its own (%appshell ...), or await"
+        " appshell.attach(...) / appshell.detach()."
+    )
+
+
+class AwaitTransformer:
+    """The cleanup input transformer: rewrites the lines that attach or detach by awaiting.
+
+    It never raises: a line it cannot judge (bad options, an app that does not load) is
+    left to the magic, which reports it. Before each cell it settles the context variables
+    an awaited attach or detach changed (see :class:`CarriedContext`).
+    """
+
+    def __init__(self, notebook: Notebook) -> None:
+        self.notebook = notebook
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        with contextlib.suppress(Exception):
+            self.notebook.carry.settle()
+        if not getattr(self.notebook.shell, "autoawait", True):
+            return lines
+        return [self._rewrite(line) for line in lines]
+
+    def _rewrite(self, line: str) -> str:
+        body = line.rstrip("\r\n")
+        end = line[len(body) :]
+        magic = _MAGIC.fullmatch(body)
+        if magic is not None and self._awaits(magic["args"] or ""):
+            return magic["indent"] + _CALL.format("magic_async", magic["args"] or "") + end
+        unload = _UNLOAD.fullmatch(body)
+        if unload is not None and self.notebook.awaited():
+            return unload["indent"] + _CALL.format("unload_async", "") + end
+        return line
+
+    def _awaits(self, args: str) -> bool:
+        from .jupyter import parse_options
+
+        notebook = self.notebook
+        try:
+            options = parse_options(args)
+            if options["detach"] or (not args.strip() and notebook.attachment is not None):
+                return notebook.awaited()
+            if notebook.awaited():
+                return True  # replacing an app attached by awaiting
+            session = notebook.session_for(options["app"], options["env_file"], options["profile"])
+        except (Exception, SystemExit):
+            return False
+        notebook.loaded = (notebook.key(options["app"], options["env_file"]), session.info)
+        return bool(session.adapter.interface == "asgi")
+
+
+async def magic_async(shell: t.Any, line: str) -> t.Any:
+    """``%appshell LINE`` as an awaited call (what :class:`AwaitTransformer` writes)."""
+    from .jupyter import parse_options
+
+    notebook = _notebook(shell)
+    options = parse_options(line)
+    if options["detach"]:
+        print(await notebook.adetach(say=True))
+        return None
+    if not line.strip() and notebook.attachment is not None:
+        return notebook.status()
+    return await notebook.aattach(
+        options["app"], options["env_file"], options["profile"], strict=options["strict"]
+    )
+
+
+async def unload_async(shell: t.Any, _line: str = "") -> None:
+    """``%unload_ext appshell`` as an awaited call: detach by awaiting, then unload."""
+    await _notebook(shell).adetach(say=False)
+    shell.extension_manager.unload_extension("appshell")
+
+
+async def attach(
+    app: str | None = None,
+    *,
+    env_file: str | None = None,
+    profile: str | None = None,
+    strict: bool = False,
+) -> Summary:
+    """Attach ``app`` (an import path as ``--app`` takes; None: as ``%appshell`` finds it)
+    to the running IPython shell or notebook, loading the extension if it is not loaded.
+    An ASGI app's lifespan startup has finished, on the kernel's loop, when it returns.
+
+    :raises MagicError: not inside IPython, or the app could not be loaded.
+    """
+    return await _notebook(_shell(), load=True).aattach(app, env_file, profile, strict=strict)
+
+
+async def detach() -> None:
+    """Detach the app :func:`attach` (or ``%appshell``) attached: its lifespan shutdown has
+    finished when it returns."""
+    print(await _notebook(_shell()).adetach(say=True))
+
+
+def _shell() -> t.Any:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        raise MagicError(
+            "appshell.attach() attaches an app to IPython or a notebook; outside them, use"
+            " appshell shell."
+        )
+    return shell
+
+
+def _notebook(shell: t.Any, *, load: bool = False) -> Notebook:
+    from .shell import magics
+
+    found = magics.installed(shell)
+    if (found is None or found.notebook is None) and load:
+        shell.extension_manager.load_extension("appshell")
+        found = magics.installed(shell)
+    if found is None or found.notebook is None:
+        raise MagicError("appshell is not loaded: load it with %load_ext appshell.")
+    return found.notebook
