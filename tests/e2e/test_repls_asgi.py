@@ -180,3 +180,62 @@ def test_a_python_session_that_never_awaits_imports_no_asyncio(tmp_path: Path) -
         shell.run("import sys; print('asyncio:', 'asyncio' in sys.modules)", "asyncio: False")
     finally:
         stop_all([child])
+
+
+FASTAPI_APP = """
+import contextlib
+import os
+
+from fastapi import FastAPI
+
+LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lifespan.log")
+
+
+def record(what):
+    with open(LOG, "a") as f:
+        f.write(what + "\\n")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    record("startup")
+    yield {"answer": 42}
+    record("shutdown")
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/answer")
+async def answer():
+    return {"answer": 42}
+"""
+
+
+@pytest.mark.parametrize("repl", REPLS, ids=REPLS)
+def test_a_background_server_answers_while_the_prompt_is_idle_and_sigterm_shuts_down(
+    tmp_path: Path, repl: str
+) -> None:
+    import json
+    import signal
+    import urllib.request
+
+    (tmp_path / "asgiapp.py").write_text(FASTAPI_APP)
+    child = spawn_appshell(tmp_path, ["--app", "asgiapp:app", "shell", "--repl", repl, "-q"])
+    shell = Session(child, PROMPTS[repl])
+    try:
+        shell.wait_prompt()
+        child.sendline("server = cli.run(background=True, port=0)")
+        child.expect(r"http://127\.0\.0\.1:(\d+)")
+        port = int(child.match.group(1))
+        shell.wait_prompt()
+        # Another process asks while the prompt sits idle.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/answer", timeout=10) as response:
+            assert json.loads(response.read()) == {"answer": 42}
+        child.kill(signal.SIGTERM)
+        child.expect(pexpect.EOF, timeout=30)
+        child.close()
+        assert child.exitstatus == 143
+    finally:
+        stop_all([child])
+    assert lines(tmp_path / "lifespan.log") == ["startup", "shutdown"]

@@ -196,7 +196,8 @@ def _run_loop_at_prompt(shell: t.Any, session: SessionLoop) -> None:
     def enable(*args: t.Any) -> None:
         if not session.started or shell.simple_prompt:
             return
-        shell.events.unregister("post_run_cell", enable)
+        if enable in shell.events.callbacks["post_run_cell"]:
+            shell.events.unregister("post_run_cell", enable)
         if shell.active_eventloop is None:
             share_loop(session)
             shell.enable_gui("asyncio")

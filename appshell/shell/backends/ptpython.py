@@ -62,8 +62,16 @@ def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
                 return super().read()
             from prompt_toolkit.patch_stdout import patch_stdout
 
-            with patch_stdout(raw=True):
-                return t.cast(str, session.run_while(super().read))
+            try:
+                with patch_stdout(raw=True):
+                    return t.cast(str, session.run_while(super().read))
+            except SystemExit as e:
+                # SIGTERM while the prompt waited. ptpython's run() reports anything its
+                # read() raises and reads again, so end its prompt thread, leave run() as
+                # at Ctrl-D, and let the backend end the session with this exit.
+                self.ended_by = e
+                _stop_prompt(self.app)
+                raise EOFError from None
 
         def eval(self, line: str) -> object:
             command = line.lstrip()
@@ -80,6 +88,20 @@ def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
             return value
 
     return SessionRepl(**options)
+
+
+def _stop_prompt(app: t.Any, seconds: float = 2.0) -> None:
+    """Ask prompt_toolkit's application, running in ptpython's reading thread, to end, and
+    wait (a little) until it has put the terminal back as it found it."""
+    import time
+
+    loop = getattr(app, "loop", None)
+    if not app.is_running or loop is None:
+        return
+    loop.call_soon_threadsafe(lambda: app.exit(exception=EOFError()) if app.is_running else None)
+    deadline = time.monotonic() + seconds
+    while app.is_running and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 class PtpythonBackend(BaseBackend):
@@ -117,6 +139,9 @@ class PtpythonBackend(BaseBackend):
             sys.stdout.flush()
         try:
             repl.run()
+            ended_by = getattr(repl, "ended_by", None)
+            if ended_by is not None:
+                raise ended_by
         finally:
             if session is not settings.session:
                 session.close()
