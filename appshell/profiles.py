@@ -290,7 +290,14 @@ def complete_profile_names(
 
 
 def _load_file(path: Path) -> dict[str, t.Any]:
-    return _checked(read_toml(path, ProfileError), str(path), str(path.parent))
+    data = None
+    if path.parent == builtin_dir():
+        from .builtin_profiles import parsed
+
+        data = parsed(path.stem)
+    if data is None:
+        data = read_toml(path, ProfileError)
+    return _checked(data, str(path), str(path.parent))
 
 
 def _checked(data: t.Any, where: str, base: str) -> dict[str, t.Any]:

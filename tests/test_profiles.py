@@ -1472,3 +1472,16 @@ def test_profile_names_complete_builtin_project_and_user_profiles(
     assert complete("appshell profiles show d") == [
         "plain,data", "plain,dbtools", "plain,default", "plain,deploy", "plain,dev"
     ]  # fmt: skip
+
+
+def test_the_parsed_built_in_profiles_are_their_files() -> None:
+    import tomllib
+
+    from appshell.builtin_profiles import parsed
+    from appshell.profiles import builtin_dir
+
+    files = sorted(builtin_dir().glob("*.toml"))
+    assert [f.stem for f in files] == sorted(["data", "default", "dev", "minimal"])
+    for file in files:
+        assert parsed(file.stem) == tomllib.loads(file.read_text(encoding="utf-8")), file.name
+    assert parsed("nosuchprofile") is None

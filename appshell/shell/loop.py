@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sys
+import threading
 import types
 import typing as t
 
@@ -43,6 +44,8 @@ class SessionLoop:
 
     def __init__(self) -> None:
         self.context = contextvars.copy_context()
+        #: The thread running in ``context`` through :meth:`call`, if one is.
+        self._entered: int | None = None
         self._loop: t.Any = None
         # The loop runs in this thread while a REPL reads on the main one (python REPL).
         self._thread: t.Any = None
@@ -62,6 +65,19 @@ class SessionLoop:
             self._watch(asyncio.new_event_loop())
         return self._loop
 
+    def call(self, function: t.Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """``function(*args, **kwargs)`` in the session's context, so that the context
+        variables it sets are there for every later statement. Called again from inside (a
+        statement run while the namespace is built in the context), it simply calls."""
+        me = threading.get_ident()
+        if self._entered == me:
+            return function(*args, **kwargs)
+        self._entered = me
+        try:
+            return self.context.run(function, *args, **kwargs)
+        finally:
+            self._entered = None
+
     @property
     def started(self) -> bool:
         """Whether the loop was made (something awaited): else no task can exist."""
@@ -74,7 +90,7 @@ class SessionLoop:
 
             # Code that asks for "the" event loop gets the session's.
             asyncio.set_event_loop(self._loop)
-        result = self.context.run(eval, code, globals, locals if locals is not None else globals)
+        result = self.call(eval, code, globals, locals if locals is not None else globals)
         if _CO_COROUTINE & code.co_flags and isinstance(result, types.CoroutineType):
             result = self.complete(result)
         return result
@@ -91,7 +107,10 @@ class SessionLoop:
 
         loop = self.loop
         asyncio.set_event_loop(loop)
-        task = loop.create_task(coroutine, context=self.context)
+        # Inside call() (startup code run while the namespace is built in the session's
+        # context) the context is entered already: the task gets a copy of it.
+        inside = self._entered == threading.get_ident()
+        task = loop.create_task(coroutine, context=None if inside else self.context)
         self._statement = task
         self.interrupted = False
         try:

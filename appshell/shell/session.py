@@ -162,7 +162,7 @@ class ShellSession:
         """
         try:
             parts = self._begin_open()
-            return self._finish_open(parts.start(self.loop.complete), self.loop.context.run)
+            return self._finish_open(parts.start(self.loop.complete), self.loop.call)
         except BaseException:
             self.close()
             raise
