@@ -48,18 +48,34 @@ _broken: dict[tuple[str, str], BaseException] = {}
 _scan: dict[str, t.Any] | None = None
 
 
-class Distribution(t.NamedTuple):
-    name: str
-    path: str
+# Plain classes, not NamedTuples: this module is imported by every command, and making a
+# NamedTuple class costs more than reading the entry points of a whole environment.
+class Distribution:
+    """An installed distribution: its normalized name and its metadata folder."""
+
+    __slots__ = ("name", "path")
+
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"Distribution({self.name!r}, {self.path!r})"
 
 
-class EntryPoint(t.NamedTuple):
+class EntryPoint:
     """One entry point, read from a distribution's ``entry_points.txt``."""
 
-    name: str
-    value: str
-    group: str
-    dist: Distribution
+    __slots__ = ("dist", "group", "name", "value")
+
+    def __init__(self, name: str, value: str, group: str, dist: Distribution) -> None:
+        self.name = name
+        self.value = value
+        self.group = group
+        self.dist = dist
+
+    def __repr__(self) -> str:
+        return f"EntryPoint({self.name!r}, {self.value!r}, {self.group!r})"
 
     def load(self) -> t.Any:
         """Import the module and return the object the entry point names."""
@@ -73,18 +89,24 @@ class EntryPoint(t.NamedTuple):
 
 
 def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """A distribution's name as PEP 503 compares them (``Flask_SQLAlchemy`` is
+    ``flask-sqlalchemy``); the regular expression only for the rare name that needs it."""
+    simple = name.replace("_", "-").replace(".", "-").lower()
+    return re.sub(r"-+", "-", simple) if "--" in simple else simple
 
 
 def _read_entry_points(path: str, dist: Distribution) -> list[EntryPoint]:
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError:
         return []
+    if b"appshell." not in raw and b"flask.commands" not in raw:
+        return []  # most distributions: no group of ours, nothing to decode or parse
+    text = raw.decode("utf-8", "replace")
     found, group = [], None
-    for raw in text.splitlines():
-        line = raw.strip()
+    for written in text.splitlines():
+        line = written.strip()
         if not line or line.startswith(("#", ";")):
             continue
         if line.startswith("[") and line.endswith("]"):

@@ -18,16 +18,28 @@ __all__ = ["Project", "find_project", "find_upward", "read_toml"]
 _parsed: dict[str, tuple[tuple[int, int], Project]] = {}
 
 
-class Project(t.NamedTuple):
-    """A ``pyproject.toml`` and what it says to appshell."""
+class Project:
+    """A ``pyproject.toml`` and what it says to appshell.
 
-    #: The file, an absolute path.
-    path: str
-    #: Its ``[tool.appshell]`` table (empty when it has none). Shared: read, do not change.
-    settings: dict[str, t.Any]
-    #: Its whole ``[tool]`` table, for the settings of other tools appshell honours
-    #: (``[tool.fastapi] entrypoint``). Shared: read, do not change.
-    tools: dict[str, t.Any] = {}
+    A plain class, not a NamedTuple: this module is imported by every command, ``--help``
+    included, and making a NamedTuple class costs more than the rest of the module.
+    """
+
+    __slots__ = ("path", "settings", "tools")
+
+    def __init__(
+        self, path: str, settings: dict[str, t.Any], tools: dict[str, t.Any] | None = None
+    ) -> None:
+        #: The file, an absolute path.
+        self.path = path
+        #: Its ``[tool.appshell]`` table (empty when it has none). Shared: do not change.
+        self.settings = settings
+        #: Its whole ``[tool]`` table, for the settings of other tools appshell honours
+        #: (``[tool.fastapi] entrypoint``). Shared: do not change.
+        self.tools = tools if tools is not None else {}
+
+    def __repr__(self) -> str:
+        return f"Project({self.path!r})"
 
     @property
     def folder(self) -> str:
