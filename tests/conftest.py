@@ -17,6 +17,8 @@ from appshell import plugins
 TESTS = Path(__file__).parent
 APPS = TESTS / "apps"
 APPSHELL = Path(sys.executable).with_name("appshell")
+#: The source of tests/apps/recorded_asgi.py, for tests to write into their own folder.
+RECORDED_ASGI_APP = (APPS / "recorded_asgi.py").read_text()
 
 
 def _clean_environ() -> dict[str, str]:

@@ -18,7 +18,7 @@ import pytest
 
 import appshell
 
-from .conftest import _clean_environ
+from .conftest import RECORDED_ASGI_APP, _clean_environ
 
 if t.TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
@@ -672,34 +672,7 @@ def test_attach_uses_the_projects_profile(
     assert "Counter" not in loaded.user_ns
 
 
-ASGI_APP = """
-import contextlib
-import os
-
-from fastapi import FastAPI
-
-LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lifespan.log")
-
-
-def record(what):
-    with open(LOG, "a") as f:
-        f.write(what + "\\n")
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app):
-    record("startup")
-    yield {"items": ["opened by the lifespan"]}
-    record("shutdown")
-
-
-app = FastAPI(lifespan=lifespan)
-
-
-@app.get("/items")
-async def items(request: __import__("fastapi").Request):
-    return request.state.items
-"""
+ASGI_APP = RECORDED_ASGI_APP
 
 
 ACTIVE_APPS = "from appshell.adapters import _active_apps\nlist(_active_apps.get())"

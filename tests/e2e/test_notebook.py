@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import Result
+from ..conftest import RECORDED_ASGI_APP, Result
 
 pytestmark = pytest.mark.slow
 
@@ -379,39 +379,7 @@ def test_the_shell_and_a_notebook_build_the_same_namespace(
     assert records["audit"]["source"] == "provider:same"
 
 
-ASGI_APP = """
-import contextlib
-import os
-
-import aiosqlite
-from fastapi import FastAPI, Request
-
-LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lifespan.log")
-
-
-def record(what):
-    with open(LOG, "a") as f:
-        f.write(what + "\\n")
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app):
-    async with aiosqlite.connect(":memory:") as db:
-        await db.execute("create table items (name text)")
-        await db.execute("insert into items values ('opened by the lifespan')")
-        record("startup")
-        yield {"db": db}
-        record("shutdown")
-
-
-app = FastAPI(lifespan=lifespan)
-
-
-@app.get("/items")
-async def items(request: Request):
-    async with request.state.db.execute("select name from items") as rows:
-        return [name for (name,) in await rows.fetchall()]
-"""
+ASGI_APP = RECORDED_ASGI_APP
 
 
 def test_an_asgi_app_in_a_kernel(project: Path) -> None:

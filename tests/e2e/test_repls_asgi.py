@@ -10,6 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from ..conftest import RECORDED_ASGI_APP
 from .test_repls import PROMPTS, Session, spawn_appshell, stop_all
 
 pytestmark = pytest.mark.slow
@@ -182,34 +183,7 @@ def test_a_python_session_that_never_awaits_imports_no_asyncio(tmp_path: Path) -
         stop_all([child])
 
 
-FASTAPI_APP = """
-import contextlib
-import os
-
-from fastapi import FastAPI
-
-LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lifespan.log")
-
-
-def record(what):
-    with open(LOG, "a") as f:
-        f.write(what + "\\n")
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app):
-    record("startup")
-    yield {"answer": 42}
-    record("shutdown")
-
-
-app = FastAPI(lifespan=lifespan)
-
-
-@app.get("/answer")
-async def answer():
-    return {"answer": 42}
-"""
+FASTAPI_APP = RECORDED_ASGI_APP
 
 
 @pytest.mark.parametrize("repl", REPLS, ids=REPLS)
