@@ -22,7 +22,9 @@ def tests(session: nox.Session) -> None:
     command, pseudo-terminals, kernels), combined and reported at the end."""
     # A real (not editable) install: the tests see what a user's pip install gives them.
     session.install(".[test]", "coverage>=7.10")
-    data = Path(session.create_tmp()).resolve() / "coverage"
+    # Not session.create_tmp(): that also points TMPDIR inside the virtualenv, where
+    # werkzeug's reloader does not watch files (a test's app there is never reloaded).
+    data = Path(".nox", "coverage").resolve()
     if data.exists():
         for old in data.iterdir():
             old.unlink()
