@@ -111,6 +111,11 @@ class BaseAdapter:
     framework: t.ClassVar[str] = "app"
     scannable: t.ClassVar[bool] = True
     interface: t.ClassVar[str] = "wsgi"
+    #: Where the framework's app class is, ``(module, class name)``: :meth:`matches` looks
+    #: it up in ``sys.modules`` only, so an app is recognised without importing anything.
+    app_class: t.ClassVar[tuple[str, str] | None] = None
+    #: The distribution whose version banners show, ``(name, how it is written)``.
+    distribution: t.ClassVar[tuple[str, str] | None] = None
 
     def __init__(self, app: t.Any) -> None:
         self.app = app
@@ -120,11 +125,23 @@ class BaseAdapter:
 
     @classmethod
     def matches(cls, obj: object) -> bool:
-        return False
+        if cls.app_class is None:
+            return False
+        import sys
+
+        module, name = cls.app_class
+        kind = getattr(sys.modules.get(module), name, None)
+        return isinstance(kind, type) and isinstance(obj, kind)
 
     @classmethod
     def framework_version(cls) -> tuple[str, str] | None:
-        return None
+        if cls.distribution is None:
+            return None
+        from .. import plugins
+
+        name, written = cls.distribution
+        found = plugins.version(name)
+        return (written, found) if found else None
 
     @property
     def name(self) -> str:

@@ -6,7 +6,6 @@ without importing it: an app exists only if its module already imported flask.
 
 from __future__ import annotations
 
-import sys
 import typing as t
 
 from . import BaseAdapter, Route, routes_from_map
@@ -22,18 +21,8 @@ class FlaskAdapter(BaseAdapter):
 
     framework = "flask"
     scannable = True
-
-    @classmethod
-    def matches(cls, obj: object) -> bool:
-        flask = sys.modules.get("flask")
-        return flask is not None and isinstance(obj, getattr(flask, "Flask", ()))
-
-    @classmethod
-    def framework_version(cls) -> tuple[str, str] | None:
-        from .. import plugins
-
-        found = plugins.version("flask")
-        return ("Flask", found) if found else None
+    app_class = ("flask", "Flask")
+    distribution = ("flask", "Flask")
 
     @property
     def name(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import typing as t
 
 from . import BaseAdapter, Route
@@ -19,18 +18,8 @@ class LitestarAdapter(BaseAdapter):
     framework = "litestar"
     scannable = True
     interface = "asgi"
-
-    @classmethod
-    def matches(cls, obj: object) -> bool:
-        app_module = sys.modules.get("litestar.app")
-        return app_module is not None and isinstance(obj, app_module.Litestar)
-
-    @classmethod
-    def framework_version(cls) -> tuple[str, str] | None:
-        from .. import plugins
-
-        found = plugins.version("litestar")
-        return ("Litestar", found) if found else None
+    app_class = ("litestar.app", "Litestar")
+    distribution = ("litestar", "Litestar")
 
     def routes(self) -> list[Route]:
         """One route per route handler: a path answered by a ``@get`` and a ``@post`` is two

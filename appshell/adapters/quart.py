@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import typing as t
 
 from . import BaseAdapter, Route, routes_from_map
@@ -18,18 +17,8 @@ class QuartAdapter(BaseAdapter):
     framework = "quart"
     scannable = True
     interface = "asgi"
-
-    @classmethod
-    def matches(cls, obj: object) -> bool:
-        app_module = sys.modules.get("quart.app")
-        return app_module is not None and isinstance(obj, app_module.Quart)
-
-    @classmethod
-    def framework_version(cls) -> tuple[str, str] | None:
-        from .. import plugins
-
-        found = plugins.version("quart")
-        return ("Quart", found) if found else None
+    app_class = ("quart.app", "Quart")
+    distribution = ("quart", "Quart")
 
     @property
     def name(self) -> str:

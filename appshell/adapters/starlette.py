@@ -22,11 +22,8 @@ class StarletteAdapter(BaseAdapter):
     framework = "starlette"
     scannable = True
     interface = "asgi"
-
-    @classmethod
-    def matches(cls, obj: object) -> bool:
-        applications = sys.modules.get("starlette.applications")
-        return applications is not None and isinstance(obj, applications.Starlette)
+    app_class = ("starlette.applications", "Starlette")
+    distribution = ("starlette", "Starlette")
 
     @classmethod
     def framework_version(cls) -> tuple[str, str] | None:
@@ -36,8 +33,7 @@ class StarletteAdapter(BaseAdapter):
             found = plugins.version("fastapi")
             if found:
                 return ("FastAPI", found)
-        found = plugins.version("starlette")
-        return ("Starlette", found) if found else None
+        return super().framework_version()
 
     def routes(self) -> list[Route]:
         """Every route in matching order, mounted apps and routers flattened: a mounted

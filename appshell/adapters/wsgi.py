@@ -21,18 +21,12 @@ class WSGIAdapter(BaseAdapter):
 
     framework = "wsgi"
     scannable = False
+    distribution = ("werkzeug", "Werkzeug")
 
     @classmethod
     def matches(cls, obj: object) -> bool:
         # Classes and modules are not apps; instances with __call__ and functions are.
         return callable(obj) and not inspect.isclass(obj) and not inspect.ismodule(obj)
-
-    @classmethod
-    def framework_version(cls) -> tuple[str, str] | None:
-        from .. import plugins
-
-        found = plugins.version("werkzeug")
-        return ("Werkzeug", found) if found else None
 
     def __repr__(self) -> str:
         return f"<WSGIAdapter {self.name!r}>"
