@@ -56,16 +56,98 @@ class LitestarAdapter(BaseAdapter):
         return str(getattr(controller, "path", None) or config.path or "/schema").rstrip("/")
 
     def command_group(self) -> click.Group | None:
-        """The commands the app's CLI plugins add (``on_cli_init``), when it has any."""
-        import click
+        """The commands the app's CLI plugins add (``on_cli_init``), when it has any.
 
+        As under the ``litestar`` command, a plugin's command that has a parameter named
+        ``app`` is given the app, ``env`` a ``LitestarEnv`` on it, and ``ctx`` the click
+        context; so is every command of a group the plugin adds.
+        """
         plugins = getattr(getattr(self.app, "plugins", None), "cli", ())
         if not plugins:
             return None
-        group = click.Group(self.name)
+        group = _plugin_group_class()(self.name)
         for plugin in plugins:
             plugin.on_cli_init(group)
+        for command in group.commands.values():
+            # A command wrapped by Litestar itself (added already made, in a LitestarGroup)
+            # reads the environment from ``ctx.obj``, calling it when it is not one yet:
+            # handed this, it finds it. appshell's ScriptInfo stays one context up.
+            command.context_settings = {**command.context_settings, "obj": _litestar_env}
         return group if group.commands else None
+
+
+def _plugin_group_class() -> type[click.Group]:
+    """A click group whose commands, added in any way, are given what they ask for."""
+    import click
+
+    class PluginCommands(click.Group):
+        group_class = type
+
+        def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+            _give_litestar_arguments(cmd)
+            super().add_command(cmd, name)
+
+    return PluginCommands
+
+
+_GIVEN = ("app", "env", "ctx")
+
+
+def _give_litestar_arguments(command: click.Command) -> None:
+    """Wrap ``command``'s callback (every callback below it, for a group) so that its
+    parameters named ``app``, ``env`` and ``ctx`` are filled in when it is invoked."""
+    import functools
+    import inspect
+
+    import click
+
+    for sub in getattr(command, "commands", {}).values():
+        _give_litestar_arguments(sub)
+    callback = command.callback
+    if callback is None or getattr(callback, "_appshell_gives", False):
+        return
+    try:
+        asked = [name for name in _GIVEN if name in inspect.signature(callback).parameters]
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return
+    if not asked:
+        return
+
+    @functools.wraps(callback)
+    def given(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        ctx = click.get_current_context()
+        values = {"ctx": lambda: ctx, "app": lambda: _info(ctx).load_app(), "env": _litestar_env}
+        kwargs.update({name: values[name]() for name in asked})
+        return callback(*args, **kwargs)
+
+    given._appshell_gives = True  # type: ignore[attr-defined]
+    command.callback = given
+
+
+def _info(ctx: click.Context) -> t.Any:
+    from ..scriptinfo import ScriptInfo
+
+    return ctx.ensure_object(ScriptInfo)
+
+
+def _litestar_env() -> t.Any:
+    """The ``LitestarEnv`` a plugin's command asks for, on the app appshell loaded."""
+    import os
+    from pathlib import Path
+
+    import click
+    from litestar.cli._utils import LitestarEnv
+
+    info = _info(click.get_current_context())
+    port = os.environ.get("LITESTAR_PORT")
+    return LitestarEnv(
+        app_path=info.app_import_path or info.app_origin,
+        app=info.load_app(),
+        cwd=Path.cwd(),
+        host=os.environ.get("LITESTAR_HOST"),
+        port=int(port) if port and port.isdigit() else None,
+        is_app_factory=info.create_app is not None or "(" in (info.app_import_path or ""),
+    )
 
 
 def _is_automatic_options(handler: t.Any) -> bool:
