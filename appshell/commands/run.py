@@ -217,17 +217,12 @@ def _run_asgi(
             "There is no interactive debugger for ASGI apps: --debugger is werkzeug's, for"
             " WSGI apps. Leave it out; --debug still turns on the app's debug mode."
         )
-    if cert is not None:
-        raise AppShellUsageError(
-            "--cert is not supported for ASGI apps yet: serve HTTPS with uvicorn itself"
-            " (uvicorn --ssl-certfile FILE --ssl-keyfile FILE)."
-        )
     if reload and info.create_app is not None:
         raise AppShellUsageError(
             "--reload serves an ASGI app from a new process, which reaches it by import"
             " string: give the app with --app MODULE:NAME (or APPSHELL_APP)."
         )
-    plan = serving.check(host, port)
+    plan = serving.check(host, port, tls=cert)
     notes = [f" * Debug mode: {'on' if debug else 'off'}"]
     if info.app_import_path is not None:
         notes.insert(0, f" * Serving app '{info.app_import_path}'")
@@ -239,4 +234,5 @@ def _run_asgi(
         import_path=info.app_import_path,
         extra_files=extra_files or None,
         exclude_patterns=exclude_patterns or None,
+        tls=cert,
     )

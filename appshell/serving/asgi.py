@@ -21,6 +21,7 @@ import click
 
 from ..exceptions import AppShellUsageError
 from ..term import use_color
+from .tls import CertFiles, TlsOption, write_adhoc_pair
 from .wsgi import FailedApp
 
 if t.TYPE_CHECKING:
@@ -74,10 +75,10 @@ def _listen(plan: ServePlan) -> socket.socket:
     return listener
 
 
-def _url(listener: socket.socket) -> tuple[str, int, str]:
+def _url(listener: socket.socket, *, https: bool = False) -> tuple[str, int, str]:
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    return host, port, f"http://{shown}:{port}"
+    return host, port, f"{'https' if https else 'http'}://{shown}:{port}"
 
 
 def _config(app: t.Any, **settings: t.Any) -> t.Any:
@@ -96,29 +97,54 @@ def serve(
     import_path: str | None = None,
     extra_files: list[str] | None = None,
     exclude_patterns: list[str] | None = None,
+    tls: TlsOption | None = None,
 ) -> None:
     """Serve the ASGI ``app`` in the foreground until Ctrl-C or SIGTERM, then free the port.
 
     The URL served is printed first (on stderr), then ``notes``. With ``reload`` the app
     is not served from this process: each child of uvicorn's reloader loads it again, from
-    ``import_path`` (None: found as appshell finds an app with none given).
+    ``import_path`` (None: found as appshell finds an app with none given). ``tls`` is the
+    ``--cert`` the plan checked: files are given to uvicorn as files, ``adhoc`` is made
+    into files for the server's life, and an SSLContext is used as it is.
 
-    :raises AppShellUsageError: uvicorn is not installed, or the port was taken since the
-        plan was checked.
+    :raises AppShellUsageError: uvicorn is not installed, the port was taken since the
+        plan was checked, or an SSLContext was given with ``reload``.
     """
     _uvicorn()
-    listener = _listen(plan)
-    # On stderr, where werkzeug prints it for a WSGI app: one place for scripts to read.
-    click.echo(f" * Running on {_url(listener)[2]} (Press CTRL+C to quit)", err=True)
-    for note in notes:
-        click.echo(note)
-    try:
+    if reload and tls is not None and not isinstance(tls, CertFiles | str):
+        raise AppShellUsageError(
+            "--reload serves the app from new processes, which cannot be handed an SSLContext"
+            " object: give the certificate as --cert FILE --key FILE (or --cert adhoc)."
+        )
+    with contextlib.ExitStack() as stack:
+        settings = _tls_settings(tls, stack)
+        listener = _listen(plan)
+        stack.callback(listener.close)
+        url = _url(listener, https=tls is not None)[2]
+        # On stderr, where werkzeug prints it for a WSGI app: one place for scripts to read.
+        click.echo(f" * Running on {url} (Press CTRL+C to quit)", err=True)
+        for note in notes:
+            click.echo(note)
         if reload:
-            _supervise(listener, import_path, extra_files, exclude_patterns)
+            _supervise(listener, import_path, extra_files, exclude_patterns, settings)
         else:
-            _serve_until_signalled(_config(app), [listener])
-    finally:
-        listener.close()
+            config = _config(app, **settings)
+            if tls is not None and not settings:  # the user's own SSLContext
+                config.load()
+                config.ssl = tls
+            _serve_until_signalled(config, [listener])
+
+
+def _tls_settings(tls: TlsOption | None, stack: contextlib.ExitStack) -> dict[str, str]:
+    """uvicorn's ``ssl_certfile`` and ``ssl_keyfile`` for ``tls`` ({} for none, or for an
+    SSLContext); an ``adhoc`` pair is written to a folder removed when ``stack`` closes."""
+    if tls == "adhoc":
+        import tempfile
+
+        tls = write_adhoc_pair(stack.enter_context(tempfile.TemporaryDirectory()))
+    if isinstance(tls, CertFiles):
+        return {"ssl_certfile": tls.cert, "ssl_keyfile": tls.key}
+    return {}
 
 
 def _serve_until_signalled(config: t.Any, sockets: list[socket.socket]) -> None:
@@ -150,6 +176,7 @@ def _supervise(
     import_path: str | None,
     extra_files: list[str] | None,
     exclude_patterns: list[str] | None,
+    settings: dict[str, str],
 ) -> None:
     from uvicorn.supervisors import ChangeReload
 
@@ -162,6 +189,7 @@ def _supervise(
         reload_dirs=sorted(folders),
         reload_includes=[os.path.basename(f) for f in extra_files or ()] or None,
         reload_excludes=exclude_patterns or None,
+        **settings,
     )
     # The supervisor stops on SIGINT/SIGTERM by itself, ending its child with SIGTERM.
     ChangeReload(config, target=functools.partial(_child, config), sockets=[listener]).run()

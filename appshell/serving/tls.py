@@ -13,7 +13,7 @@ from ..exceptions import AppShellUsageError, UserCodeError
 if t.TYPE_CHECKING:
     import ssl
 
-__all__ = ["CertFiles", "TlsOption", "load_tls", "tls_from_options"]
+__all__ = ["CertFiles", "TlsOption", "load_tls", "tls_from_options", "write_adhoc_pair"]
 
 
 class CertFiles(t.NamedTuple):
@@ -151,3 +151,61 @@ def load_tls(tls: TlsOption | None) -> ssl.SSLContext | t.Literal["adhoc"] | Non
             f" {reason}. Give the key the certificate was made with."
         ) from None
     return context
+
+
+def write_adhoc_pair(folder: str) -> CertFiles:
+    """Make a throw-away self-signed certificate for this machine (``--cert adhoc`` where the
+    server takes files, as uvicorn does) and write it and its key into ``folder``.
+
+    The certificate names ``localhost``, ``127.0.0.1`` and ``::1`` and is valid for a day;
+    the key is an elliptic-curve one, which takes no time to make.
+    """
+    import datetime
+    import ipaddress
+
+    from cryptography import x509  # type: ignore[import-not-found,unused-ignore]
+    from cryptography.hazmat.primitives import (  # type: ignore[import-not-found,unused-ignore]
+        hashes,
+        serialization,
+    )
+    from cryptography.hazmat.primitives.asymmetric import (  # type: ignore[import-not-found,unused-ignore]
+        ec,
+    )
+    from cryptography.x509.oid import NameOID  # type: ignore[import-not-found,unused-ignore]
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "appshell development server"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
+        ]
+    )
+    now = datetime.datetime.now(datetime.timezone.utc)
+    alternatives = [
+        x509.DNSName("localhost"),
+        *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", "::1")),
+    ]
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    pair = CertFiles(os.path.join(folder, "adhoc-cert.pem"), os.path.join(folder, "adhoc-key.pem"))
+    with open(pair.cert, "wb") as file:
+        file.write(certificate.public_bytes(serialization.Encoding.PEM))
+    descriptor = os.open(pair.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return pair
