@@ -180,7 +180,7 @@ def write_adhoc_pair(folder: str) -> CertFiles:
             x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
         ]
     )
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     alternatives = [
         x509.DNSName("localhost"),
         *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", "::1")),
