@@ -119,12 +119,11 @@ def _call_factory(
             f" --app '{module.__name__}:{name}(\"dev\")'."
         ) from None
     if isinstance(app, types.CoroutineType):
-        app.close()  # never awaited, on purpose: no warning about it
+        app.close()  # unawaited on purpose: no warning about it
         raise NoAppException(
             f"The factory {name!r} in module {module.__name__!r} is an async function, and"
-            " appshell does not await factories: the app has to exist before the event loop"
-            " the shell or the server runs it on. Make it a plain 'def' and do the awaited"
-            " setup in the app's lifespan, which appshell runs on that loop."
+            " appshell does not await factories: the app has to exist before its event loop"
+            " does. Make it a plain 'def' and do the awaited setup in the app's lifespan."
         )
     if not _is_app(app):
         raise NoAppException(

@@ -41,5 +41,5 @@ def test_an_async_factory_is_one_line_and_exit_2(
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert "The factory 'create_app' in module 'main' is an async function" in lines[0]
-    assert "Make it a plain 'def'" in lines[0]
+    assert "Make it a plain 'def' and do the awaited setup in the app's lifespan" in lines[0]
     assert not (tmp_path / "factory-ran.txt").exists()
