@@ -34,6 +34,12 @@ class QuartAdapter(BaseAdapter):
     def async_app_context(self) -> t.AsyncContextManager[t.Any] | None:
         return t.cast("t.AsyncContextManager[t.Any]", self.app.app_context())
 
+    def request_context(self, path: str = "/") -> t.ContextManager[t.Any] | None:
+        return None  # Quart's is entered on the event loop: see async_request_context
+
+    def async_request_context(self, path: str = "/") -> t.AsyncContextManager[t.Any] | None:
+        return t.cast("t.AsyncContextManager[t.Any]", self.app.test_request_context(path))
+
     def context_is_active(self) -> bool:
         from quart import current_app, has_app_context
 
