@@ -83,11 +83,15 @@ def test_request_cells_that_fail(project: Path) -> None:
         "%%appshell_request /where\nfrom quart import request\nraise LookupError(request.path)",
         "%%appshell_request /where\nx = (",
         "from quart import has_request_context\nhas_request_context(), 1 + 1",
+        "%autoawait off",
+        "%%appshell_request /where\n1",
+        "%autoawait on",
         "%appshell --app recorded_asgi",
         "%%appshell_request /items\n1",
         folder=project,
     )
-    _load, unattached, attach, raised, syntax, after, fastapi, no_request = outputs
+    _load, unattached, attach, raised, syntax, after, _off, not_awaited, _on = outputs[:9]
+    fastapi, no_request = outputs[9:]
     assert_no_errors([attach, after, fastapi])
     assert unattached.failed
     assert [e.traceback for e in unattached.errors] == [
@@ -107,6 +111,13 @@ def test_request_cells_that_fail(project: Path) -> None:
     assert "x = (" in shown
     assert shown.rstrip().endswith("SyntaxError: incomplete input")
     assert after.text == "(False, 2)"
+    assert not_awaited.failed
+    assert [e.traceback for e in not_awaited.errors] == [
+        [
+            "appshell: A test request of quart_recorded is entered on the event loop, so the"
+            " cell has to be awaited: turn on %autoawait and run %%appshell_request again."
+        ]
+    ]
     assert no_request.failed
     assert [e.traceback for e in no_request.errors] == [
         [
