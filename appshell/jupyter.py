@@ -27,6 +27,7 @@ from .exceptions import AppShellError, AppShellUsageError, MagicError, UserCodeE
 from .jupyter_await import AwaitTransformer, CarriedContext, run_on_shell_loop
 
 if t.TYPE_CHECKING:
+    from .adapters import AppAdapter
     from .scriptinfo import ScriptInfo
     from .shell.context import Namespace
     from .shell.runner import CommandRunner
@@ -300,12 +301,12 @@ class Notebook:
             return self.shell_runner
         raise MagicError(_NOT_ATTACHED)
 
-    def request(self, path: str) -> t.ContextManager[t.Any]:
-        """A test request for ``path`` in the attached app."""
+    def attached_adapter(self) -> AppAdapter:
+        """The adapter of the app attached (``%%appshell_request`` asks it for a request)."""
         if self.attachment is None:
             raise MagicError(_NOT_ATTACHED)
-        context: t.ContextManager[t.Any] = self.attachment.adapter.request_context(path)
-        return context
+        adapter: AppAdapter = self.attachment.adapter
+        return adapter
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@ A cell runs inside the kernel's running event loop, so a magic cannot wait for a
 :class:`AwaitTransformer`, an input transformer the extension registers on load (and removes
 on unload), turns the lines that have to wait into awaited calls before IPython compiles the
 cell: ``%appshell`` lines that attach an ASGI app, or detach or replace one attached that way,
-and ``%unload_ext appshell`` while one is attached. Flask and other WSGI apps stay plain magics,
+``%unload_ext appshell`` while one is attached, and ``%%appshell_request`` cells of an app whose
+test request is entered on the loop (Quart's). Flask and other WSGI apps stay plain magics,
 so that their app context is pushed in the kernel's own context. :func:`attach` and
 :func:`detach` are the same for code (``await appshell.attach("main:app")``).
 """
@@ -27,6 +28,7 @@ __all__ = [
     "attach",
     "detach",
     "magic_async",
+    "request_async",
     "run_on_shell_loop",
     "unload_async",
 ]
@@ -34,8 +36,17 @@ __all__ = [
 T = t.TypeVar("T")
 
 _MAGIC = re.compile(r"(?P<indent>\s*)%appshell(?:\s+(?P<args>.*?))?\s*")
+_REQUEST = re.compile(r"%%appshell_request(?:[ \t]+(?P<args>.*?))?\s*")
 _UNLOAD = re.compile(r"(?P<indent>\s*)%unload_ext\s+appshell\s*")
 _CALL = 'await __import__("appshell.jupyter_await", fromlist=["_"]).{0}(get_ipython(), {1!r})'
+
+
+def _request_call(args: str, body: list[str]) -> str:
+    """A ``%%appshell_request ARGS`` cell as one awaited call, its body a string literal of
+    one line per line of the cell (a syntax error in it shows when the body runs)."""
+    literal = "".join(f"    {line!r}\n" for line in body)
+    call = _CALL.format("request_async", args)
+    return f"{call[:-1]}, (\n{literal}    ''\n))\n"
 
 
 class CarriedContext:
@@ -128,7 +139,18 @@ class AwaitTransformer:
             self.notebook.carry.settle()
         if not getattr(self.notebook.shell, "autoawait", True):
             return lines
+        request = _REQUEST.fullmatch(lines[0].rstrip("\r\n")) if lines else None
+        if request is not None and self._request_awaits():
+            return [_request_call(request["args"] or "", lines[1:])]
         return [self._rewrite(line) for line in lines]
+
+    def _request_awaits(self) -> bool:
+        from .shell.magics import request_awaits
+
+        try:
+            return request_awaits(self.notebook)
+        except Exception:
+            return False  # the magic itself reports what is wrong
 
     def _rewrite(self, line: str) -> str:
         body = line.rstrip("\r\n")
@@ -178,6 +200,18 @@ async def unload_async(shell: t.Any, _line: str = "") -> None:
     """``%unload_ext appshell`` as an awaited call: detach by awaiting, then unload."""
     await _notebook(shell).adetach(say=False)
     shell.extension_manager.unload_extension("appshell")
+
+
+async def request_async(shell: t.Any, line: str, cell: str) -> None:
+    """A ``%%appshell_request LINE`` cell as an awaited call (what :class:`AwaitTransformer`
+    writes for an app whose test request is entered on the loop, Quart's)."""
+    __tracebackhide__ = True  # IPython leaves this frame out of the tracebacks it shows
+    from .shell import magics
+
+    _notebook(shell)
+    found = magics.installed(shell)
+    assert found is not None  # _notebook found it
+    await found.appshell_request_async(line, cell)
 
 
 async def attach(

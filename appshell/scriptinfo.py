@@ -7,14 +7,17 @@ decorators of :mod:`appshell.groups`. The name, constructor and ``load_app`` are
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import typing as t
 from functools import cached_property
 
 from .envfiles import get_debug_flag, get_load_dotenv
-from .exceptions import NoAppException
+from .exceptions import AppShellUsageError, NoAppException
 
 if t.TYPE_CHECKING:
+    import contextvars
+
     import click
 
     from .adapters import AppAdapter
@@ -115,10 +118,63 @@ class ScriptInfo:
         return self._loaded[1]
 
     def push_app_context(self, ctx: click.Context) -> None:
-        """Push the app context for the life of ``ctx`` unless it is already active."""
+        """Push the app context for the life of ``ctx`` unless it is already active. An app
+        context that is entered on an event loop (Quart's) is entered on one of its own, so
+        that the command itself runs with no loop running (it may ``asyncio.run`` itself)."""
         adapter = self.adapter
-        if not adapter.context_is_active():
-            ctx.with_resource(adapter.app_context())
+        if adapter.context_is_active():
+            return
+        entering = adapter.async_app_context()
+        ctx.with_resource(adapter.app_context() if entering is None else _off_loop(entering))
+
+
+@contextlib.contextmanager
+def _off_loop(manager: t.AsyncContextManager[t.Any]) -> t.Iterator[t.Any]:
+    """Enter ``manager`` for code that runs with no event loop: its enter and its exit each
+    run to the end on a loop made for them, in one context kept for both (a context
+    variable's token is only good where it was made); the variables the enter set are set
+    here too for the time in between, and reset before the exit runs.
+
+    :raises AppShellUsageError: a loop is running in this thread (nothing can wait on it).
+    """
+    import asyncio
+    import contextvars
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise AppShellUsageError(
+            "This app's context has to be entered on an event loop, and one is running here"
+            " already: run the command where no loop runs (a terminal, or a shell statement"
+            " that does not await), or attach the app first (its context is then active)."
+        )
+    inside = contextvars.copy_context()
+    with asyncio.Runner() as runner:
+        value = runner.run(manager.__aenter__(), context=inside)
+    tokens = [(var, var.set(inside[var])) for var in _changed(inside)]
+    failure: BaseException | None = None
+    try:
+        yield value
+    except BaseException as e:
+        failure = e
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)
+        exit_args = (type(failure), failure, failure.__traceback__) if failure else (None,) * 3
+        with asyncio.Runner() as runner:
+            swallowed = runner.run(manager.__aexit__(*exit_args), context=inside)
+    if failure is not None and not swallowed:
+        raise failure
+
+
+def _changed(inside: contextvars.Context) -> list[contextvars.ContextVar[t.Any]]:
+    """The variables whose value in ``inside`` is not their value here."""
+    import contextvars
+
+    here = contextvars.copy_context()
+    return [var for var, value in inside.items() if var not in here or here[var] is not value]
 
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)

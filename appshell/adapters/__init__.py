@@ -72,8 +72,12 @@ class AppAdapter(t.Protocol):
     def context_is_active(self) -> bool:
         """Whether this app's context is already pushed (it is then not pushed twice)."""
 
-    def request_context(self, path: str = "/") -> t.ContextManager[t.Any]:
-        """A context manager that simulates a request for ``path``."""
+    def request_context(self, path: str = "/") -> t.ContextManager[t.Any] | None:
+        """A context manager that simulates a request for ``path``; None if the framework
+        has no request context, or only one entered on the event loop."""
+
+    def async_request_context(self, path: str = "/") -> t.AsyncContextManager[t.Any] | None:
+        """A simulated request for ``path`` entered on the event loop (Quart's), or None."""
 
     def default_names(self) -> dict[str, t.Any]:
         """Names every shell gets before anything else (``app`` and the like)."""
@@ -173,11 +177,14 @@ class BaseAdapter:
     def context_is_active(self) -> bool:
         return id(self.app) in _active_apps.get()
 
-    def request_context(self, path: str = "/") -> t.ContextManager[t.Any]:
+    def request_context(self, path: str = "/") -> t.ContextManager[t.Any] | None:
         factory = getattr(self.app, "test_request_context", None)
         if callable(factory):
             return t.cast("t.ContextManager[t.Any]", factory(path))
-        return contextlib.nullcontext()
+        return None
+
+    def async_request_context(self, path: str = "/") -> t.AsyncContextManager[t.Any] | None:
+        return None
 
     def default_names(self) -> dict[str, t.Any]:
         return {"app": self.app}

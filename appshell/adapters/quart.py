@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import typing as t
+
+import click
 
 from . import BaseAdapter, Route, routes_from_map
 
-__all__ = ["QuartAdapter"]
+__all__ = ["QuartAdapter", "QuartCommands"]
 
 
 class QuartAdapter(BaseAdapter):
@@ -31,6 +34,20 @@ class QuartAdapter(BaseAdapter):
     def async_app_context(self) -> t.AsyncContextManager[t.Any] | None:
         return t.cast("t.AsyncContextManager[t.Any]", self.app.app_context())
 
+    def request_context(self, path: str = "/") -> t.ContextManager[t.Any] | None:
+        return None  # Quart's is entered on the event loop: see async_request_context
+
+    def async_request_context(self, path: str = "/") -> t.AsyncContextManager[t.Any] | None:
+        return t.cast("t.AsyncContextManager[t.Any]", self.app.test_request_context(path))
+
+    def context_is_active(self) -> bool:
+        from quart import current_app, has_app_context
+
+        return has_app_context() and current_app._get_current_object() is self.app  # type: ignore[attr-defined]
+
+    def command_group(self) -> click.Group:
+        return QuartCommands(self.app)
+
     def default_names(self) -> dict[str, t.Any]:
         from quart import g
 
@@ -51,3 +68,38 @@ class QuartAdapter(BaseAdapter):
                 self.app.url_map.iter_rules(), routes_from_map(self.app.url_map), strict=True
             )
         ]
+
+
+class QuartCommands(click.Group):
+    """The commands of a Quart app's ``app.cli``, as appshell runs them.
+
+    appshell enters the app context for every app command (``with_appcontext=False`` or not,
+    as for Flask). A command wrapped in ``quart.cli.with_appcontext`` (Quart's
+    ``@app.cli.command(with_appcontext=True)`` too) also looks for a ``quart.cli.ScriptInfo``
+    among its click contexts and enters the app context again on a loop of its own: each
+    command is given, as its context's ``obj``, one that returns this app. The group is a
+    view: ``app.cli`` and its commands are left as they are.
+    """
+
+    def __init__(self, app: t.Any) -> None:
+        super().__init__(app.cli.name, help=app.cli.help)
+        self.app = app
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.app.cli.list_commands(ctx))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command: click.Command | None = self.app.cli.get_command(ctx, name)
+        if command is None:
+            return None
+        from quart.cli import ScriptInfo
+
+        app = self.app
+        # A copy, so that the user's command object is not changed; its subcommands are
+        # shared and find the obj in the copy's context, their parent.
+        given = copy.copy(command)
+        given.context_settings = {
+            **command.context_settings,
+            "obj": ScriptInfo(create_app=lambda: app, set_debug_flag=False),
+        }
+        return given

@@ -8,15 +8,20 @@ it (the extension's load hook and :meth:`CommandRunner.register_ipython_magic`).
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import typing as t
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
+from ..exceptions import MagicError
+
 if t.TYPE_CHECKING:
+    from ..adapters import AppAdapter
     from ..jupyter import Notebook
     from .runner import CommandRunner
 
-__all__ = ["AppShellMagics", "install", "installed", "uninstall"]
+__all__ = ["AppShellMagics", "install", "installed", "request_awaits", "uninstall"]
 
 #: The magics only the extension's notebook state can serve.
 _NOTEBOOK_ONLY = (("line", "appshell"), ("cell", "appshell_request"))
@@ -74,15 +79,29 @@ class AppShellMagics(Magics):
     def appshell_request(self, line: str, cell: str) -> None:
         """%%appshell_request [PATH]: run the cell inside a test request for PATH (default /).
 
-        A cell that raises fails as any cell that raises does.
+        A cell that raises fails as any cell that raises does. An app whose test request is
+        entered on the event loop (Quart's) has the cell awaited instead: the extension's
+        input transformer turns it into an awaited :meth:`appshell_request_async`.
         """
         __tracebackhide__ = True  # IPython leaves this frame out of the tracebacks it shows
-        with self._notebook().request(line.strip() or "/"):
-            result = self._run_keeping_errors(cell)
+        adapter = self._notebook().attached_adapter()
+        context = adapter.request_context(line.strip() or "/")
+        if context is None:
+            raise MagicError(_no_request(adapter, awaited=False))
+        with context:
             # Raised inside the request, so that its teardown sees the error as it would.
-            if isinstance(result.error_before_exec, SyntaxError):
-                raise CellSyntaxError(self.shell, result.error_before_exec)
-            result.raise_error()
+            _raise_error_of(self.shell, self._run_keeping_errors(cell))
+
+    async def appshell_request_async(self, line: str, cell: str) -> None:
+        """``%%appshell_request``, its request entered and the cell run on the running loop:
+        what the input transformer makes of the cell when :func:`request_awaits`."""
+        __tracebackhide__ = True
+        adapter = self._notebook().attached_adapter()
+        context = adapter.async_request_context(line.strip() or "/")
+        if context is None:
+            raise MagicError(_no_request(adapter, awaited=True))
+        async with context:
+            _raise_error_of(self.shell, await self._arun_keeping_errors(cell))
 
     def complete_cli(self, _shell: t.Any, event: t.Any) -> list[str]:
         """The ``%cli`` completer: the names of the commands."""
@@ -102,13 +121,65 @@ class AppShellMagics(Magics):
         """Run ``cell`` as a cell of its own (magics, its last value shown), but leave showing
         its error to the cell of the magic, which re-raises it: shown once, and that cell
         fails. Returns IPython's ExecutionResult."""
+        with _errors_left_to_caller(self.shell):
+            return self.shell.run_cell(cell, store_history=False)  # type: ignore[union-attr]
+
+    async def _arun_keeping_errors(self, cell: str) -> t.Any:
+        """:meth:`_run_keeping_errors`, the cell awaited in the caller's task (so in the
+        request it entered): a cell that awaits runs on the running loop."""
         shell: t.Any = self.shell
-        kept = shell.custom_exceptions, shell.CustomTB
-        shell.set_custom_exc((BaseException,), lambda *_args, **_kwargs: [])
-        try:
-            return shell.run_cell(cell, store_history=False)
-        finally:
-            shell.custom_exceptions, shell.CustomTB = kept
+        with _errors_left_to_caller(shell):
+            try:
+                transformed, failed = shell.transform_cell(cell), None
+            except Exception:
+                transformed, failed = cell, sys.exc_info()
+            return await shell.run_cell_async(
+                cell,
+                store_history=False,
+                transformed_cell=transformed,
+                preprocessing_exc_tuple=failed,
+            )
+
+
+def request_awaits(notebook: Notebook) -> bool:
+    """Whether a test request of the app attached to ``notebook`` is entered on the event
+    loop (Quart's), so that ``%%appshell_request`` cells have to be awaited."""
+    attachment = notebook.attachment
+    return attachment is not None and attachment.adapter.async_request_context("/") is not None
+
+
+def _no_request(adapter: AppAdapter, *, awaited: bool) -> str:
+    """Why ``%%appshell_request`` cannot run a cell in a test request of the app."""
+    if not awaited and adapter.async_request_context("/") is not None:
+        return (
+            f"A test request of {adapter.name} is entered on the event loop, so the cell has"
+            " to be awaited: turn on %autoawait and run %%appshell_request again."
+        )
+    return (
+        f"%%appshell_request runs a cell inside a test request, which Flask and Quart apps"
+        f" have and {adapter.name} ({adapter.framework}) has not: make a request with"
+        " client instead, or attach a Flask or Quart app."
+    )
+
+
+def _raise_error_of(shell: t.Any, result: t.Any) -> None:
+    """Raise the error of the cell run as ``result`` (an ExecutionResult), if it had one."""
+    __tracebackhide__ = True
+    if isinstance(result.error_before_exec, SyntaxError):
+        raise CellSyntaxError(shell, result.error_before_exec)
+    result.raise_error()
+
+
+@contextlib.contextmanager
+def _errors_left_to_caller(shell: t.Any) -> t.Iterator[None]:
+    """While a cell runs inside a cell magic's: its errors are not shown (the magic
+    re-raises them, shown once in the magic's cell)."""
+    kept = shell.custom_exceptions, shell.CustomTB
+    shell.set_custom_exc((BaseException,), lambda *_args, **_kwargs: [])
+    try:
+        yield
+    finally:
+        shell.custom_exceptions, shell.CustomTB = kept
 
 
 class CellSyntaxError(Exception):
