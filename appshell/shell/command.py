@@ -15,23 +15,35 @@ import typing as t
 import click
 from click.core import ParameterSource
 
-from ..exceptions import AppShellUsageError
+from ..exceptions import AppShellUsageError, ReplNotAvailable
 from ..profiles import complete_profile_names
 from ..term import render_table, use_color
-from .backends import (
-    AUTODETECT_ORDER,
-    Backend,
-    ReplNotAvailable,
-    ShellSettings,
-    complete_repl_names,
-    known_backends,
-    resolve,
-)
 from .script import ScriptRunner, flush_output
 from .session import ShellSession, choose_profile
 
 if t.TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+    from .backends import Backend, ShellSettings
     from .context import Namespace
+
+# The REPL backends are imported only when a REPL is to be chosen or run: a script (`shell
+# -c`, FILE, stdin) needs none of them.
+
+
+def _complete_repl_names(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    from .backends import complete_repl_names
+
+    return complete_repl_names(ctx, param, incomplete)
+
+
+def _has_ipython() -> bool:
+    from .backends import known_backends
+
+    return known_backends()["ipython"].is_available()
+
 
 __all__ = ["shell_command"]
 
@@ -48,9 +60,12 @@ def show_context(namespace: Namespace, as_json: bool) -> None:
     click.echo(render_table(("Name", "Source", "Type", "Overrides"), rows))
 
 
-def show_repls(order: t.Sequence[str] = AUTODETECT_ORDER) -> None:
+def show_repls(order: t.Sequence[str] | None) -> None:
     """``--list-repls``: every known backend, installed or not, with its version, and the
-    one autodetection picks in ``order`` (the profile's)."""
+    one autodetection picks in ``order`` (the profile's, else the built-in order)."""
+    from .backends import AUTODETECT_ORDER, known_backends, resolve
+
+    order = order or AUTODETECT_ORDER
     backends = known_backends()
     try:
         chosen: str | None = resolve(None, order).name
@@ -136,7 +151,7 @@ class _ShellCommand(click.Command):
     "--repl",
     metavar="NAME",
     envvar=["APPSHELL_SHELL_REPL", "APPSHELL_REPL"],
-    shell_complete=complete_repl_names,
+    shell_complete=_complete_repl_names,
     help="The REPL to use (ipython, ptpython, python, or a plugin's); by default the first"
     " installed of ipython, ptpython, python. [env: APPSHELL_REPL]",
 )
@@ -204,7 +219,7 @@ def shell_command(
     script's: appshell shell fix.py --dry-run.
     """
     if list_repls:
-        show_repls(choose_profile(profile_name).repl or AUTODETECT_ORDER)
+        show_repls(choose_profile(profile_name).repl)
         return
     from_command_line = ParameterSource.COMMANDLINE
     # --print-context and --json from the environment never turn a script into a listing.
@@ -225,9 +240,12 @@ def shell_command(
     profile = choose_profile(profile_name)
     # An explicit --repl is checked even when only a script runs: it is still a mistake.
     explicit = ctx.get_parameter_source("repl") is from_command_line
-    order = profile.repl or AUTODETECT_ORDER
-    backend = resolve(repl, order) if (plan.repl or explicit) and not print_context else None
-    if plan.needs_ipython and not known_backends()["ipython"].is_available():
+    backend = None
+    if (plan.repl or explicit) and not print_context:
+        from .backends import AUTODETECT_ORDER, resolve
+
+        backend = resolve(repl, profile.repl or AUTODETECT_ORDER)
+    if plan.needs_ipython and not _has_ipython():
         raise ReplNotAvailable(
             "Running IPython syntax (a .ipy file, --ipython) needs IPython:"
             " pip install 'appshell[ipython]'"
@@ -271,6 +289,11 @@ def _run_session(
     if print_context:
         show_context(session.namespace, as_json)
         return 0
+    if plan.script and not (plan.repl or plan.ipython):
+        script = ScriptRunner(namespace, session.loop, interactive=False)
+        return flush_output() or _run_script(plan, script, None)
+    from .backends import ShellSettings
+
     profile = session.profile
     settings = ShellSettings(
         history=history,
@@ -348,9 +371,12 @@ class _Plan(t.NamedTuple):
         return cls("stdin", None, (), None, False, echo, ipython_syntax)
 
 
-def _run_script(plan: _Plan, runner: ScriptRunner, settings: ShellSettings) -> int:
+def _run_script(plan: _Plan, runner: ScriptRunner, settings: ShellSettings | None) -> int:
+    """Run the script of ``plan``; ``settings`` (for IPython syntax only) may be None else."""
     if plan.ipython:
         from .backends.ipython import ipython_app
+
+        assert settings is not None
 
         if plan.script == "command":
             sys.argv = ["-c", *plan.args]
