@@ -24,7 +24,7 @@ import typing as t
 import click
 
 from .exceptions import AppShellError, AppShellUsageError, MagicError, UserCodeError
-from .jupyter_await import AwaitTransformer, CarriedContext, run_on_shell_loop
+from .jupyter_await import AwaitTransformer, CarriedContext, KernelShutdown, run_on_shell_loop
 
 if t.TYPE_CHECKING:
     from .scriptinfo import ScriptInfo
@@ -65,7 +65,7 @@ class Attachment:
         """Remove from ``shell`` the names still bound to what was added (a name the user has
         reassigned stays); close the session (teardown runs). Returns how many went."""
         if self.awaited:
-            return run_on_shell_loop(self.adetach(shell))
+            return run_on_shell_loop(self.adetach(shell), shell)
         removed = self._drop(shell)
         self.session.close(context_may_be_lost=True)
         return removed
@@ -126,6 +126,8 @@ class Notebook:
         self.loaded: tuple[LoadKey, ScriptInfo] | None = None
         self.carry = CarriedContext()
         self.transformer: AwaitTransformer | None = None
+        #: In a kernel: what detaches when the kernel shuts down.
+        self.shutdown: KernelShutdown | None = None
 
     # -- %appshell ---------------------------------------------------------------------------
 
@@ -169,7 +171,7 @@ class Notebook:
         """
         session = self.session_for(app, env_file, profile, strict=strict, project_dir=project_dir)
         if session.adapter.interface == "asgi" or self.awaited():
-            return run_on_shell_loop(self._aattach(session))
+            return run_on_shell_loop(self._aattach(session), self.shell)
         # Only once the new app has loaded: a failed attach leaves the old one attached.
         self._detach(say=False)
         with _open_errors():
@@ -354,6 +356,7 @@ def load_ipython_extension(shell: t.Any) -> None:
     magics.install(shell, notebook.runner, notebook)
     notebook.transformer = AwaitTransformer(notebook)
     shell.input_transformers_cleanup.append(notebook.transformer)
+    notebook.shutdown = KernelShutdown.install(notebook)
 
     if os.environ.get(KERNEL_ENV["app"]) or os.environ.get(KERNEL_ENV["project_dir"]):
         summary = notebook.attach(
@@ -380,6 +383,8 @@ def unload_ipython_extension(shell: t.Any) -> None:
     notebook = found.notebook
     notebook._detach(say=False)
     magics.uninstall(shell, found)
+    if notebook.shutdown is not None:
+        notebook.shutdown.remove()
     with contextlib.suppress(ValueError):
         shell.input_transformers_cleanup.remove(notebook.transformer)
     if notebook.carry.reset_pending:

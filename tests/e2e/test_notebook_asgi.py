@@ -1,0 +1,242 @@
+"""ASGI apps in real Jupyter kernels: a kernel installed by ``appshell kernel install`` that
+attaches a FastAPI app as it starts, and ``cli.run(background=True)`` served by a kernel.
+
+The kernels are started by nbclient from kernelspecs on the test's own Jupyter path. The
+background-server tests drive one kernel cell by cell, so that the test process can make its
+requests while the kernel sits idle between cells.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import typing as t
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ..conftest import Result
+from .test_notebook import FLASK_APP, assert_no_errors, output_of, run_cells
+
+if t.TYPE_CHECKING:
+    from .test_notebook import Output
+
+pytestmark = pytest.mark.slow
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+#: A FastAPI app whose lifespan records its startup and shutdown in ``lifespan.log``, opens
+#: an aiosqlite connection and keeps the loop it ran on, for the cells to compare.
+LOOP_APP = """
+import asyncio
+import contextlib
+import os
+
+import aiosqlite
+from fastapi import FastAPI, Request
+
+LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lifespan.log")
+
+
+def record(what):
+    with open(LOG, "a") as f:
+        f.write(what + "\\n")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    async with aiosqlite.connect(":memory:") as db:
+        await db.execute("create table items (name text)")
+        await db.execute("insert into items values ('opened by the lifespan')")
+        record("startup")
+        yield {"db": db, "loop": asyncio.get_running_loop()}
+        record("shutdown")
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/items")
+async def items(request: Request):
+    async with request.state.db.execute("select name from items") as rows:
+        return [name for (name,) in await rows.fetchall()]
+
+
+@app.get("/same-loop")
+async def same_loop(request: Request):
+    return request.state.loop is asyncio.get_running_loop()
+"""
+
+
+@pytest.fixture(autouse=True)
+def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Kernels start with this process's environment: their files stay in the test's folder,
+    and the kernels installed there are found first."""
+    jupyter = tmp_path / "jupyter"
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(jupyter))
+    monkeypatch.setenv("JUPYTER_PATH", str(jupyter))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(jupyter / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    return jupyter
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder with the FastAPI app (``nbloop``) and a Flask app (``nbflask``)."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "nbloop.py").write_text(LOOP_APP)
+    (folder / "nbflask.py").write_text(FLASK_APP)
+    return folder
+
+
+class Cells:
+    """One kernel, its cells run one at a time: the test acts between them."""
+
+    def __init__(self, client: t.Any) -> None:
+        self.client = client
+        self.notebook = client.nb
+        self.failed: set[int] = set()
+
+    def __call__(self, source: str) -> Output:
+        cell = nbformat.v4.new_code_cell(source)
+        self.notebook.cells.append(cell)
+        index = len(self.notebook.cells) - 1
+        self.client.execute_cell(cell, index)
+        output = output_of(cell, index in self.failed)
+        assert_no_errors([output])
+        return output
+
+
+@contextlib.contextmanager
+def kernel(folder: Path, kernel_name: str = "python3") -> t.Iterator[Cells]:
+    """A kernel started in ``folder``; shut down (gracefully, as nbclient does) at the end."""
+    client = nbclient.NotebookClient(
+        nbformat.v4.new_notebook(),
+        timeout=60,
+        kernel_name=kernel_name,
+        allow_errors=True,
+        record_timing=False,
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(folder)}},
+    )
+    cells = Cells(client)
+    client.on_cell_error = lambda cell, cell_index, execute_reply: cells.failed.add(cell_index)
+    with client.setup_kernel():
+        yield cells
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())
+
+
+def refused(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=5).close()
+    except urllib.error.URLError:
+        return True
+    return False
+
+
+def test_an_installed_kernel_runs_the_lifespan_on_its_own_loop(
+    project: Path, tmp_path: Path, kernel_env: Path, run_appshell: t.Callable[..., Result]
+) -> None:
+    installed = run_appshell(
+        "--app", "nbloop:app", "kernel", "install", "--name", "appshell-loop", cwd=project
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    assert (kernel_env / "kernels" / "appshell-loop" / "kernel.json").is_file()
+    log = project / "lifespan.log"
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    outputs = run_cells(
+        f"import asyncio\nopen({str(log)!r}).read(), state['loop'] is asyncio.get_running_loop()",
+        "r = await client.get('/items')\nr.status_code, r.json()",
+        "(await client.get('/same-loop')).json()",
+        "(await (await state['db'].execute('select count(*) from items')).fetchone())",
+        folder=notebooks,
+        kernel_name="appshell-loop",
+    )
+    assert_no_errors(outputs)
+    started, items, same_loop, counted = outputs
+    # Started once, before the first cell, on the loop that runs the cells.
+    assert ast.literal_eval(started.text) == ("startup\n", True)
+    assert items.text == "(200, ['opened by the lifespan'])"
+    assert same_loop.text == "True"
+    assert counted.text == "(1,)"
+    # nbclient shut the kernel down: the shutdown ran once, before the kernel ended.
+    assert log.read_text() == "startup\nshutdown\n"
+
+
+def test_an_asgi_background_server_answers_between_cells_and_stops(project: Path) -> None:
+    log = project / "lifespan.log"
+    with kernel(project) as cell:
+        cell("%load_ext appshell")
+        cell("%appshell --app nbloop:app")
+        started = cell("server = cli.run(background=True, port=0)\nserver.url")
+        url = ast.literal_eval(started.text)
+        assert started.stdout == f"Serving FastAPI on {url} (stop with .stop())\n"
+        # The kernel is idle between cells: its loop answers the test process.
+        assert get(url + "/items") == '["opened by the lifespan"]'
+        assert get(url + "/same-loop") == "true"
+        # Another process, from a cell that awaits it (the loop serves meanwhile).
+        other = cell(
+            "import asyncio, sys\n"
+            "script = f'import urllib.request; print(urllib.request.urlopen({server.url!r}"
+            ' + "/items", timeout=10).read().decode())\'\n'
+            "proc = await asyncio.create_subprocess_exec(sys.executable, '-c', script,"
+            " stdout=asyncio.subprocess.PIPE)\n"
+            "(await proc.communicate())[0].decode().strip(), proc.returncode"
+        )
+        assert ast.literal_eval(other.text) == ('["opened by the lifespan"]', 0)
+        stopped = cell("server.stop()\nawait asyncio.sleep(0.5)\nserver.running")
+        assert stopped.text == "False"
+        assert refused(url + "/items")
+        # Started and stopped again, awaiting the stop this time.
+        again = cell("server = cli.run(background=True, port=0)\nserver.url")
+        url = ast.literal_eval(again.text)
+        assert get(url + "/same-loop") == "true"
+        awaited = cell("await server.stop()\nserver.running")
+        assert awaited.text == "False"
+        assert refused(url + "/items")
+        cell("%appshell --detach")
+        # The servers shared the session's lifespan: it ran once.
+        assert log.read_text() == "startup\nshutdown\n"
+
+
+def test_a_background_server_left_running_stops_with_the_detach(project: Path) -> None:
+    with kernel(project) as cell:
+        cell("%load_ext appshell")
+        cell("%appshell --app nbloop:app")
+        url = ast.literal_eval(cell("server = cli.run(background=True, port=0)\nserver.url").text)
+        assert get(url + "/items") == '["opened by the lifespan"]'
+        cell("%appshell --detach")
+        left = cell("import asyncio\nawait asyncio.sleep(0.5)\nserver.running")
+        assert left.text == "False"
+        assert refused(url + "/items")
+    assert (project / "lifespan.log").read_text() == "startup\nshutdown\n"
+
+
+def test_a_flask_background_server_in_a_kernel(project: Path) -> None:
+    with kernel(project) as cell:
+        cell("%load_ext appshell")
+        cell("%appshell --app nbflask:create_app")
+        started = cell("server = cli.run(background=True, port=0)\nserver.url")
+        url = ast.literal_eval(started.text)
+        assert get(url + "/hello/test") == "hi test"
+        # A WSGI server has threads of its own: even a cell that blocks gets its answer.
+        blocking = cell(
+            "import subprocess, sys\n"
+            "script = f'import urllib.request; print(urllib.request.urlopen({server.url!r}"
+            ' + "/hello/cell", timeout=10).read().decode())\'\n'
+            "subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,"
+            " timeout=30).stdout.strip()"
+        )
+        assert blocking.text == "'hi cell'"
+        stopped = cell("server.stop()\nserver.running")
+        assert stopped.text == "False"
+        assert refused(url + "/hello/test")
