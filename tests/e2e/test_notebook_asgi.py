@@ -240,3 +240,24 @@ def test_a_flask_background_server_in_a_kernel(project: Path) -> None:
         stopped = cell("server.stop()\nserver.running")
         assert stopped.text == "False"
         assert refused(url + "/hello/test")
+        # Each request's own app context was torn down; the session's is still pushed.
+        assert (project / "teardown.log").read_text() == "torn down\n" * 2
+    # Shutting the kernel down detached the app: its app context was popped.
+    assert (project / "teardown.log").read_text() == "torn down\n" * 3
+
+
+def test_a_background_server_in_the_shell_gets_the_lifespans_state(
+    project: Path, run_appshell: t.Callable[..., Result]
+) -> None:
+    script = (
+        "import asyncio, urllib.request\n"
+        "server = cli.run(background=True, port=0)\n"
+        "read = lambda: urllib.request.urlopen(server.url + '/items', timeout=10).read()\n"
+        "print((await asyncio.to_thread(read)).decode())\n"
+        "await server.stop()\n"
+        "print(server.running)\n"
+    )
+    result = run_appshell("--app", "nbloop:app", "shell", "-c", script, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == ['["opened by the lifespan"]', "False"]
+    assert (project / "lifespan.log").read_text() == "startup\nshutdown\n"
