@@ -3,12 +3,12 @@
 ``%appshell --app IMPORT`` loads the app with the command line's discovery, pushes its app
 context for every later cell and injects the shell's namespace (``cli`` included) into the
 notebook. ``%appshell --detach`` (or ``%unload_ext appshell``) pops the context and removes
-exactly the names it injected that the user has not reassigned since. Also: ``%cli`` and the
-cell magic ``%%appshell_request [PATH]``.
+exactly the names it injected that the user has not reassigned since; so does the kernel's
+shutdown. Also: ``%cli`` and the cell magic ``%%appshell_request [PATH]``.
 
 This module holds what the magics do; the magics themselves are IPython's, in
 :mod:`appshell.shell.magics` (imported only inside IPython). What load adds, unload removes:
-the magics, the completer, the attachment.
+the magics, the completer, the attachment, the kernel's shutdown hook.
 """
 
 from __future__ import annotations

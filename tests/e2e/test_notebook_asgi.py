@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import Result
-from .test_notebook import FLASK_APP, assert_no_errors, output_of, run_cells
+from ..conftest import RECORDED_ASGI_APP, Result
+from . import test_notebook
+from .test_notebook import assert_no_errors, output_of, run_cells
 
 if t.TYPE_CHECKING:
     from .test_notebook import Output
@@ -28,69 +29,42 @@ pytestmark = pytest.mark.slow
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-#: A FastAPI app whose lifespan records its startup and shutdown in ``lifespan.log``, opens
-#: an aiosqlite connection and keeps the loop it ran on, for the cells to compare.
-LOOP_APP = """
+# test_notebook's fixtures, shared: kernels keep their files in the test's folder (autouse),
+# and the project folder with the Flask app.
+kernel_env = test_notebook.kernel_env
+project = test_notebook.project
+
+#: The recorded FastAPI app (its lifespan records its startup and shutdown in ``lifespan.log``
+#: and opens an aiosqlite connection), its state also holding the loop the lifespan ran on.
+LOOP_APP = (
+    RECORDED_ASGI_APP
+    + """
 import asyncio
-import contextlib
-import os
 
-import aiosqlite
-from fastapi import FastAPI, Request
-
-LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lifespan.log")
-
-
-def record(what):
-    with open(LOG, "a") as f:
-        f.write(what + "\\n")
+recorded_lifespan = lifespan
 
 
 @contextlib.asynccontextmanager
-async def lifespan(app):
-    async with aiosqlite.connect(":memory:") as db:
-        await db.execute("create table items (name text)")
-        await db.execute("insert into items values ('opened by the lifespan')")
-        record("startup")
-        yield {"db": db, "loop": asyncio.get_running_loop()}
-        record("shutdown")
+async def lifespan_keeping_the_loop(app):
+    async with recorded_lifespan(app) as state:
+        yield {**state, "loop": asyncio.get_running_loop()}
 
 
-app = FastAPI(lifespan=lifespan)
-
-
-@app.get("/items")
-async def items(request: Request):
-    async with request.state.db.execute("select name from items") as rows:
-        return [name for (name,) in await rows.fetchall()]
+app.router.lifespan_context = lifespan_keeping_the_loop
 
 
 @app.get("/same-loop")
 async def same_loop(request: Request):
     return request.state.loop is asyncio.get_running_loop()
 """
-
-
-@pytest.fixture(autouse=True)
-def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Kernels start with this process's environment: their files stay in the test's folder,
-    and the kernels installed there are found first."""
-    jupyter = tmp_path / "jupyter"
-    monkeypatch.setenv("JUPYTER_DATA_DIR", str(jupyter))
-    monkeypatch.setenv("JUPYTER_PATH", str(jupyter))
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(jupyter / "runtime"))
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    return jupyter
+)
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project folder with the FastAPI app (``nbloop``) and a Flask app (``nbflask``)."""
-    folder = tmp_path / "project"
-    folder.mkdir()
-    (folder / "nbloop.py").write_text(LOOP_APP)
-    (folder / "nbflask.py").write_text(FLASK_APP)
-    return folder
+def apps(project: Path) -> Path:
+    """test_notebook's project folder (the Flask app ``nbflask``), with ``nbloop`` beside it."""
+    (project / "nbloop.py").write_text(LOOP_APP)
+    return project
 
 
 class Cells:
@@ -143,14 +117,14 @@ def refused(url: str) -> bool:
 
 
 def test_an_installed_kernel_runs_the_lifespan_on_its_own_loop(
-    project: Path, tmp_path: Path, kernel_env: Path, run_appshell: t.Callable[..., Result]
+    apps: Path, tmp_path: Path, kernel_env: Path, run_appshell: t.Callable[..., Result]
 ) -> None:
     installed = run_appshell(
-        "--app", "nbloop:app", "kernel", "install", "--name", "appshell-loop", cwd=project
+        "--app", "nbloop:app", "kernel", "install", "--name", "appshell-loop", cwd=apps
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
     assert (kernel_env / "kernels" / "appshell-loop" / "kernel.json").is_file()
-    log = project / "lifespan.log"
+    log = apps / "lifespan.log"
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     outputs = run_cells(
@@ -172,9 +146,9 @@ def test_an_installed_kernel_runs_the_lifespan_on_its_own_loop(
     assert log.read_text() == "startup\nshutdown\n"
 
 
-def test_an_asgi_background_server_answers_between_cells_and_stops(project: Path) -> None:
-    log = project / "lifespan.log"
-    with kernel(project) as cell:
+def test_an_asgi_background_server_answers_between_cells_and_stops(apps: Path) -> None:
+    log = apps / "lifespan.log"
+    with kernel(apps) as cell:
         cell("%load_ext appshell")
         cell("%appshell --app nbloop:app")
         started = cell("server = cli.run(background=True, port=0)\nserver.url")
@@ -208,8 +182,8 @@ def test_an_asgi_background_server_answers_between_cells_and_stops(project: Path
         assert log.read_text() == "startup\nshutdown\n"
 
 
-def test_a_background_server_left_running_stops_with_the_detach(project: Path) -> None:
-    with kernel(project) as cell:
+def test_a_background_server_left_running_stops_with_the_detach(apps: Path) -> None:
+    with kernel(apps) as cell:
         cell("%load_ext appshell")
         cell("%appshell --app nbloop:app")
         url = ast.literal_eval(cell("server = cli.run(background=True, port=0)\nserver.url").text)
@@ -218,11 +192,11 @@ def test_a_background_server_left_running_stops_with_the_detach(project: Path) -
         left = cell("import asyncio\nawait asyncio.sleep(0.5)\nserver.running")
         assert left.text == "False"
         assert refused(url + "/items")
-    assert (project / "lifespan.log").read_text() == "startup\nshutdown\n"
+    assert (apps / "lifespan.log").read_text() == "startup\nshutdown\n"
 
 
-def test_a_flask_background_server_in_a_kernel(project: Path) -> None:
-    with kernel(project) as cell:
+def test_a_flask_background_server_in_a_kernel(apps: Path) -> None:
+    with kernel(apps) as cell:
         cell("%load_ext appshell")
         cell("%appshell --app nbflask:create_app")
         started = cell("server = cli.run(background=True, port=0)\nserver.url")
@@ -241,13 +215,13 @@ def test_a_flask_background_server_in_a_kernel(project: Path) -> None:
         assert stopped.text == "False"
         assert refused(url + "/hello/test")
         # Each request's own app context was torn down; the session's is still pushed.
-        assert (project / "teardown.log").read_text() == "torn down\n" * 2
+        assert (apps / "teardown.log").read_text() == "torn down\n" * 2
     # Shutting the kernel down detached the app: its app context was popped.
-    assert (project / "teardown.log").read_text() == "torn down\n" * 3
+    assert (apps / "teardown.log").read_text() == "torn down\n" * 3
 
 
 def test_a_background_server_in_the_shell_gets_the_lifespans_state(
-    project: Path, run_appshell: t.Callable[..., Result]
+    apps: Path, run_appshell: t.Callable[..., Result]
 ) -> None:
     script = (
         "import asyncio, urllib.request\n"
@@ -257,7 +231,7 @@ def test_a_background_server_in_the_shell_gets_the_lifespans_state(
         "await server.stop()\n"
         "print(server.running)\n"
     )
-    result = run_appshell("--app", "nbloop:app", "shell", "-c", script, cwd=project)
+    result = run_appshell("--app", "nbloop:app", "shell", "-c", script, cwd=apps)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1:] == ['["opened by the lifespan"]', "False"]
-    assert (project / "lifespan.log").read_text() == "startup\nshutdown\n"
+    assert (apps / "lifespan.log").read_text() == "startup\nshutdown\n"
