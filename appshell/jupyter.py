@@ -3,12 +3,12 @@
 ``%appshell --app IMPORT`` loads the app with the command line's discovery, pushes its app
 context for every later cell and injects the shell's namespace (``cli`` included) into the
 notebook. ``%appshell --detach`` (or ``%unload_ext appshell``) pops the context and removes
-exactly the names it injected that the user has not reassigned since. Also: ``%cli`` and the
-cell magic ``%%appshell_request [PATH]``.
+exactly the names it injected that the user has not reassigned since; so does the kernel's
+shutdown. Also: ``%cli`` and the cell magic ``%%appshell_request [PATH]``.
 
 This module holds what the magics do; the magics themselves are IPython's, in
 :mod:`appshell.shell.magics` (imported only inside IPython). What load adds, unload removes:
-the magics, the completer, the attachment.
+the magics, the completer, the attachment, the kernel's shutdown hook.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import typing as t
 import click
 
 from .exceptions import AppShellError, AppShellUsageError, MagicError, UserCodeError
-from .jupyter_await import AwaitTransformer, CarriedContext, run_on_shell_loop
+from .jupyter_await import AwaitTransformer, CarriedContext, KernelShutdown, run_on_shell_loop
 
 if t.TYPE_CHECKING:
     from .adapters import AppAdapter
@@ -66,7 +66,7 @@ class Attachment:
         """Remove from ``shell`` the names still bound to what was added (a name the user has
         reassigned stays); close the session (teardown runs). Returns how many went."""
         if self.awaited:
-            return run_on_shell_loop(self.adetach(shell))
+            return run_on_shell_loop(self.adetach(shell), shell)
         removed = self._drop(shell)
         self.session.close(context_may_be_lost=True)
         return removed
@@ -127,6 +127,8 @@ class Notebook:
         self.loaded: tuple[LoadKey, ScriptInfo] | None = None
         self.carry = CarriedContext()
         self.transformer: AwaitTransformer | None = None
+        #: In a kernel: what detaches when the kernel shuts down.
+        self.shutdown: KernelShutdown | None = None
 
     # -- %appshell ---------------------------------------------------------------------------
 
@@ -170,7 +172,7 @@ class Notebook:
         """
         session = self.session_for(app, env_file, profile, strict=strict, project_dir=project_dir)
         if session.adapter.interface == "asgi" or self.awaited():
-            return run_on_shell_loop(self._aattach(session))
+            return run_on_shell_loop(self._aattach(session), self.shell)
         # Only once the new app has loaded: a failed attach leaves the old one attached.
         self._detach(say=False)
         with _open_errors():
@@ -355,6 +357,7 @@ def load_ipython_extension(shell: t.Any) -> None:
     magics.install(shell, notebook.runner, notebook)
     notebook.transformer = AwaitTransformer(notebook)
     shell.input_transformers_cleanup.append(notebook.transformer)
+    notebook.shutdown = KernelShutdown.install(notebook)
 
     if os.environ.get(KERNEL_ENV["app"]) or os.environ.get(KERNEL_ENV["project_dir"]):
         summary = notebook.attach(
@@ -381,6 +384,8 @@ def unload_ipython_extension(shell: t.Any) -> None:
     notebook = found.notebook
     notebook._detach(say=False)
     magics.uninstall(shell, found)
+    if notebook.shutdown is not None:
+        notebook.shutdown.remove()
     with contextlib.suppress(ValueError):
         shell.input_transformers_cleanup.remove(notebook.transformer)
     if notebook.carry.reset_pending:

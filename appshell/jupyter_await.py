@@ -101,18 +101,17 @@ class CarriedContext:
         return settle
 
 
-def run_on_shell_loop(coroutine: t.Coroutine[t.Any, t.Any, T]) -> T:
-    """Run an attach or a detach that awaits from a magic that cannot: on IPython's own loop
-    while it is not running (a terminal IPython between cells); in a kernel, whose loop is
-    running, the line has to be awaited instead."""
+def run_on_shell_loop(coroutine: t.Coroutine[t.Any, t.Any, T], shell: t.Any) -> T:
+    """Run an attach or a detach that awaits from a magic that cannot, on the loop the
+    shell's cells run on, while it is not running: IPython's own (a terminal IPython between
+    cells), or a kernel's before it starts (the extension loaded by an appshell kernel). In
+    a kernel that runs, the line has to be awaited instead."""
     import asyncio
 
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        from IPython.core.async_helpers import get_asyncio_loop
-
-        loop: t.Any = get_asyncio_loop()  # type: ignore[no-untyped-call]
+        loop = shell_loop(shell)
         result: T = loop.run_until_complete(coroutine)
         return result
     coroutine.close()
@@ -121,6 +120,31 @@ def run_on_shell_loop(coroutine: t.Coroutine[t.Any, t.Any, T]) -> T:
         " kernel's loop: run it as a line of its own (%appshell ...), or await"
         " appshell.attach(...) / appshell.detach()."
     )
+
+
+def shell_loop(shell: t.Any) -> t.Any:
+    """The event loop ``shell``'s cells run on (running or not).
+
+    A kernel (ipykernel's shell has a ``kernel``) runs its cells on the loop set for its
+    main thread, which it starts once it has loaded its extensions; a terminal IPython
+    awaits on a loop of its own.
+    """
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    if getattr(shell, "kernel", None) is not None:
+        import warnings
+
+        with warnings.catch_warnings(), contextlib.suppress(RuntimeError, DeprecationWarning):
+            # Python 3.12 warns (3.14 raises) only when no loop was set: then none was made.
+            warnings.simplefilter("error", DeprecationWarning)
+            return asyncio.get_event_loop()
+    from IPython.core.async_helpers import get_asyncio_loop
+
+    return get_asyncio_loop()  # type: ignore[no-untyped-call]
 
 
 class AwaitTransformer:
@@ -258,3 +282,64 @@ def _notebook(shell: t.Any, *, load: bool = False) -> Notebook:
     if found is None or found.notebook is None:
         raise MagicError("appshell is not loaded: load it with %load_ext appshell.")
     return found.notebook
+
+
+#: How long a kernel's shutdown waits for the detach (jupyter_client kills a kernel that
+#: has not ended 5 seconds after it asked it to shut down).
+SHUTDOWN_WAIT = 4.0
+
+
+class KernelShutdown:
+    """Detaches the app attached (its lifespan shutdown, its teardown) when the kernel is
+    asked to shut down or restart, before it answers.
+
+    The kernel handles that request on its control thread in ipykernel 6 and later: the
+    detach is handed to the loop the cells run on, and waited for there at most
+    :data:`SHUTDOWN_WAIT` seconds (a cell still running keeps it from starting).
+    """
+
+    def __init__(self, notebook: Notebook, kernel: t.Any, loop: t.Any) -> None:
+        self.notebook = notebook
+        self.kernel = kernel
+        self.loop = loop
+        self.original = kernel.do_shutdown
+
+    @classmethod
+    def install(cls, notebook: Notebook) -> KernelShutdown | None:
+        """Watch the kernel of ``notebook``'s shell, if it is one."""
+        kernel = getattr(notebook.shell, "kernel", None)
+        if kernel is None or not callable(getattr(kernel, "do_shutdown", None)):
+            return None
+        hook = cls(notebook, kernel, shell_loop(notebook.shell))
+        kernel.do_shutdown = hook.do_shutdown
+        return hook
+
+    def remove(self) -> None:
+        """Give the kernel back its own ``do_shutdown`` (``%unload_ext appshell``)."""
+        if vars(self.kernel).get("do_shutdown") == self.do_shutdown:
+            del self.kernel.do_shutdown
+
+    async def do_shutdown(self, restart: bool) -> t.Any:
+        import inspect
+
+        await self.detach()
+        reply = self.original(restart)
+        return await reply if inspect.isawaitable(reply) else reply
+
+    async def detach(self) -> None:
+        import asyncio
+
+        from .term import warn
+
+        if self.notebook.attachment is None:
+            return
+        try:
+            if asyncio.get_running_loop() is self.loop:
+                await asyncio.wait_for(self.notebook.adetach(say=False), SHUTDOWN_WAIT)
+                return
+            handed = asyncio.run_coroutine_threadsafe(self.notebook.adetach(say=False), self.loop)
+            await asyncio.wait_for(asyncio.wrap_future(handed), SHUTDOWN_WAIT)
+        except TimeoutError:
+            warn(f"the app did not detach within {SHUTDOWN_WAIT:g} seconds of the shutdown.")
+        except Exception as e:
+            warn(f"the app could not be detached at the kernel's shutdown: {e}")

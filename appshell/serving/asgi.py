@@ -266,7 +266,10 @@ class AsgiBackgroundServer:
         if task.done():
             return None
         if _on_thread_of(loop):
-            return _ended(task)
+            # A task, not a coroutine: a caller that does not await it (a notebook cell, the
+            # shell stopping its servers) leaves nothing unawaited behind.
+            ending: asyncio.Task[None] = loop.create_task(_ended(task))
+            return ending
         if loop.is_running():
             asyncio.run_coroutine_threadsafe(_ended(task), loop).result(timeout=15)
         else:

@@ -68,6 +68,8 @@ class CommandRunner:
     :param script_info: the shell's ScriptInfo, whose app is already loaded.
     :param path: for a subgroup, the command names that lead to it.
     :param loop: the session's loop, which a background server of an ASGI app runs on.
+    :param lifespan_state: the state the session's lifespan filled, which that server's
+        requests get as theirs.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class CommandRunner:
         servers: list[BackgroundServer | AsgiBackgroundServer] | None = None,
         obj: t.Any = None,
         loop: SessionLoop | None = None,
+        lifespan_state: dict[str, t.Any] | None = None,
     ) -> None:
         self._group = group
         self._info = script_info
@@ -89,6 +92,7 @@ class CommandRunner:
         self._prog_name = prog_name
         self._servers = servers if servers is not None else []
         self._loop = loop
+        self._lifespan_state = lifespan_state
 
     # -- running ----------------------------------------------------------------------------
 
@@ -308,7 +312,14 @@ class CommandRunner:
             from .session import SessionLoop
 
             self._loop = SessionLoop()
-        return start_server(self._info, self._loop, self._servers, background=background, **options)
+        return start_server(
+            self._info,
+            self._loop,
+            self._servers,
+            background=background,
+            lifespan_state=self._lifespan_state,
+            **options,
+        )
 
     def close(self) -> None:
         """Stop every background server (the shell calls this when it ends)."""

@@ -198,7 +198,12 @@ class ShellSession:
         from .runner import CommandRunner
 
         self.runner = CommandRunner(
-            self.group, self.info, prog_name=self.prog_name, obj=self.command_obj, loop=self.loop
+            self.group,
+            self.info,
+            prog_name=self.prog_name,
+            obj=self.command_obj,
+            loop=self.loop,
+            lifespan_state=defaults.get("state"),
         )
         # Built where the async parts ran: a provider sees the app context entered on the
         # loop (Quart's shell context processors need it).
