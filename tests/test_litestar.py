@@ -60,6 +60,15 @@ def test_a_plugin_command_run_in_the_shell_sees_the_sessions_app(
     ]
 
 
+def test_help_of_a_rich_click_command_in_the_shell(run_appshell: t.Callable[..., t.Any]) -> None:
+    # Litestar's own groups make rich-click commands, which format help with their own
+    # context class: the shell's help for them used to be an AttributeError traceback.
+    code = "print(cli.cache.size.__doc__)"
+    result = run_appshell("--app", PLUGIN_APP, "shell", "-c", code, cwd=APPS)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "Usage: appshell cache size [OPTIONS]" in result.stdout
+
+
 LIFESPAN_APP = """\
 import contextlib
 from litestar import Litestar, get

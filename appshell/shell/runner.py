@@ -284,8 +284,9 @@ class CommandRunner:
             parent, group = root, self._group
             for step in self._path:  # so that the usage line reads `appshell db upgrade`
                 group = t.cast(click.Group, group.get_command(parent, step))
-                parent = click.Context(group, info_name=step, parent=parent)
-            with click.Context(command, info_name=name, parent=parent) as ctx:
+                parent = group.context_class(group, info_name=step, parent=parent)
+            # A command's own context class (rich-click's, say) formats its own help.
+            with command.context_class(command, info_name=name, parent=parent) as ctx:
                 call.__doc__ = command.get_help(ctx)
         return call
 
