@@ -192,7 +192,7 @@ class SQLEcho:
         if not self.threshold:
             return None
         lines = [
-            f"N+1? {found.count} times in one statement{' from ' + found.line if found.line else ''}"
+            f"N+1? {found.count} times in one statement{_from(found.line)}"
             f" ({_duration(found.duration)} in all): {_one_line(sql, 120)}"
             for sql, found in repeats.items()
             if found.count >= self.threshold and len(found.distinct) > 1
@@ -241,6 +241,10 @@ def _file_shown(filename: str) -> str:
     except ValueError:  # another drive (Windows)
         return filename
     return filename if relative.startswith(os.pardir + os.sep) else relative
+
+
+def _from(line: str | None) -> str:
+    return f" from {line}" if line else ""
 
 
 def _duration(seconds: float) -> str:

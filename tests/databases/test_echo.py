@@ -238,8 +238,10 @@ def test_n_plus_one_needs_different_parameters_and_a_threshold(
         for n in range(5):
             conn.execute(sa.text("SELECT name FROM users WHERE id = :id"), {"id": n})
     found = sql.after_statement()
-    assert found is not None and found.startswith("N+1? 5 times"), found
-    assert off.after_statement() is None and off.count == 10
+    assert found is not None
+    assert found.startswith("N+1? 5 times"), found
+    assert off.after_statement() is None
+    assert off.count == 10
     detach()
     detach_off()
 
@@ -255,10 +257,11 @@ def test_toggling_echo_counts_always_and_prints_only_while_on(
         sql.echo = False
         conn.exec_driver_sql("SELECT 'quiet again'")
     err = capsys.readouterr().err
-    assert "'loud'" in err and "quiet" not in err
+    assert "'loud'" in err
+    assert "quiet" not in err
     assert sql.count == 3
     assert repr(sql) == "<sql echo off, 3 statements so far; sql.echo = True to switch>"
-    with pytest.raises(TypeError, match="sql.echo is True or False, not 'yes'"):
+    with pytest.raises(TypeError, match=r"sql\.echo is True or False, not 'yes'"):
         sql.echo = "yes"  # type: ignore[assignment]
 
 
@@ -273,7 +276,9 @@ def test_count_last_and_reset(sql: SQLEcho, blog: sa.Engine) -> None:
         (7,),
         "default",
     )
-    assert last.duration > 0 and not last.many and last.error is None
+    assert last.duration > 0
+    assert not last.many
+    assert last.error is None
     assert "SELECT name FROM users WHERE id = ?" in repr(last)
     sql.reset()
     assert (sql.count, sql.last) == (0, None)
@@ -286,13 +291,15 @@ def test_executemany_and_failures_are_recorded(
     users = User.__table__
     with blog.begin() as conn:
         conn.execute(users.insert(), [{"id": 100, "name": "a"}, {"id": 101, "name": "b"}])
-    assert sql.last is not None and sql.last.many
+    assert sql.last is not None
+    assert sql.last.many
     assert "-- 2 parameter sets [(100, 'a'), (101, 'b')]" in capsys.readouterr().err
     with pytest.raises(sa.exc.IntegrityError), blog.begin() as conn:
         conn.execute(users.insert(), {"id": 100, "name": "again"})
-    assert sql.last is not None and sql.last.error is not None
-    assert sql.last.error.startswith("IntegrityError: UNIQUE constraint failed")
-    assert "-- failed: IntegrityError: UNIQUE constraint failed: users.id" in capsys.readouterr().err
+    assert sql.last is not None
+    assert sql.last.error == "IntegrityError: UNIQUE constraint failed: users.id"
+    err = capsys.readouterr().err
+    assert "-- failed: IntegrityError: UNIQUE constraint failed: users.id" in err
 
 
 class _Terminal(io.StringIO):
@@ -334,7 +341,8 @@ def test_detach_stops_recording(blog: sa.Engine) -> None:
 
 
 def test_postgresql_statements_name_their_bind(
-    _pg_url: str, capsys: pytest.CaptureFixture[str]
+    _pg_url: str,  # noqa: PT019 - its value is used
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     engine = sa.create_engine(_pg_url)
     sql = SQLEcho()

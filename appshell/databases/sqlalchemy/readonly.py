@@ -106,9 +106,12 @@ def _sqlite_hooks() -> _Hooks:
 # -- PostgreSQL ------------------------------------------------------------------------------
 
 
+_SESSION_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+
+
 def _postgresql_hooks() -> _Hooks:
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
-        _set_session_default(dbapi_connection, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        _set_session_default(dbapi_connection, _SESSION_READ_ONLY)
 
     def returned(dbapi_connection: t.Any, record: t.Any) -> None:
         if dbapi_connection is not None:
@@ -117,7 +120,7 @@ def _postgresql_hooks() -> _Hooks:
     def begun(conn: t.Any) -> None:
         dbapi_connection = conn.connection.dbapi_connection
         if not getattr(dbapi_connection, "autocommit", False):
-            _run(dbapi_connection, "SET TRANSACTION READ ONLY")
+            _make_transaction_read_only(dbapi_connection)
 
     def before_statement(
         conn: t.Any, cursor: t.Any, statement: str, parameters: t.Any, context: t.Any, many: bool
@@ -126,7 +129,7 @@ def _postgresql_hooks() -> _Hooks:
         if getattr(dbapi_connection, "autocommit", False):
             return  # each statement its own transaction, under the session default
         if _idle(dbapi_connection):
-            _run(dbapi_connection, "SET TRANSACTION READ ONLY")
+            _make_transaction_read_only(dbapi_connection)
 
     return (
         ("checkout", handed_out),
@@ -134,6 +137,13 @@ def _postgresql_hooks() -> _Hooks:
         ("begin", begun),
         ("before_cursor_execute", before_statement),
     )
+
+
+def _make_transaction_read_only(dbapi_connection: t.Any) -> None:
+    """Open the transaction read-only and fix it so: until its first query, a later
+    ``BEGIN READ WRITE`` or ``SET TRANSACTION READ WRITE`` would switch it back (PostgreSQL
+    only warns of the nested BEGIN); after one, either is an error."""
+    _run(dbapi_connection, "SET TRANSACTION READ ONLY", "SELECT 1")
 
 
 def _set_session_default(dbapi_connection: t.Any, statement: str) -> None:
