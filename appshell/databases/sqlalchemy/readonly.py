@@ -86,6 +86,17 @@ def _run(dbapi_connection: t.Any, *statements: str) -> None:
         cursor.close()
 
 
+def _give_back(dbapi_connection: t.Any, record: t.Any, undo: Callable[[], None]) -> None:
+    """Undo read-only on a connection going back to the pool; one that cannot be undone
+    (broken, closed by the server) is discarded rather than pooled read-only."""
+    if dbapi_connection is None:  # invalidated already
+        return
+    try:
+        undo()
+    except Exception as e:
+        record.invalidate(e)
+
+
 # -- SQLite ----------------------------------------------------------------------------------
 
 
@@ -94,8 +105,9 @@ def _sqlite_hooks() -> _Hooks:
         _run(dbapi_connection, "PRAGMA query_only = ON")
 
     def returned(dbapi_connection: t.Any, record: t.Any) -> None:
-        if dbapi_connection is not None:  # None: invalidated, closed already
-            _run(dbapi_connection, "PRAGMA query_only = OFF")
+        _give_back(
+            dbapi_connection, record, lambda: _run(dbapi_connection, "PRAGMA query_only = OFF")
+        )
 
     def begun(conn: t.Any) -> None:
         _run(conn.connection.dbapi_connection, "PRAGMA query_only = ON")
@@ -114,8 +126,11 @@ def _postgresql_hooks() -> _Hooks:
         _set_session_default(dbapi_connection, _SESSION_READ_ONLY)
 
     def returned(dbapi_connection: t.Any, record: t.Any) -> None:
-        if dbapi_connection is not None:
-            _set_session_default(dbapi_connection, "RESET default_transaction_read_only")
+        _give_back(
+            dbapi_connection,
+            record,
+            lambda: _set_session_default(dbapi_connection, "RESET default_transaction_read_only"),
+        )
 
     def begun(conn: t.Any) -> None:
         dbapi_connection = conn.connection.dbapi_connection
