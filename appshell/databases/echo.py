@@ -1,0 +1,326 @@
+"""The shell's ``sql`` object: it counts the statements the app's databases run, prints each
+one to stderr while echo is on, and after each prompt statement names a query that ran once
+per row (the N+1 finder).
+
+It knows no ORM: an integration's hook (``appshell.databases.sqlalchemy.echo`` for
+SQLAlchemy) calls :meth:`SQLEcho.record` once per statement the driver ran, and names the
+folders of its ORM with :meth:`SQLEcho.skip_frames_in`, so that the line shown as the cause
+of a statement is the user's, not the ORM's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+import threading
+import typing as t
+
+if t.TYPE_CHECKING:
+    from types import FrameType
+
+__all__ = ["SQLEcho", "Statement", "register_ipython_magic", "unregister_ipython_magic"]
+
+#: appshell's own frames are never the cause of a statement.
+_APPSHELL = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# The frames that run the user's code without being it: the event loop behind a top-level
+# `await`, and the context managers and threads that call into the ORM on its behalf.
+_STDLIB = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+_STDLIB_RUNNERS = tuple(
+    _STDLIB + name for name in ("asyncio" + os.sep, "contextlib.py", "threading.py", "concurrent")
+)
+_IPYTHON_CELL = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
+#: How much of a statement's parameters a printed statement shows.
+_PARAMETERS_SHOWN = 300
+
+
+@dataclasses.dataclass(frozen=True)
+class Statement:
+    """One statement a database ran, as ``sql.last`` shows it.
+
+    :param sql: the SQL as sent to the driver.
+    :param parameters: its parameters (for ``many``, the list of parameter sets).
+    :param duration: how long the driver took, in seconds.
+    :param database: the name of the database (the bind name, ``"default"``).
+    :param line: the user's line that caused it (``"fix.py:12"``), None when none was found.
+    :param many: run once per parameter set (``executemany``).
+    :param error: the error the database raised, if it failed.
+    """
+
+    sql: str
+    parameters: t.Any
+    duration: float
+    database: str
+    line: str | None = None
+    many: bool = False
+    error: str | None = None
+
+    def __repr__(self) -> str:
+        where = f" at {self.line}" if self.line else ""
+        failed = f", failed: {self.error}" if self.error else ""
+        return (
+            f"<Statement on {self.database}{where}, {_duration(self.duration)}{failed}:"
+            f" {_one_line(self.sql, 80)!r} {_parameters(self)}>"
+        )
+
+
+class _Repeats:
+    """What the N+1 finder keeps about one SQL text since the last prompt statement."""
+
+    __slots__ = ("count", "distinct", "duration", "line")
+
+    def __init__(self, line: str | None) -> None:
+        self.count = 0
+        self.duration = 0.0
+        self.line = line
+        #: The parameter sets seen (two are enough to tell "with different parameters").
+        self.distinct: set[str] = set()
+
+
+class SQLEcho:
+    """The shell's ``sql`` name: statement echo, counts, and the N+1 finder.
+
+    :param threshold: the N+1 finder names an SQL text that ran this many times (with
+        different parameters) in one prompt statement; 0 turns it off.
+    :param echo: print each statement from the start (``--sql``).
+    """
+
+    def __init__(self, *, threshold: int = 10, echo: bool = False) -> None:
+        if threshold < 0:
+            raise ValueError(f"the N+1 threshold is a count of statements, not {threshold!r}")
+        self.threshold = threshold
+        self._echo = bool(echo)
+        self._lock = threading.Lock()
+        self._count = 0
+        self._last: Statement | None = None
+        self._repeats: dict[str, _Repeats] = {}
+        self._skipped: tuple[str, ...] = (_APPSHELL, *_STDLIB_RUNNERS)
+
+    # -- what the user sees ------------------------------------------------------------------
+
+    @property
+    def echo(self) -> bool:
+        """Whether each statement is printed to stderr as it runs."""
+        return self._echo
+
+    @echo.setter
+    def echo(self, value: bool) -> None:
+        if not isinstance(value, (bool, int)):
+            raise TypeError(f"sql.echo is True or False, not {value!r}")
+        self._echo = bool(value)
+
+    @property
+    def count(self) -> int:
+        """How many statements ran since the session began (or the last :meth:`reset`)."""
+        return self._count
+
+    @property
+    def last(self) -> Statement | None:
+        """The last statement that ran, None before the first."""
+        return self._last
+
+    def reset(self) -> None:
+        """Start counting again from 0 (and forget the last statement)."""
+        with self._lock:
+            self._count = 0
+            self._last = None
+            self._repeats.clear()
+
+    def __repr__(self) -> str:
+        state = "on" if self._echo else "off"
+        toggle = "False" if self._echo else "True"
+        statements = "1 statement" if self._count == 1 else f"{self._count} statements"
+        return f"<sql echo {state}, {statements} so far; sql.echo = {toggle} to switch>"
+
+    # -- what an ORM integration calls -------------------------------------------------------
+
+    def skip_frames_in(self, *folders: str) -> None:
+        """Never show a line of a file in ``folders`` (an ORM's packages) as the cause of a
+        statement."""
+        extra = tuple(os.path.join(os.path.abspath(folder), "") for folder in folders)
+        self._skipped = (*self._skipped, *(f for f in extra if f not in self._skipped))
+
+    def record(
+        self,
+        statement: str,
+        parameters: t.Any,
+        duration: float,
+        database: str,
+        *,
+        many: bool = False,
+        error: BaseException | None = None,
+    ) -> Statement:
+        """Count one statement the driver ran (call it from the thread that ran it, after it
+        ran: the user's line is found on the calling stack), and print it while echo is on.
+
+        :param duration: how long it took, in seconds.
+        :param database: the database's name (the bind name).
+        :param many: ``parameters`` is a list of parameter sets (``executemany``).
+        :param error: what the database raised, when the statement failed.
+        """
+        done = Statement(
+            sql=statement,
+            parameters=parameters,
+            duration=duration,
+            database=database,
+            line=self.user_line(sys._getframe(1)),
+            many=many,
+            error=None if error is None else f"{type(error).__name__}: {error}".splitlines()[0],
+        )
+        with self._lock:
+            self._count += 1
+            self._last = done
+            if self.threshold:
+                repeats = self._repeats.get(statement)
+                if repeats is None:
+                    repeats = self._repeats[statement] = _Repeats(done.line)
+                repeats.count += 1
+                repeats.duration += duration
+                if len(repeats.distinct) < 2:
+                    repeats.distinct.add(_shown(parameters, _PARAMETERS_SHOWN))
+        if self._echo:
+            _write(_format(done))
+        return done
+
+    def after_statement(self) -> str | None:
+        """The N+1 finder, called after each prompt statement: one line for each SQL text
+        that ran at least ``threshold`` times with different parameters since the last
+        call, naming it with its count and total time; None when there is none."""
+        with self._lock:
+            repeats, self._repeats = self._repeats, {}
+        if not self.threshold:
+            return None
+        lines = [
+            f"N+1? {found.count} times in one statement{_from(found.line)}"
+            f" ({_duration(found.duration)} in all): {_one_line(sql, 120)}"
+            for sql, found in repeats.items()
+            if found.count >= self.threshold and len(found.distinct) > 1
+        ]
+        return "\n".join(lines) or None
+
+    def user_line(self, frame: FrameType | None) -> str | None:
+        """The first frame from ``frame`` outwards that is the user's (not appshell's, nor of
+        a folder given to :meth:`skip_frames_in`), as ``file:line``; None when none is."""
+        for found in _outward(frame):
+            filename = found.f_code.co_filename
+            if not filename.startswith(self._skipped) and not filename.startswith("<frozen"):
+                return f"{_file_shown(filename)}:{found.f_lineno}"
+        return None
+
+
+def _outward(frame: FrameType | None) -> t.Iterator[FrameType]:
+    """The frames from ``frame`` to the outermost, across greenlets: an asyncio ORM (as
+    SQLAlchemy's) runs the driver in a greenlet whose stack ends where the user's is
+    suspended."""
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+    greenlet = sys.modules.get("greenlet")
+    if greenlet is None:
+        return
+    parent = greenlet.getcurrent().parent
+    while parent is not None:
+        frame = parent.gr_frame
+        while frame is not None:
+            yield frame
+            frame = frame.f_back
+        parent = parent.parent
+
+
+def _file_shown(filename: str) -> str:
+    """A file as a line of echo names it: relative to the working folder when inside it,
+    ``In [3]`` for an IPython cell, ``<stdin>`` and ``<string>`` as they are."""
+    cell = _IPYTHON_CELL.fullmatch(filename)
+    if cell is not None:
+        return f"In [{cell.group(1)}]"
+    if filename.startswith("<"):
+        return filename
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive (Windows)
+        return filename
+    return filename if relative.startswith(os.pardir + os.sep) else relative
+
+
+def _from(line: str | None) -> str:
+    return f" from {line}" if line else ""
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    milliseconds = seconds * 1000
+    return f"{milliseconds:.2f} ms" if milliseconds < 10 else f"{milliseconds:.1f} ms"
+
+
+def _one_line(sql: str, width: int) -> str:
+    flat = " ".join(sql.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
+def _shown(value: t.Any, width: int) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _parameters(statement: Statement) -> str:
+    if statement.many:
+        sets = len(statement.parameters) if hasattr(statement.parameters, "__len__") else "?"
+        return f"{sets} parameter sets {_shown(statement.parameters, _PARAMETERS_SHOWN)}"
+    if not statement.parameters:
+        return "no parameters"
+    return _shown(statement.parameters, _PARAMETERS_SHOWN)
+
+
+def _format(statement: Statement) -> str:
+    """A statement as echo prints it: a header (database, the user's line, duration), the
+    SQL as the ORM wrote it, then its parameters (and its error, if it failed)."""
+    from ..term import use_color
+
+    color = use_color(err=True)
+    where = f"  {statement.line}" if statement.line else ""
+    header = f"-- [{statement.database}]{where}  {_duration(statement.duration)}"
+    sql = "\n".join(line.rstrip() for line in statement.sql.strip().splitlines())
+    footer = f"-- {_parameters(statement)}"
+    failed = f"-- failed: {statement.error}" if statement.error else None
+    if color:
+        header, footer = _paint(header, "36"), _paint(footer, "2")
+        failed = failed and _paint(failed, "31")
+    return "\n".join(part for part in (header, sql, footer, failed) if part)
+
+
+def _paint(text: str, code: str) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m"
+
+
+def _write(text: str) -> None:
+    stream = sys.stderr
+    if stream is None:  # stderr closed: nowhere to echo to
+        return
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def register_ipython_magic(shell: t.Any, sql: SQLEcho) -> None:
+    """Give a running IPython ``shell`` the line magic ``%sql_echo on|off`` switching
+    ``sql``'s echo (alone: show ``sql``). Call it only for a session that has a database."""
+
+    def sql_echo(line: str) -> None:
+        """%sql_echo on|off: print each SQL statement as it runs, or stop; alone, show the
+        state and the count."""
+        word = line.strip().lower()
+        if word in ("on", "off"):
+            sql.echo = word == "on"
+        elif word:
+            from ..exceptions import MagicError
+
+            raise MagicError(f"%sql_echo takes on or off, not {line.strip()!r}.")
+        print(repr(sql))
+
+    shell.register_magic_function(sql_echo, "line", "sql_echo")
+
+
+def unregister_ipython_magic(shell: t.Any) -> None:
+    """Remove ``%sql_echo`` from ``shell`` (what :func:`register_ipython_magic` added)."""
+    shell.magics_manager.magics["line"].pop("sql_echo", None)

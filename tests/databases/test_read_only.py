@@ -1,0 +1,227 @@
+"""``--read-only``: each database refuses writes in its own terms, on every connection its
+engine hands out, and the next statement works; real SQLite files and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import typing as t
+import warnings
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from appshell.databases.sqlalchemy.readonly import ReadOnly
+from appshell.exceptions import AppShellUsageError
+
+
+@dataclasses.dataclass
+class Database:
+    """A stand-in for appshell.databases.Database (same fields), written by another part."""
+
+    name: str
+    url: str
+    dialect: str
+    engine: t.Any
+    is_async: bool = False
+
+
+@pytest.fixture(scope="session")
+def _pg_url() -> t.Iterator[str]:
+    """A real PostgreSQL server for this file (temporary: tests/databases/conftest.py's
+    ``postgres_url`` takes its place once merged)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
+        try:
+            import pgserver
+
+            folder = tempfile.mkdtemp(prefix="appshell-pg-")
+            server = pgserver.get_server(folder, cleanup_mode="stop")
+        except Exception as e:  # pragma: no cover - depends on the machine
+            pytest.skip(f"PostgreSQL (pgserver) could not start here: {e}")
+    try:
+        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server.cleanup()
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    text: orm.Mapped[str]
+
+
+def _engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(Note.__table__.insert(), {"id": 1, "text": "first"})
+        # A connection that is in the pool before read-only starts.
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> t.Iterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'notes.db'}"
+    else:
+        url = request.getfixturevalue("_pg_url")
+    engine = _engine(url)
+    yield Database("default", url, request.param, engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def read_only(database: Database) -> t.Iterator[ReadOnly]:
+    guard = ReadOnly([database])
+    guard.start()
+    yield guard
+    guard.end()
+
+
+#: What each database says when it refuses a write.
+REFUSED = {
+    "sqlite": "attempt to write a readonly database",
+    "postgresql": "cannot execute INSERT in a read-only transaction",
+}
+
+
+def _count(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT count(*) FROM notes")).scalar_one())
+
+
+def test_a_session_write_fails_with_the_database_error_and_the_next_read_works(
+    database: Database, read_only: ReadOnly
+) -> None:
+    with orm.Session(database.engine) as session:
+        session.add(Note(id=2, text="second"))
+        with pytest.raises(sa.exc.DBAPIError, match=REFUSED[database.dialect]):
+            session.commit()
+        session.rollback()
+        assert session.scalars(sa.select(Note.text)).all() == ["first"]
+    assert _count(database.engine) == 1
+
+
+def test_core_and_raw_connections_are_refused(database: Database, read_only: ReadOnly) -> None:
+    refused = pytest.raises(sa.exc.DBAPIError, match=REFUSED[database.dialect])
+    with refused, database.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO notes (id, text) VALUES (3, 'core')"))
+    raw = database.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        with pytest.raises(Exception, match=REFUSED[database.dialect]):
+            cursor.execute("INSERT INTO notes (id, text) VALUES (4, 'raw')")
+        raw.rollback()
+        cursor.execute("SELECT count(*) FROM notes")
+        assert cursor.fetchone()[0] == 1
+    finally:
+        raw.close()
+
+
+def test_end_makes_every_connection_writable_again(database: Database) -> None:
+    guard = ReadOnly([database])
+    guard.start()
+    with pytest.raises(sa.exc.DBAPIError), database.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO notes (id, text) VALUES (5, 'no')"))
+    guard.end()
+    with database.engine.begin() as conn:  # the pooled connection that refused is writable
+        conn.execute(sa.text("INSERT INTO notes (id, text) VALUES (5, 'yes')"))
+    assert _count(database.engine) == 2
+
+
+def test_sqlite_query_only_is_set_again_at_each_transaction(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'notes.db'}"
+    engine = _engine(url)
+    guard = ReadOnly([Database("default", url, "sqlite", engine)])
+    guard.start()
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA query_only = OFF")
+            conn.commit()
+            with pytest.raises(sa.exc.OperationalError, match=REFUSED["sqlite"]):
+                conn.execute(sa.text("INSERT INTO notes (id, text) VALUES (6, 'x')"))
+    finally:
+        guard.end()
+        engine.dispose()
+    assert _count(engine) == 1
+
+
+@pytest.mark.parametrize(
+    "undo",
+    [
+        ["BEGIN READ WRITE"],
+        ["SELECT 1", "SET TRANSACTION READ WRITE"],
+        ["SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", "COMMIT"],
+        ["COMMIT", "BEGIN READ WRITE"],
+        ["SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", "COMMIT", "BEGIN READ WRITE"],
+    ],
+    ids=[
+        "begin-read-write",
+        "set-transaction",
+        "session-characteristics",
+        "commit-as-sql",
+        "all-of-them",
+    ],
+)
+def test_postgresql_read_only_is_per_transaction(
+    _pg_url: str,  # noqa: PT019 - its value is used
+    undo: list[str],
+) -> None:
+    engine = _engine(_pg_url)
+    guard = ReadOnly([Database("default", _pg_url, "postgresql", engine)])
+    guard.start()
+    try:
+        with engine.connect() as conn:
+            # Each attempt either fails itself or leaves the INSERT refused.
+            with pytest.raises(sa.exc.InternalError) as raised:
+                _run_all(conn, [*undo, "INSERT INTO notes (id, text) VALUES (7, 'x')"])
+            assert "read-only transaction" in str(raised.value) or (
+                "read-write mode must be set before any query" in str(raised.value)
+            )
+            conn.rollback()
+            assert conn.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 1
+    finally:
+        guard.end()
+        engine.dispose()
+
+
+def _run_all(conn: sa.Connection, statements: list[str]) -> None:
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
+def test_postgresql_autocommit_is_refused(_pg_url: str) -> None:  # noqa: PT019
+    engine = _engine(_pg_url)
+    guard = ReadOnly([Database("default", _pg_url, "postgresql", engine)])
+    guard.start()
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            with pytest.raises(sa.exc.InternalError, match=REFUSED["postgresql"]):
+                conn.execute(sa.text("INSERT INTO notes (id, text) VALUES (8, 'x')"))
+            assert conn.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 1
+    finally:
+        guard.end()
+        engine.dispose()
+
+
+def test_other_databases_are_refused_in_one_line() -> None:
+    guard = ReadOnly([Database("warehouse", "mysql://db/shop", "mysql", engine=None)])
+    with pytest.raises(AppShellUsageError) as raised:
+        guard.start()
+    message = raised.value.format_message()
+    assert message == (
+        "--read-only is not supported for the database warehouse (mysql): appshell can make"
+        " only SQLite and PostgreSQL refuse writes; connect with a read-only database role"
+        " instead."
+    )
+    assert "\n" not in message
