@@ -27,6 +27,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine.interfaces import IsolationLevel
     from sqlalchemy.pool import Pool
 
 __all__ = ["Sandbox", "SandboxEnded", "SandboxError"]
@@ -64,8 +65,7 @@ class _Outer:
         self.turn = threading.Condition(threading.RLock())
         self.owner: int | None = None
         self.depth = 0
-        self.stack: list[sandbox_sql.Savepoint] = []
-        self.counter = 0
+        self.savepoints = sandbox_sql.Savepoints(self.run)
         self.statements = 0
         self.sequences: dict[str, int | None] = {}
         self.ended: str | None = None
@@ -87,6 +87,10 @@ class _Outer:
             if attr in _SAVED_ATTRS.get(self.dialect_name, ()):
                 self.saved_attrs[attr] = getattr(self.real, attr)
         self.saved_level = self.engine.dialect.get_isolation_level(self.real)
+        if self.saved_level == "AUTOCOMMIT" or self.driver_autocommits():
+            self.fairy.close()
+            self.fairy = self.real = None
+            raise SandboxError(_autocommit_engine(self.label))
         if sandbox_sql.in_transaction(self.real) is not False:
             self.real.rollback()
         # In driver autocommit, the only transaction is the one this BEGIN starts.
@@ -94,6 +98,16 @@ class _Outer:
         if self.dialect_name == "postgresql":
             self.sequences = self.read_sequences()
         self.run("BEGIN")
+
+    def driver_autocommits(self) -> bool:
+        # On SQLite, driver autocommit is also SQLAlchemy's documented pysqlite workaround
+        # (BEGIN emitted by the app): the sandbox keeps both inside, so it need not refuse.
+        if self.dialect_name == "sqlite":
+            return False
+        detect = getattr(self.engine.dialect, "detect_autocommit_setting", None)
+        if detect is not None:
+            return bool(detect(self.real))
+        return getattr(self.real, "autocommit", False) is True
 
     def run(self, sql: str) -> None:
         cursor = self.real.cursor()
@@ -123,7 +137,8 @@ class _Outer:
                     after = self.read_sequences()
                     advanced = [n for n, v in after.items() if v != self.sequences.get(n, v)]
                 if self.saved_level is not None:
-                    self.engine.dialect.set_isolation_level(self.real, self.saved_level)
+                    level = t.cast("IsolationLevel", self.saved_level)
+                    self.engine.dialect.set_isolation_level(self.real, level)
                 for attr, value in self.saved_attrs.items():
                     setattr(self.real, attr, value)
                 self.fairy.close()
@@ -174,36 +189,6 @@ class _Outer:
             how = "the server closed the connection" if error else "its transaction was ended"
             self.ended = f"{how} ({error})" if error else how
             self.check()
-
-    # -- savepoints -----------------------------------------------------------------------
-    def begin(self, conn: sandbox_sql.SandboxConnection) -> None:
-        if conn.savepoint is None:
-            self.counter += 1
-            point = sandbox_sql.Savepoint(f"appshell_sandbox_{self.counter}", conn)
-            self.run(f"SAVEPOINT {point.name}")
-            self.stack.append(point)
-            conn.savepoint = point
-
-    def commit(self, conn: sandbox_sql.SandboxConnection) -> None:
-        point, conn.savepoint = conn.savepoint, None
-        if point is None or point not in self.stack or self.ended is not None:
-            return
-        point.done = True
-        # A savepoint under another connection's open one is released once that one is.
-        while self.stack and self.stack[-1].done:
-            self.run(f"RELEASE SAVEPOINT {self.stack.pop().name}")
-
-    def rollback(self, conn: sandbox_sql.SandboxConnection) -> None:
-        point, conn.savepoint = conn.savepoint, None
-        if point is None or point not in self.stack or self.ended is not None:
-            return
-        index = self.stack.index(point)
-        self.run(f"ROLLBACK TO SAVEPOINT {point.name}")
-        self.run(f"RELEASE SAVEPOINT {point.name}")
-        for later in self.stack[index:]:
-            if later.owner.savepoint is later:
-                later.owner.savepoint = None
-        del self.stack[index:]
 
 
 _SAVED_ATTRS = {"sqlite": ("isolation_level",), "postgresql": ("autocommit",)}
@@ -270,15 +255,15 @@ class Sandbox:
             if advanced:
                 notes.append(f"{outer.label}: {', '.join(advanced)}")
         count = sum(o.statements for o in self._outers)
-        names = [n for o in self._outers for n in o.names]
+        names = sorted(
+            (n for o in self._outers for n in o.names), key=lambda n: (n != "default", n)
+        )
         line = (
             f"Sandbox: rolled back {count} statement{'' if count == 1 else 's'} on "
             f"{len(names)} database{'' if len(names) == 1 else 's'} ({', '.join(names)})"
         )
         if notes:
-            line += "; PostgreSQL does not roll back sequences, these advanced: " + "; ".join(
-                notes
-            )
+            line += "; PostgreSQL does not roll back sequences, these advanced: " + "; ".join(notes)
         if any(o.ended for o in self._outers):
             ended = ", ".join(o.label for o in self._outers if o.ended)
             line += f"; the sandbox on {ended} had already ended (nothing was committed)"
@@ -300,11 +285,7 @@ class Sandbox:
                 engine.dialect, "isolation_level", None
             )
             if level == "AUTOCOMMIT":
-                raise AppShellUsageError(
-                    f"--sandbox: database {db.name!r} ({db.url}) is set to AUTOCOMMIT isolation, "
-                    "where every statement commits by itself; give it a transactional isolation "
-                    "level for the sandbox."
-                )
+                raise AppShellUsageError(f"--sandbox: {_autocommit_engine(repr(db.name))}")
             url = engine.url
             # Two engines on one file share its connection: two would lock each other out.
             shared = url.database not in (None, "", ":memory:") and "mode=memory" not in str(url)
@@ -318,16 +299,15 @@ class Sandbox:
     def _open(self, outer: _Outer) -> None:
         try:
             outer.open()
-        except SandboxError:
-            raise
         except Exception as error:
+            if isinstance(error, SandboxError):
+                raise AppShellUsageError(f"--sandbox: {error}") from None
             raise AppShellUsageError(
                 f"--sandbox: could not begin the sandbox's transaction on database "
                 f"{outer.label}: {error}"
             ) from None
 
     def _install(self) -> None:
-        from sqlalchemy import event
         from sqlalchemy.engine import Engine
         from sqlalchemy.pool import NullPool, Pool
 
@@ -353,9 +333,8 @@ class Sandbox:
         self._listen(Engine, "set_engine_execution_options", refuse_autocommit)
         for outer in self._outers:
             self._listen(outer.engine, "before_cursor_execute", _refuse_earlier_connection)
-            outer.engine.pool = NullPool(
-                _creator_for(outer), dialect=outer.engine.dialect, reset_on_return=True
-            )
+            creator = t.cast("t.Callable[[], t.Any]", _creator_for(outer))
+            outer.engine.pool = NullPool(creator, dialect=outer.engine.dialect)
 
     def _listen(self, target: t.Any, name: str, fn: t.Callable[..., t.Any]) -> None:
         from sqlalchemy import event
@@ -371,6 +350,13 @@ class Sandbox:
         while self._listeners:
             target, name, fn = self._listeners.pop()
             event.remove(target, name, fn)
+
+
+def _autocommit_engine(label: str) -> str:
+    return (
+        f"database {label} is set to AUTOCOMMIT isolation, where every statement commits by "
+        "itself; give its engine a transactional isolation level for the sandbox."
+    )
 
 
 def _creator_for(outer: _Outer) -> t.Callable[[], sandbox_sql.SandboxConnection]:

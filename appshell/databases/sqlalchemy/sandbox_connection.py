@@ -35,6 +35,44 @@ class Savepoint:
     done: bool = False
 
 
+class Savepoints:
+    """The savepoints the stand-ins of one real connection have open, oldest first."""
+
+    def __init__(self, run: t.Callable[[str], None]) -> None:
+        self._run = run
+        self._open: list[Savepoint] = []
+        self._made = 0
+
+    def begin(self, conn: SandboxConnection) -> None:
+        if conn.savepoint is None:
+            self._made += 1
+            point = Savepoint(f"appshell_sandbox_{self._made}", conn)
+            self._run(f"SAVEPOINT {point.name}")
+            self._open.append(point)
+            conn.savepoint = point
+
+    def commit(self, conn: SandboxConnection) -> None:
+        point, conn.savepoint = conn.savepoint, None
+        if point is None or point not in self._open:
+            return
+        point.done = True
+        # A savepoint under another stand-in's open one is released once that one is.
+        while self._open and self._open[-1].done:
+            self._run(f"RELEASE SAVEPOINT {self._open.pop().name}")
+
+    def rollback(self, conn: SandboxConnection) -> None:
+        point, conn.savepoint = conn.savepoint, None
+        if point is None or point not in self._open:
+            return
+        index = self._open.index(point)
+        self._run(f"ROLLBACK TO SAVEPOINT {point.name}")
+        self._run(f"RELEASE SAVEPOINT {point.name}")
+        for later in self._open[index:]:  # rolled back with it: their stand-ins start afresh
+            if later.owner.savepoint is later:
+                later.owner.savepoint = None
+        del self._open[index:]
+
+
 # Statements after which MySQL and MariaDB commit by themselves, whatever transaction is open.
 _IMPLICIT_COMMIT = {
     "ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK",
@@ -98,12 +136,12 @@ class SandboxConnection:
         return SandboxCursor(self, self._outer.real.cursor(*args, **kwargs))
 
     def commit(self) -> None:
-        if not self._closed:
-            self._outer.commit(self)
+        if not self._closed and self._outer.ended is None:
+            self._outer.savepoints.commit(self)
 
     def rollback(self) -> None:
-        if not self._closed:
-            self._outer.rollback(self)
+        if not self._closed and self._outer.ended is None:
+            self._outer.savepoints.rollback(self)
 
     def close(self) -> None:
         if self._closed:
@@ -172,7 +210,7 @@ class SandboxConnection:
             switch()
             return False
         try:
-            self._outer.begin(self)
+            self._outer.savepoints.begin(self)
             getattr(cursor, method)(statement, *args, **kwargs)
         except BaseException as error:
             self._outer.verify(error)
@@ -192,7 +230,7 @@ class SandboxConnection:
             )
         first, second = words[0]
         if kinds[0] == "begin":
-            return lambda: self._outer.begin(self)
+            return lambda: self._outer.savepoints.begin(self)
         if kinds[0] == "commit":
             return self.commit
         if kinds[0] == "rollback":
@@ -205,18 +243,17 @@ class SandboxConnection:
         raise SandboxError(f"appshell's sandbox refused {what!r} before it ran: {reason}.")
 
     def _kind(self, first: str, second: str) -> str | None:
-        if first in ("PREPARE", "COMMIT", "ROLLBACK") and second in ("TRANSACTION", "PREPARED"):
-            if first == "PREPARE" or second == "PREPARED":
-                return "refuse"
+        if (first, second) == ("PREPARE", "TRANSACTION") or second == "PREPARED":
+            return "refuse"
         if first in _BEGIN and (first == "BEGIN" or second == "TRANSACTION"):
             return "begin"
         if first in _COMMIT:
             return "commit"
         if first in _ROLLBACK and second != "TO":
             return "rollback"
-        if self._outer.dialect_name in ("mysql", "mariadb") and first in _IMPLICIT_COMMIT:
-            if second != "TEMPORARY":
-                return "ddl"
+        mysql = self._outer.dialect_name in ("mysql", "mariadb")
+        if mysql and first in _IMPLICIT_COMMIT and second != "TEMPORARY":
+            return "ddl"
         return None
 
 
