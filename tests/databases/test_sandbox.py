@@ -449,3 +449,119 @@ def test_sigkill_inside_a_sandbox_leaves_nothing_committed(db_url: str, tmp_path
     assert done.stdout == "committed\n"
     time.sleep(0.2)  # the server notices the dropped connection and rolls it back
     assert snapshot(db_url) == before
+
+
+# -- through the real command (turned on when h/dbcore's --sandbox wiring is merged) ----------
+
+FLASK_APP = """
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = {main!r}
+    app.config["SQLALCHEMY_BINDS"] = {{"users": {users!r}}}
+    db = SQLAlchemy(app)
+
+    class Item(db.Model):
+        __tablename__ = "items"
+        id = db.Column(db.Integer, primary_key=True)
+        title = db.Column(db.String, unique=True, nullable=False)
+
+    class User(db.Model):
+        __tablename__ = "items"
+        __bind_key__ = "users"
+        id = db.Column(db.Integer, primary_key=True)
+        title = db.Column(db.String, unique=True, nullable=False)
+"""
+
+FIX_TITLES = """
+    import sys
+    from blog import Item, User, db
+
+    for item in Item.query.all():
+        item.title = item.title.upper()
+    db.session.add(User(title="alice"))
+    db.session.commit()
+    print("fixed", Item.query.count())
+    if len(sys.argv) > 1:
+        sys.exit(int(sys.argv[1]))
+"""
+
+needs_wiring = pytest.mark.xfail(strict=False, reason="needs --sandbox wiring from h/dbcore")
+
+
+@pytest.fixture
+def flask_app_with_binds(tmp_path: Path) -> tuple[str, str]:
+    main, users = sqlite_file(tmp_path, "main.db"), sqlite_file(tmp_path, "users.db")
+    (tmp_path / "blog.py").write_text(textwrap.dedent(FLASK_APP.format(main=main, users=users)))
+    (tmp_path / "fix_titles.py").write_text(textwrap.dedent(FIX_TITLES))
+    return main, users
+
+
+@needs_wiring
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "code"), [((), 0), (("3",), 3)], ids=["script-commits", "script-sys-exit"]
+)
+def test_a_sandboxed_script_that_commits_leaves_every_table_as_it_was(
+    flask_app_with_binds: tuple[str, str],
+    run_appshell: t.Callable[..., t.Any],
+    args: tuple[str, ...],
+    code: int,
+) -> None:
+    before = [snapshot(url) for url in flask_app_with_binds]
+    result = run_appshell("--app", "blog", "shell", "--sandbox", "fix_titles.py", *args)
+    assert result.returncode == code, result.stderr
+    assert result.stdout == "fixed 2\n"
+    assert "Sandbox: rolled back" in result.stderr
+    assert "(default, users)" in result.stderr
+    assert [snapshot(url) for url in flask_app_with_binds] == before
+
+
+@needs_wiring
+@pytest.mark.slow
+def test_an_engine_made_at_the_prompt_is_refused(
+    flask_app_with_binds: tuple[str, str], run_appshell: t.Callable[..., t.Any]
+) -> None:
+    main, _ = flask_app_with_binds
+    before = snapshot(main)
+    code = (
+        "import sqlalchemy as sa\n"
+        f"sa.create_engine({main!r}).connect().exec_driver_sql('DELETE FROM items')\n"
+    )
+    result = run_appshell("--app", "blog", "shell", "--sandbox", "-c", code)
+    assert result.returncode == 1
+    assert "refused a database connection from an engine it does not sandbox" in result.stderr
+    assert snapshot(main) == before
+
+
+@needs_wiring
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_signalled_sandboxed_session_leaves_nothing_committed(
+    flask_app_with_binds: tuple[str, str], tmp_path: Path, sig: signal.Signals
+) -> None:
+    from tests.conftest import APPSHELL, _clean_environ
+
+    before = [snapshot(url) for url in flask_app_with_binds]
+    code = (
+        "db.session.add(Item(title='new')); db.session.commit(); "
+        "print('committed', flush=True); import time; time.sleep(60)"
+    )
+    proc = subprocess.Popen(
+        [str(APPSHELL), "--app", "blog", "shell", "--sandbox", "-c", code],
+        cwd=tmp_path,
+        env=_clean_environ(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "committed\n"
+        proc.send_signal(sig)
+        proc.wait(30)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert [snapshot(url) for url in flask_app_with_binds] == before
