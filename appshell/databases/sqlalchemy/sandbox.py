@@ -1,0 +1,396 @@
+"""``--sandbox`` for SQLAlchemy: every change the session makes is rolled back at its end.
+
+The guarantee is kept below the ORM, where every road meets: each sandboxed engine's pool is
+replaced, for the session, by one that hands out stand-ins for a single real DBAPI
+connection per database. That real connection runs one outer transaction, begun here in the
+driver's autocommit mode so that no driver (pysqlite's legacy handling above all) starts or
+ends transactions behind our back. Each stand-in turns the app's ``commit()`` and
+``rollback()`` into ``RELEASE`` / ``ROLLBACK TO`` of a savepoint of its own, and statements
+that would end the outer transaction are translated or refused before they reach the server.
+Sessions, ``engine.connect()``, ``engine.raw_connection()``, Flask-SQLAlchemy's binds and
+async sessions all check out from the engine's pool, so all of them land inside.
+
+A connection from any other pool during the session (an engine made after the sandbox
+started, or one appshell was not given) is refused, and so is ``AUTOCOMMIT`` isolation.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+
+from ...exceptions import AppShellUsageError
+from . import sandbox_connection as sandbox_sql
+from .sandbox_connection import SandboxEnded, SandboxError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine.interfaces import IsolationLevel
+    from sqlalchemy.pool import Pool
+
+__all__ = ["Sandbox", "SandboxEnded", "SandboxError"]
+
+
+class DatabaseLike(t.Protocol):
+    """What the sandbox needs of a found database (``appshell.databases.Database``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def dialect(self) -> str: ...
+    @property
+    def engine(self) -> t.Any: ...
+    @property
+    def is_async(self) -> bool: ...
+
+
+class _Outer:
+    """The one real connection of a database, its outer transaction, and whose turn it is."""
+
+    def __init__(self, names: list[str], engine: Engine, is_async: bool, wait: float) -> None:
+        self.names = names
+        self.engine = engine
+        self.dialect_name: str = engine.dialect.name
+        self.is_async = is_async
+        self.wait = wait
+        self.old_pool: Pool = engine.pool
+        self.fairy: t.Any = None
+        self.real: t.Any = None
+        self.saved_attrs: dict[str, t.Any] = {}
+        self.saved_level: str | None = None
+        self.turn = threading.Condition(threading.RLock())
+        self.owner: int | None = None
+        self.depth = 0
+        self.savepoints = sandbox_sql.Savepoints(self.run)
+        self.statements = 0
+        self.sequences: dict[str, int | None] = {}
+        self.ended: str | None = None
+
+    @property
+    def label(self) -> str:
+        return ", ".join(repr(n) for n in self.names)
+
+    # -- the real connection ------------------------------------------------------------
+    def open(self) -> None:
+        """Check the real connection out of the app's pool and begin the outer transaction."""
+        _OPENING.active = True
+        try:
+            self.fairy = self.old_pool.connect()
+        finally:
+            _OPENING.active = False
+        self.real = self.fairy.dbapi_connection
+        for attr in ("isolation_level", "autocommit"):
+            if attr in _SAVED_ATTRS.get(self.dialect_name, ()):
+                self.saved_attrs[attr] = getattr(self.real, attr)
+        self.saved_level = self.engine.dialect.get_isolation_level(self.real)
+        if self.saved_level == "AUTOCOMMIT" or self.driver_autocommits():
+            self.fairy.close()
+            self.fairy = self.real = None
+            raise SandboxError(_autocommit_engine(self.label))
+        if sandbox_sql.in_transaction(self.real) is not False:
+            self.real.rollback()
+        # In driver autocommit, the only transaction is the one this BEGIN starts.
+        self.engine.dialect.set_isolation_level(self.real, "AUTOCOMMIT")
+        if self.dialect_name == "postgresql":
+            self.sequences = self.read_sequences()
+        self.run("BEGIN")
+
+    def driver_autocommits(self) -> bool:
+        # On SQLite, driver autocommit is also SQLAlchemy's documented pysqlite workaround
+        # (BEGIN emitted by the app): the sandbox keeps both inside, so it need not refuse.
+        if self.dialect_name == "sqlite":
+            return False
+        detect = getattr(self.engine.dialect, "detect_autocommit_setting", None)
+        if detect is not None:
+            return bool(detect(self.real))
+        return getattr(self.real, "autocommit", False) is True
+
+    def run(self, sql: str) -> None:
+        cursor = self.real.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+    def read_sequences(self) -> dict[str, int | None]:
+        cursor = self.real.cursor()
+        try:
+            cursor.execute("SELECT schemaname, sequencename, last_value FROM pg_sequences")
+            return {f"{s}.{n}": v for s, n, v in cursor.fetchall()}
+        finally:
+            cursor.close()
+
+    def close(self) -> list[str]:
+        """Roll the outer transaction back and give the real connection back to its pool;
+        return the sequences that advanced meanwhile (PostgreSQL does not roll them back)."""
+        if self.fairy is None:
+            return []
+        advanced: list[str] = []
+        try:
+            if self.ended is None:
+                self.run("ROLLBACK")
+                if self.dialect_name == "postgresql":
+                    after = self.read_sequences()
+                    advanced = [n for n, v in after.items() if v != self.sequences.get(n, v)]
+                if self.saved_level is not None:
+                    level = t.cast("IsolationLevel", self.saved_level)
+                    self.engine.dialect.set_isolation_level(self.real, level)
+                for attr, value in self.saved_attrs.items():
+                    setattr(self.real, attr, value)
+                self.fairy.close()
+            else:
+                self.fairy.invalidate()
+        finally:
+            self.fairy = self.real = None
+        return sorted(advanced)
+
+    # -- turns: one thread at a time ------------------------------------------------------
+    def enter(self) -> None:
+        me = threading.get_ident()
+        with self.turn:
+            if self.owner not in (None, me):
+                waiter = threading.current_thread().name
+                if not self.turn.wait_for(lambda: self.owner is None, timeout=self.wait):
+                    raise SandboxError(
+                        f"appshell's sandbox refused a connection to database {self.label} in "
+                        f"thread {waiter!r}: the sandbox's one connection has been in use by "
+                        f"another thread for {self.wait:g} s (a session there has not "
+                        "committed, rolled back or closed); connections take turns in a sandbox."
+                    )
+            self.check()
+            if self.fairy is None:
+                self.open()
+            self.owner = me
+            self.depth += 1
+
+    def leave(self) -> None:
+        with self.turn:
+            self.depth -= 1
+            if self.depth <= 0:
+                self.depth = 0
+                self.owner = None
+                self.turn.notify_all()
+
+    def check(self) -> None:
+        if self.ended is not None:
+            raise SandboxEnded(
+                f"the sandbox on database {self.label} has ended: {self.ended}. Nothing the "
+                "session did was committed, and appshell will not go on outside the sandbox: "
+                "end this session and start a new one."
+            )
+
+    def verify(self, error: BaseException | None) -> None:
+        """After a statement: is the outer transaction still open on the server?"""
+        if sandbox_sql.in_transaction(self.real) is False:
+            how = "the server closed the connection" if error else "its transaction was ended"
+            self.ended = f"{how} ({error})" if error else how
+            self.check()
+
+
+_SAVED_ATTRS = {"sqlite": ("isolation_level",), "postgresql": ("autocommit",)}
+
+
+class _Opening(threading.local):
+    active = False
+
+
+_OPENING = _Opening()
+
+
+class Sandbox:
+    """One outer transaction per database for a whole shell session, rolled back by :meth:`end`.
+
+    :param databases: the databases found for the app (``name``, ``url``, ``dialect``,
+        ``engine`` a sync :class:`~sqlalchemy.engine.Engine`, ``is_async``).
+    :param wait: seconds a thread waits for the connection another thread is using before
+        its checkout is refused.
+    """
+
+    def __init__(self, databases: Sequence[DatabaseLike], *, wait: float = 30.0) -> None:
+        self.databases = list(databases)
+        self.wait = wait
+        self._outers: list[_Outer] = []
+        self._listeners: list[tuple[t.Any, str, t.Callable[..., t.Any]]] = []
+        self._started = False
+
+    def start(self) -> None:
+        """Take over every database's connections.
+
+        :raises AppShellUsageError: no database, an engine appshell cannot wrap, ``AUTOCOMMIT``
+            isolation, or a database that could not be reached; nothing is left half done.
+        """
+        if self._started:
+            return
+        if not self.databases:
+            raise AppShellUsageError(
+                "--sandbox: no database was found for this app, so there is nothing to sandbox."
+            )
+        try:
+            self._outers = self._group()
+            for outer in self._outers:
+                if not outer.is_async:
+                    self._open(outer)
+            self._install()
+        except BaseException:
+            self._uninstall()
+            for outer in self._outers:
+                outer.close()
+            raise
+        self._started = True
+
+    def end(self) -> str:
+        """Roll everything back, give the engines their pools again, and say what was undone."""
+        if not self._started:
+            return "Sandbox: not started, nothing to roll back"
+        self._started = False
+        self._uninstall()
+        notes: list[str] = []
+        for outer in self._outers:
+            in_greenlet = outer.is_async and outer.fairy is not None
+            advanced = _call_in_greenlet(outer.close) if in_greenlet else outer.close()
+            if advanced:
+                notes.append(f"{outer.label}: {', '.join(advanced)}")
+        count = sum(o.statements for o in self._outers)
+        names = sorted(
+            (n for o in self._outers for n in o.names), key=lambda n: (n != "default", n)
+        )
+        line = (
+            f"Sandbox: rolled back {count} statement{'' if count == 1 else 's'} on "
+            f"{len(names)} database{'' if len(names) == 1 else 's'} ({', '.join(names)})"
+        )
+        if notes:
+            line += "; PostgreSQL does not roll back sequences, these advanced: " + "; ".join(notes)
+        if any(o.ended for o in self._outers):
+            ended = ", ".join(o.label for o in self._outers if o.ended)
+            line += f"; the sandbox on {ended} had already ended (nothing was committed)"
+        return line
+
+    # -- setting up -----------------------------------------------------------------------
+    def _group(self) -> list[_Outer]:
+        from sqlalchemy.engine import Engine
+
+        outers: dict[object, _Outer] = {}
+        for db in self.databases:
+            engine = getattr(db.engine, "sync_engine", db.engine)
+            if not isinstance(engine, Engine):
+                raise AppShellUsageError(
+                    f"--sandbox: the engine of database {db.name!r} ({type(db.engine).__name__})"
+                    " is not a SQLAlchemy Engine, so appshell cannot sandbox it."
+                )
+            level = engine.get_execution_options().get("isolation_level") or getattr(
+                engine.dialect, "isolation_level", None
+            )
+            if level == "AUTOCOMMIT":
+                raise AppShellUsageError(f"--sandbox: {_autocommit_engine(repr(db.name))}")
+            url = engine.url
+            # Two engines on one file share its connection: two would lock each other out.
+            shared = url.database not in (None, "", ":memory:") and "mode=memory" not in str(url)
+            key = url.render_as_string(hide_password=False) if shared else engine
+            if key in outers:
+                outers[key].names.append(db.name)
+            else:
+                outers[key] = _Outer([db.name], engine, db.is_async, self.wait)
+        return list(outers.values())
+
+    def _open(self, outer: _Outer) -> None:
+        try:
+            outer.open()
+        except Exception as error:
+            if isinstance(error, SandboxError):
+                raise AppShellUsageError(f"--sandbox: {error}") from None
+            raise AppShellUsageError(
+                f"--sandbox: could not begin the sandbox's transaction on database "
+                f"{outer.label}: {error}"
+            ) from None
+
+    def _install(self) -> None:
+        from sqlalchemy.engine import Engine
+        from sqlalchemy.pool import NullPool, Pool
+
+        def refuse_outside(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
+            if _OPENING.active or isinstance(dbapi_connection, sandbox_sql.SandboxConnection):
+                return
+            found = ", ".join(n for o in self._outers for n in o.names)
+            raise SandboxError(
+                "appshell's sandbox refused a database connection from an engine it does not "
+                "sandbox (one created after the sandbox started, or not one of the app's "
+                f"databases: {found}); use the app's own engines inside a sandbox."
+            )
+
+        def refuse_autocommit(target: t.Any, options: t.Mapping[str, t.Any]) -> None:
+            if options.get("isolation_level") == "AUTOCOMMIT":
+                raise SandboxError(
+                    "appshell's sandbox refused isolation_level='AUTOCOMMIT': every statement "
+                    "would commit by itself, outside the sandbox."
+                )
+
+        self._listen(Pool, "checkout", refuse_outside)
+        self._listen(Engine, "set_connection_execution_options", refuse_autocommit)
+        self._listen(Engine, "set_engine_execution_options", refuse_autocommit)
+        for outer in self._outers:
+            self._listen(outer.engine, "before_cursor_execute", _refuse_earlier_connection)
+            creator = t.cast("t.Callable[[], t.Any]", _creator_for(outer))
+            outer.engine.pool = NullPool(creator, dialect=outer.engine.dialect)
+
+    def _listen(self, target: t.Any, name: str, fn: t.Callable[..., t.Any]) -> None:
+        from sqlalchemy import event
+
+        event.listen(target, name, fn)
+        self._listeners.append((target, name, fn))
+
+    def _uninstall(self) -> None:
+        from sqlalchemy import event
+
+        for outer in self._outers:
+            outer.engine.pool = outer.old_pool
+        while self._listeners:
+            target, name, fn = self._listeners.pop()
+            event.remove(target, name, fn)
+
+
+def _autocommit_engine(label: str) -> str:
+    return (
+        f"database {label} is set to AUTOCOMMIT isolation, where every statement commits by "
+        "itself; give its engine a transactional isolation level for the sandbox."
+    )
+
+
+def _creator_for(outer: _Outer) -> t.Callable[[], sandbox_sql.SandboxConnection]:
+    def create() -> sandbox_sql.SandboxConnection:
+        outer.enter()
+        return sandbox_sql.SandboxConnection(outer)
+
+    return create
+
+
+def _refuse_earlier_connection(conn: Connection, *args: t.Any) -> None:
+    if not isinstance(conn.connection.dbapi_connection, sandbox_sql.SandboxConnection):
+        raise SandboxError(
+            "appshell's sandbox refused a statement on a connection opened before the sandbox "
+            "started; close it (session.close()) and use a new one."
+        )
+
+
+def _call_in_greenlet(fn: t.Callable[[], list[str]]) -> list[str]:
+    """Run ``fn`` where an asyncio driver's sync facade works: in a greenlet on an event loop
+    (a fresh thread when this one is already running a loop)."""
+    import asyncio
+
+    from sqlalchemy.util import greenlet_spawn
+
+    def run() -> list[str]:
+        return asyncio.run(greenlet_spawn(fn))
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    result: list[list[str]] = []
+    thread = threading.Thread(target=lambda: result.append(run()), name="appshell-sandbox-end")
+    thread.start()
+    thread.join()
+    return result[0] if result else []

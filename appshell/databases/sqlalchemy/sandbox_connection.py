@@ -1,0 +1,286 @@
+"""The stand-in DBAPI connections a sandbox's pool hands out, and what they let through.
+
+A :class:`SandboxConnection` is what the app's engine believes is a DBAPI connection. It
+shares its database's one real connection, opens a savepoint before its first statement,
+and turns the ``commit()`` / ``rollback()`` SQLAlchemy calls on it into releasing or rolling
+back that savepoint. Statements that would end the real connection's outer transaction
+(``COMMIT``, ``BEGIN``, ``ROLLBACK`` typed as SQL; DDL on MySQL, which commits implicitly)
+are translated or refused before they run.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from dataclasses import dataclass
+
+if t.TYPE_CHECKING:
+    from .sandbox import _Outer
+
+__all__ = ["SandboxConnection", "SandboxEnded", "SandboxError"]
+
+
+class SandboxError(Exception):
+    """Something was refused because it would reach the database outside the sandbox."""
+
+
+class SandboxEnded(SandboxError):
+    """The database ended the sandbox's transaction itself: nothing was committed."""
+
+
+@dataclass(eq=False)
+class Savepoint:
+    name: str
+    owner: SandboxConnection
+    done: bool = False
+
+
+class Savepoints:
+    """The savepoints the stand-ins of one real connection have open, oldest first."""
+
+    def __init__(self, run: t.Callable[[str], None]) -> None:
+        self._run = run
+        self._open: list[Savepoint] = []
+        self._made = 0
+
+    def begin(self, conn: SandboxConnection) -> None:
+        if conn.savepoint is None:
+            self._made += 1
+            point = Savepoint(f"appshell_sandbox_{self._made}", conn)
+            self._run(f"SAVEPOINT {point.name}")
+            self._open.append(point)
+            conn.savepoint = point
+
+    def commit(self, conn: SandboxConnection) -> None:
+        point, conn.savepoint = conn.savepoint, None
+        if point is None or point not in self._open:
+            return
+        point.done = True
+        # A savepoint under another stand-in's open one is released once that one is.
+        while self._open and self._open[-1].done:
+            self._run(f"RELEASE SAVEPOINT {self._open.pop().name}")
+
+    def rollback(self, conn: SandboxConnection) -> None:
+        point, conn.savepoint = conn.savepoint, None
+        if point is None or point not in self._open:
+            return
+        index = self._open.index(point)
+        self._run(f"ROLLBACK TO SAVEPOINT {point.name}")
+        self._run(f"RELEASE SAVEPOINT {point.name}")
+        for later in self._open[index:]:  # rolled back with it: their stand-ins start afresh
+            if later.owner.savepoint is later:
+                later.owner.savepoint = None
+        del self._open[index:]
+
+
+# Statements after which MySQL and MariaDB commit by themselves, whatever transaction is open.
+_IMPLICIT_COMMIT = {
+    "ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK",
+    "INSTALL", "UNINSTALL", "ANALYZE", "OPTIMIZE", "REPAIR", "FLUSH", "CACHE", "RESET", "LOAD",
+}  # fmt: skip
+_BEGIN = {"BEGIN", "START"}
+_COMMIT = {"COMMIT", "END"}
+_ROLLBACK = {"ROLLBACK", "ABORT"}
+_TOKEN = re.compile(
+    r"""--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|(\$\w*\$).*?\1|;|[A-Za-z_]+|\S""",
+    re.DOTALL,
+)
+
+
+def statement_words(sql: str) -> list[tuple[str, str]]:
+    """The first two words of each statement in ``sql``, upper-cased (quotes, comments and
+    PostgreSQL dollar-quoted bodies skipped)."""
+    found: list[tuple[str, str]] = []
+    words: list[str] = []
+    for match in _TOKEN.finditer(sql):
+        token = match.group(0)
+        if token == ";":
+            if words:
+                found.append((words[0], words[1] if len(words) > 1 else ""))
+            words = []
+        elif token[0].isalpha() or token[0] == "_":
+            words.append(token.upper())
+        elif not token.startswith(("--", "/*")):
+            words.append(token)
+    if words:
+        found.append((words[0], words[1] if len(words) > 1 else ""))
+    return found
+
+
+def in_transaction(real: t.Any) -> bool | None:
+    """Whether the driver says ``real`` is inside a transaction (None: it cannot say)."""
+    driver = getattr(real, "driver_connection", real)
+    state = getattr(driver, "in_transaction", None)  # sqlite3, aiosqlite
+    if isinstance(state, bool):
+        return state
+    info = getattr(driver, "info", None)  # psycopg 3
+    status = getattr(info, "transaction_status", None)
+    if status is not None:
+        return bool(status.name in ("ACTIVE", "INTRANS", "INERROR")) and not driver.closed
+    is_in = getattr(driver, "is_in_transaction", None)  # asyncpg
+    if callable(is_in):
+        return bool(is_in())
+    return None
+
+
+class SandboxConnection:
+    """One checkout's view of the database's real connection (see the module docstring)."""
+
+    def __init__(self, outer: _Outer) -> None:
+        self._outer = outer
+        self.savepoint: Savepoint | None = None
+        self._closed = False
+
+    def cursor(self, *args: t.Any, **kwargs: t.Any) -> SandboxCursor:
+        self._usable()
+        return SandboxCursor(self, self._outer.real.cursor(*args, **kwargs))
+
+    def commit(self) -> None:
+        if not self._closed and self._outer.ended is None:
+            self._outer.savepoints.commit(self)
+
+    def rollback(self) -> None:
+        if not self._closed and self._outer.ended is None:
+            self._outer.savepoints.rollback(self)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.rollback()
+        finally:
+            self._closed = True
+            self._outer.leave()
+
+    # An asyncio driver's terminate() would close the real connection under every checkout.
+    terminate = close
+
+    def executescript(self, *args: t.Any) -> t.NoReturn:
+        raise SandboxError(
+            "appshell's sandbox refused executescript(): sqlite3 commits the open transaction "
+            "before it runs a script; run its statements one by one with execute()."
+        )
+
+    def execute(self, *args: t.Any, **kwargs: t.Any) -> SandboxCursor:
+        return self.cursor().execute(*args, **kwargs)
+
+    def executemany(self, *args: t.Any, **kwargs: t.Any) -> SandboxCursor:
+        return self.cursor().executemany(*args, **kwargs)
+
+    # -- the driver's transaction switches, which stay the sandbox's ---------------------
+    @property
+    def autocommit(self) -> t.Any:
+        return self._outer.saved_attrs.get("autocommit", False)
+
+    @autocommit.setter
+    def autocommit(self, value: t.Any) -> None:
+        if value is True:
+            self._refuse_autocommit()
+
+    @property
+    def isolation_level(self) -> t.Any:
+        return self._outer.saved_attrs.get("isolation_level", "")
+
+    @isolation_level.setter
+    def isolation_level(self, value: t.Any) -> None:
+        if value is None:
+            self._refuse_autocommit()
+
+    def _refuse_autocommit(self) -> t.NoReturn:
+        raise SandboxError(
+            "appshell's sandbox refused AUTOCOMMIT on a connection: every statement would "
+            "commit by itself, outside the sandbox."
+        )
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self._outer.real, name)
+
+    def _usable(self) -> None:
+        self._outer.check()
+        if self._closed:
+            raise SandboxError("this sandbox connection has been closed")
+
+    # -- one statement --------------------------------------------------------------------
+    def _run(self, cursor: t.Any, method: str, statement: str, args: t.Any, kwargs: t.Any) -> bool:
+        """Run one statement; False when it was a transaction switch handled here instead."""
+        self._usable()
+        words = statement_words(statement) if isinstance(statement, str) else []
+        switch = self._switch(words)
+        if switch is not None:
+            switch()
+            return False
+        try:
+            self._outer.savepoints.begin(self)
+            getattr(cursor, method)(statement, *args, **kwargs)
+        except BaseException as error:
+            self._outer.verify(error)
+            raise
+        self._outer.statements += 1
+        self._outer.verify(None)
+        return True
+
+    def _switch(self, words: list[tuple[str, str]]) -> t.Callable[[], None] | None:
+        kinds = [self._kind(first, second) for first, second in words]
+        if not any(kinds):
+            return None
+        if len(words) > 1:
+            raise SandboxError(
+                "appshell's sandbox refused a statement list that begins or ends a transaction "
+                f"({' '.join(words[kinds.index(next(k for k in kinds if k))])}): run it alone."
+            )
+        first, second = words[0]
+        if kinds[0] == "begin":
+            return lambda: self._outer.savepoints.begin(self)
+        if kinds[0] == "commit":
+            return self.commit
+        if kinds[0] == "rollback":
+            return self.rollback
+        what = f"{first} {second}".strip()
+        if kinds[0] == "ddl":
+            reason = f"{self._outer.dialect_name} commits the open transaction before {what}"
+        else:
+            reason = f"{what} would act outside the sandbox's transaction"
+        raise SandboxError(f"appshell's sandbox refused {what!r} before it ran: {reason}.")
+
+    def _kind(self, first: str, second: str) -> str | None:
+        if (first, second) == ("PREPARE", "TRANSACTION") or second == "PREPARED":
+            return "refuse"
+        if first in _BEGIN and (first == "BEGIN" or second == "TRANSACTION"):
+            return "begin"
+        if first in _COMMIT:
+            return "commit"
+        if first in _ROLLBACK and second != "TO":
+            return "rollback"
+        mysql = self._outer.dialect_name in ("mysql", "mariadb")
+        if mysql and first in _IMPLICIT_COMMIT and second != "TEMPORARY":
+            return "ddl"
+        return None
+
+
+class SandboxCursor:
+    """A driver cursor whose statements go through the sandbox's checks."""
+
+    def __init__(self, connection: SandboxConnection, cursor: t.Any) -> None:
+        self._connection = connection
+        self._cursor = cursor
+
+    @property
+    def connection(self) -> SandboxConnection:
+        return self._connection
+
+    def execute(self, statement: str, *args: t.Any, **kwargs: t.Any) -> SandboxCursor:
+        self._connection._run(self._cursor, "execute", statement, args, kwargs)
+        return self
+
+    def executemany(self, statement: str, *args: t.Any, **kwargs: t.Any) -> SandboxCursor:
+        self._connection._run(self._cursor, "executemany", statement, args, kwargs)
+        return self
+
+    def executescript(self, *args: t.Any) -> t.NoReturn:
+        self._connection.executescript()
+
+    def __iter__(self) -> t.Iterator[t.Any]:
+        return iter(self._cursor)
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self._cursor, name)
