@@ -7,10 +7,8 @@ import asyncio
 import dataclasses
 import io
 import re
-import tempfile
 import textwrap
 import typing as t
-import warnings
 from pathlib import Path
 
 import pytest
@@ -31,27 +29,6 @@ class Database:
     dialect: str
     engine: t.Any
     is_async: bool = False
-
-
-@pytest.fixture(scope="session")
-def _pg_url() -> t.Iterator[str]:
-    """A real PostgreSQL server for this file (temporary: tests/databases/conftest.py's
-    ``postgres_url`` takes its place once merged)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
-        try:
-            import pgserver
-
-            folder = tempfile.mkdtemp(prefix="appshell-pg-")
-            server = pgserver.get_server(folder, cleanup_mode="stop")
-        except Exception as e:  # pragma: no cover - depends on the machine
-            pytest.skip(f"PostgreSQL (pgserver) could not start here: {e}")
-    try:
-        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server.cleanup()
 
 
 class Base(orm.DeclarativeBase):
@@ -341,12 +318,12 @@ def test_detach_stops_recording(blog: sa.Engine) -> None:
 
 
 def test_postgresql_statements_name_their_bind(
-    _pg_url: str,  # noqa: PT019 - its value is used
+    postgres_db: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    engine = sa.create_engine(_pg_url)
+    engine = sa.create_engine(postgres_db)
     sql = SQLEcho()
-    detach = attach([Database("reports", _pg_url, "postgresql", engine)], sql)
+    detach = attach([Database("reports", postgres_db, "postgresql", engine)], sql)
     sql.echo = True
     try:
         with engine.connect() as conn:

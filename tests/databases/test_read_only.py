@@ -4,9 +4,7 @@ engine hands out, and the next statement works; real SQLite files and a real Pos
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import typing as t
-import warnings
 from pathlib import Path
 
 import pytest
@@ -26,27 +24,6 @@ class Database:
     dialect: str
     engine: t.Any
     is_async: bool = False
-
-
-@pytest.fixture(scope="session")
-def _pg_url() -> t.Iterator[str]:
-    """A real PostgreSQL server for this file (temporary: tests/databases/conftest.py's
-    ``postgres_url`` takes its place once merged)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
-        try:
-            import pgserver
-
-            folder = tempfile.mkdtemp(prefix="appshell-pg-")
-            server = pgserver.get_server(folder, cleanup_mode="stop")
-        except Exception as e:  # pragma: no cover - depends on the machine
-            pytest.skip(f"PostgreSQL (pgserver) could not start here: {e}")
-    try:
-        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server.cleanup()
 
 
 class Base(orm.DeclarativeBase):
@@ -74,7 +51,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> t.Iterator[Datab
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'notes.db'}"
     else:
-        url = request.getfixturevalue("_pg_url")
+        url = request.getfixturevalue("postgres_db")
     engine = _engine(url)
     yield Database("default", url, request.param, engine)
     engine.dispose()
@@ -174,11 +151,11 @@ def test_sqlite_query_only_is_set_again_at_each_transaction(tmp_path: Path) -> N
     ],
 )
 def test_postgresql_read_only_is_per_transaction(
-    _pg_url: str,  # noqa: PT019 - its value is used
+    postgres_db: str,
     undo: list[str],
 ) -> None:
-    engine = _engine(_pg_url)
-    guard = ReadOnly([Database("default", _pg_url, "postgresql", engine)])
+    engine = _engine(postgres_db)
+    guard = ReadOnly([Database("default", postgres_db, "postgresql", engine)])
     guard.start()
     try:
         with engine.connect() as conn:
@@ -200,9 +177,9 @@ def _run_all(conn: sa.Connection, statements: list[str]) -> None:
         conn.exec_driver_sql(statement)
 
 
-def test_postgresql_autocommit_is_refused(_pg_url: str) -> None:  # noqa: PT019
-    engine = _engine(_pg_url)
-    guard = ReadOnly([Database("default", _pg_url, "postgresql", engine)])
+def test_postgresql_autocommit_is_refused(postgres_db: str) -> None:
+    engine = _engine(postgres_db)
+    guard = ReadOnly([Database("default", postgres_db, "postgresql", engine)])
     guard.start()
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
