@@ -18,8 +18,11 @@ if t.TYPE_CHECKING:
     from types import CodeType
 
 
-def _console(namespace: dict[str, t.Any], session: SessionLoop) -> t.Any:
-    """An InteractiveConsole whose statements may ``await``, on one loop for the session."""
+def _console(
+    namespace: dict[str, t.Any], session: SessionLoop, after: t.Callable[[], None]
+) -> t.Any:
+    """An InteractiveConsole whose statements may ``await``, on one loop for the session;
+    ``after`` runs after each statement."""
     import code  # here, not at the top: scripts never need it
 
     class Console(code.InteractiveConsole):
@@ -35,6 +38,7 @@ def _console(namespace: dict[str, t.Any], session: SessionLoop) -> t.Any:
                 raise
             except BaseException:
                 self.showtraceback()
+            after()
 
         def showtraceback(self) -> None:
             # As the stdlib does, but from the user's first frame: not appshell's or asyncio's.
@@ -240,6 +244,8 @@ class PythonBackend(BaseBackend):
         for prompt, default in (("ps1", ">>> "), ("ps2", "... ")):
             if not hasattr(sys, prompt):
                 setattr(sys, prompt, default)
+        if settings.prompt_marker:
+            sys.ps1 = f"[{settings.prompt_marker}] {sys.ps1}"
 
         session = settings.session or SessionLoop()
         try:
@@ -247,7 +253,7 @@ class PythonBackend(BaseBackend):
                 _hangup_exits(history.save if history is not None else lambda: None),
                 session.threaded(),  # the loop goes on in its own thread while input waits
             ):
-                _console(namespace, session).interact(
+                _console(namespace, session, settings.statement_done).interact(
                     banner=banner if settings.banner else "", exitmsg=""
                 )
         finally:
