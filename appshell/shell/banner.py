@@ -83,11 +83,11 @@ def show_context(namespace: Namespace, as_json: bool) -> None:
     click.echo(render_table(("Name", "Source", "Type", "Overrides"), rows))
     if namespace.databases:
         click.echo("")
-        rows = (
+        found = (
             (db["name"], db["dialect"] + (" (async)" if db["async"] else ""), db["url"])
             for db in namespace.databases
         )
-        click.echo(render_table(("Database", "Dialect", "URL"), rows))
+        click.echo(render_table(("Database", "Dialect", "URL"), found))
     collisions = namespace.collisions()
     if collisions:
         click.echo("\nModel name collisions:")
