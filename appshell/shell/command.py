@@ -297,7 +297,6 @@ def _run_session(
         ptpython_options=profile.ptpython_options,
         profile=profile,
         prompt_marker=session.prompt_marker,
-        after_statement=session.after_statement,
     )
     if plan.script:
         script = ScriptRunner(namespace, session.loop, interactive=plan.repl)

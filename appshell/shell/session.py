@@ -225,6 +225,7 @@ class ShellSession:
         if databases is not None:
             run(databases.start)
             defaults = {**databases.names(), **defaults}
+            self.loop.after_prompt_statement.append(databases.after_statement)
 
         self.runner = CommandRunner(
             self.group,
@@ -279,11 +280,6 @@ class ShellSession:
     def prompt_marker(self) -> str:
         """``SANDBOX`` or ``READ-ONLY`` for the prompts when one is on, else ``""``."""
         return (self.databases.mode or "") if self.databases is not None else ""
-
-    def after_statement(self) -> None:
-        """What a REPL calls after each statement typed at its prompt (``sql``'s line)."""
-        if self.databases is not None:
-            self.databases.after_statement()
 
     def banner(self, backend: Backend, *, color: bool) -> str:
         """The first lines of the shell (see :func:`make_banner`)."""

@@ -67,17 +67,6 @@ class ShellSettings:
     profile: Profile | None = None
     #: Put in front of the prompt when set: ``SANDBOX``, ``READ-ONLY``.
     prompt_marker: str = ""
-    #: Called after each statement typed at the prompt (the session's ``sql`` line).
-    after_statement: t.Callable[[], None] | None = None
-
-    def statement_done(self) -> None:
-        """Run :attr:`after_statement`, if any: what it raises is shown, never fatal."""
-        if self.after_statement is None:
-            return
-        try:
-            self.after_statement()
-        except Exception as e:
-            warn(f"after the statement: {type(e).__name__}: {e}")
 
 
 @t.runtime_checkable

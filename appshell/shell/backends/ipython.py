@@ -274,8 +274,9 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
         register(app.shell)
     if settings.prompt_marker:
         _mark_prompts(app.shell, settings.prompt_marker)
-    if settings.after_statement is not None:
-        app.shell.events.register("post_run_cell", lambda result: settings.statement_done())
+    if settings.session is not None:
+        loop = settings.session
+        app.shell.events.register("post_run_cell", lambda result: loop.prompt_statement_done())
     if settings.session is not None:
         # `await` at the prompt runs on the session's loop, shared with scripts.
         app.shell.loop_runner = _runner(app.shell, settings.session)

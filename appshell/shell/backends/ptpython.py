@@ -50,11 +50,8 @@ def compile_input(source: str, flags: int) -> tuple[CodeType, bool]:
     return compile(tree, "<stdin>", "exec", flags, dont_inherit=True), False
 
 
-def make_repl(
-    session: SessionLoop, after: t.Callable[[], None] = lambda: None, **options: t.Any
-) -> t.Any:
-    """A ptpython REPL (``options`` as for ``PythonRepl``) that evaluates through
-    ``session``, calling ``after`` after each statement."""
+def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
+    """A ptpython REPL (``options`` as for ``PythonRepl``) that evaluates through ``session``."""
     from ptpython.repl import PythonRepl
 
     class SessionRepl(PythonRepl):
@@ -85,7 +82,7 @@ def make_repl(
             try:
                 value = session.run(code, self.get_globals(), self.get_locals())
             finally:
-                after()
+                session.prompt_statement_done()
             if not is_expression:
                 return None
             # `_` and `_N` (N the Out[N] of the ipython prompt style) name the last results.
@@ -151,7 +148,6 @@ class PtpythonBackend(BaseBackend):
         session = settings.session or SessionLoop()
         repl = make_repl(
             session,
-            settings.statement_done,
             get_globals=lambda: namespace,
             get_locals=lambda: namespace,
             history_filename=str(history) if history else None,

@@ -18,11 +18,8 @@ if t.TYPE_CHECKING:
     from types import CodeType
 
 
-def _console(
-    namespace: dict[str, t.Any], session: SessionLoop, after: t.Callable[[], None]
-) -> t.Any:
-    """An InteractiveConsole whose statements may ``await``, on one loop for the session;
-    ``after`` runs after each statement."""
+def _console(namespace: dict[str, t.Any], session: SessionLoop) -> t.Any:
+    """An InteractiveConsole whose statements may ``await``, on one loop for the session."""
     import code  # here, not at the top: scripts never need it
 
     class Console(code.InteractiveConsole):
@@ -38,7 +35,7 @@ def _console(
                 raise
             except BaseException:
                 self.showtraceback()
-            after()
+            session.prompt_statement_done()
 
         def showtraceback(self) -> None:
             # As the stdlib does, but from the user's first frame: not appshell's or asyncio's.
@@ -253,7 +250,7 @@ class PythonBackend(BaseBackend):
                 _hangup_exits(history.save if history is not None else lambda: None),
                 session.threaded(),  # the loop goes on in its own thread while input waits
             ):
-                _console(namespace, session, settings.statement_done).interact(
+                _console(namespace, session).interact(
                     banner=banner if settings.banner else "", exitmsg=""
                 )
         finally:
