@@ -48,10 +48,12 @@ KEYS: dict[str, str] = {
     "imports": "a list of import specs such as 'json', 'pathlib:Path', 'datetime:datetime as dt'",
     "optional_imports": "a list of import specs",
     "startup": "a list of files (ending in .py) and/or code strings",
-    "banner": "true or false",
-    "history": "true or false",
     "ipython": "a table with 'extensions' and/or 'config'",
     "ptpython": "a table with 'options'",
+    **dict.fromkeys(
+        ("banner", "history", "sandbox", "read_only", "sql", "models"), "true or false"
+    ),
+    "sql_repeat_threshold": "a whole number, 0 or more (0 turns the repeated-SQL line off)",
 }
 _SUBKEYS = {
     "ipython": {"extensions": "a list of extension names", "config": "a table of tables"},
@@ -67,6 +69,11 @@ class ProfileLayer(t.NamedTuple):
     origin: str  # "builtin", "project", "user"
     path: str  # the file (for a project layer: the pyproject.toml)
     data: dict[str, t.Any]
+
+
+def _flag(key: str, default: bool) -> t.Any:
+    """A property: the profile's true-or-false ``key``, ``default`` when it is not set."""
+    return property(lambda self: bool(self.data.get(key, default)))
 
 
 class Profile:
@@ -125,13 +132,18 @@ class Profile:
     def startup(self) -> list[str]:
         return list(self.data.get("startup", []))
 
-    @property
-    def banner(self) -> bool:
-        return bool(self.data.get("banner", True))
+    banner = _flag("banner", True)
+    history = _flag("history", True)
+    sandbox = _flag("sandbox", False)
+    read_only = _flag("read_only", False)
+    #: Statement echo on from the start.
+    sql = _flag("sql", False)
+    models = _flag("models", True)
 
     @property
-    def history(self) -> bool:
-        return bool(self.data.get("history", True))
+    def sql_repeat_threshold(self) -> int:
+        """How many runs of one SQL in one prompt statement make the repeated-SQL line."""
+        return int(self.data.get("sql_repeat_threshold", 10))
 
     @property
     def ipython_extensions(self) -> list[str]:
@@ -174,7 +186,11 @@ def _tables(value: t.Any) -> bool:
 #: What each key's value must be, by its dotted name.
 _SHAPES: dict[str, t.Callable[[t.Any], bool]] = {
     **dict.fromkeys(("description", "extends"), lambda v: isinstance(v, str)),
-    **dict.fromkeys(("banner", "history"), lambda v: isinstance(v, bool)),
+    **dict.fromkeys(
+        ("banner", "history", "sandbox", "read_only", "sql", "models"),
+        lambda v: isinstance(v, bool),
+    ),
+    "sql_repeat_threshold": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
     **dict.fromkeys(("repl", "imports", "optional_imports", "startup"), _strings),
     **dict.fromkeys(("ipython", "ptpython", "ptpython.options"), lambda v: isinstance(v, dict)),
     "ipython.extensions": _strings,

@@ -18,6 +18,8 @@ from click.core import ParameterSource
 from ..exceptions import AppShellUsageError, ReplNotAvailable
 from ..profiles import complete_profile_names
 from ..term import render_table, use_color
+from .banner import show_context
+from .dboptions import database_options, session_options
 from .script import ScriptRunner, flush_output
 from .session import ShellSession, choose_profile
 
@@ -25,7 +27,6 @@ if t.TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
     from .backends import Backend, ShellSettings
-    from .context import Namespace
 
 # The REPL backends are imported only when a REPL is to be chosen or run: a script (`shell
 # -c`, FILE, stdin) needs none of them.
@@ -46,18 +47,6 @@ def _has_ipython() -> bool:
 
 
 __all__ = ["shell_command"]
-
-
-def show_context(namespace: Namespace, as_json: bool) -> None:
-    """``--print-context``: every name, its source, its type, what it overrode."""
-    records = namespace.describe()
-    if as_json:
-        import json
-
-        click.echo(json.dumps(records, indent=2))
-        return
-    rows = ((r["name"], r["source"], r["type"], ", ".join(r["overrides"])) for r in records)
-    click.echo(render_table(("Name", "Source", "Type", "Overrides"), rows))
 
 
 def show_repls(order: t.Sequence[str] | None) -> None:
@@ -188,10 +177,12 @@ class _ShellCommand(click.Command):
     is_flag=True,
     help="Do not run an ASGI app's lifespan (its startup and shutdown) around the session.",
 )
+@database_options
 @click.argument("script_args", metavar="[FILE] [ARGS]...", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def shell_command(
     ctx: click.Context,
+    /,
     command: str | None,
     interactive: bool,
     echo: bool,
@@ -207,6 +198,7 @@ def shell_command(
     no_startup: bool,
     no_lifespan: bool,
     script_args: tuple[str, ...],
+    **database: bool | None,
 ) -> None:
     """Run an interactive Python shell in the app context, or a script with its names.
 
@@ -251,9 +243,10 @@ def shell_command(
             " pip install 'appshell[ipython]'"
         )
 
-    session = ShellSession.for_command(
-        ctx, profile=profile, strict=strict, startup=not no_startup, lifespan=not no_lifespan
-    )
+    options: dict[str, t.Any] = {"strict": strict, "startup": not no_startup}
+    options["lifespan"] = not no_lifespan
+    options.update(session_options(database))  # --sandbox, --read-only, --sql, --no-models
+    session = ShellSession.for_command(ctx, profile=profile, **options)
     try:
         code = _run_session(
             session,
@@ -303,6 +296,7 @@ def _run_session(
         ipython_extensions=profile.ipython_extensions,
         ptpython_options=profile.ptpython_options,
         profile=profile,
+        prompt_marker=session.prompt_marker,
     )
     if plan.script:
         script = ScriptRunner(namespace, session.loop, interactive=plan.repl)

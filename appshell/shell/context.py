@@ -1,7 +1,8 @@
 """The context builder: one namespace from ordered sources, remembering where each name came from.
 
 Sources are merged in the order of DESIGN.md (later wins): ``default`` (``app``, ``cli``
-and the adapter's defaults), ``adapter`` (the framework's shell context), ``provider:<name>``
+and the adapter's defaults), ``adapter`` (the framework's shell context), ``models`` (the
+ORM's model classes, same-named ones aliased, never over a name the app gave), ``provider:<name>``
 (``@group.shell_context`` functions and ``appshell.shell_context`` entry points),
 ``profile:<name>`` (a profile's imports), ``startup`` (names a startup file or script
 defines). Every override is recorded; rebinding a name to the identical object is not one.
@@ -62,6 +63,9 @@ def _dotted(kind: type) -> str:
     return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
 
 
+_MISSING = object()
+
+
 def _describe(value: object) -> str:
     if value is None:
         return "None"
@@ -81,6 +85,10 @@ class Namespace(dict[str, t.Any]):
         super().__init__()
         self._sources: dict[str, str] = {}
         self._overrides: dict[str, list[str]] = {}
+        #: More to say of some names (a model's alias: what it is an alias for, why).
+        self.notes: dict[str, dict[str, t.Any]] = {}
+        #: The databases the session found (``Database.describe()`` records).
+        self.databases: list[dict[str, t.Any]] = []
 
     @property
     def provenance(self) -> dict[str, Binding]:
@@ -99,15 +107,29 @@ class Namespace(dict[str, t.Any]):
         return {source: sorted(names, key=str.lower) for source, names in groups.items()}
 
     def describe(self) -> list[dict[str, t.Any]]:
-        """One record per name: ``{"name", "source", "type", "overrides"}`` (for --json)."""
-        return [
-            {
+        """One record per name: ``{"name", "source", "type", "overrides"}`` (for --json),
+        with the notes of the names that have some (a model alias's ``"collision"``) and,
+        on ``sql``, the session's ``"databases"``."""
+        records = []
+        for b in sorted(self.provenance.values(), key=lambda b: b.name.lower()):
+            record = {
                 "name": b.name,
                 "source": b.source,
                 "type": b.type_name(self[b.name]),
                 "overrides": list(b.overrides),
+                **self.notes.get(b.name, {}),
             }
-            for b in sorted(self.provenance.values(), key=lambda b: b.name.lower())
+            if b.name == "sql" and self.databases:
+                record["databases"] = list(self.databases)
+            records.append(record)
+        return records
+
+    def collisions(self) -> list[str]:
+        """One line per model that got an alias because its class name was taken."""
+        return [
+            f"{name}: {note['collision']}"
+            for name, note in self.notes.items()
+            if "collision" in note
         ]
 
 
@@ -142,6 +164,40 @@ class ContextBuilder:
             elif previous is None:
                 sources[name] = source
             namespace[name] = value
+
+    def add_models(self, models: t.Sequence[type]) -> None:
+        """Merge the ORM's ``models`` as the ``models`` source.
+
+        A model already in the namespace under its name (Flask-SQLAlchemy's shell context
+        adds them) is not added again. Same-named models all stay reachable: the first
+        keeps the bare name, the others are named from their module path
+        (``shop_models_User``), as is a model whose name the app gave to something else.
+        Each alias is noted as a collision.
+        """
+        namespace = self.namespace
+        ours = {id(model) for model in models}
+        names: dict[str, type] = {}
+        # The model each bare name belongs to: the first one registered under it.
+        owner: dict[str, type] = {}
+        for model in models:
+            name = model.__name__
+            present = namespace.get(name, _MISSING)
+            if present is model:
+                owner.setdefault(name, model)
+                continue
+            if name in owner:
+                held = f"{_dotted(owner[name])}'s"
+            elif present is not _MISSING and id(present) not in ours:
+                held = f"taken by the {namespace._sources[name]} source"
+            else:
+                names[name] = owner[name] = model
+                continue
+            alias = f"{model.__module__}.{model.__qualname__}".replace(".", "_")
+            names[alias] = model
+            namespace.notes[alias] = {
+                "collision": f"{_dotted(model)}, aliased: the name {name!r} is {held}"
+            }
+        self.add("models", names)
 
     def add_provider(self, source: str, provider: t.Callable[[], t.Any]) -> None:
         """Call ``provider`` and merge what it returns.
@@ -254,6 +310,7 @@ def build_namespace(
     profile: Profile | None = None,
     session: SessionLoop | None = None,
     strict: bool = False,
+    models: t.Sequence[type] = (),
 ) -> Namespace:
     """Merge the sources of DESIGN.md's order into the shell's namespace.
 
@@ -266,6 +323,7 @@ def build_namespace(
     :param profile: whose ``imports`` come next; with a ``session``, its startup code runs
         last, on that session's loop.
     :param strict: a provider, import or startup code that raises ends the session.
+    :param models: the ORM's model classes, merged after the adapter's shell context.
     """
     builder = ContextBuilder(strict=strict)
     names = adapter.default_names()
@@ -274,6 +332,8 @@ def build_namespace(
     names.update(defaults or {})
     builder.add("default", names)
     builder.add_provider("adapter", adapter.shell_context)
+    if models:
+        builder.add_models(models)
     builder.add_providers(providers)
     if profile is not None:
         source = f"profile:{profile.name}"

@@ -55,6 +55,20 @@ class SessionLoop:
         self._failed: list[t.Any] = []
         #: Whether Ctrl-C cancelled the last awaited statement.
         self.interrupted = False
+        #: Called by the REPLs after each statement typed at the prompt (the session's
+        #: ``sql`` line), in order.
+        self.after_prompt_statement: list[t.Callable[[], None]] = []
+
+    def prompt_statement_done(self) -> None:
+        """Run the :attr:`after_prompt_statement` callbacks: what one raises is said in one
+        line, never fatal to the prompt."""
+        for callback in self.after_prompt_statement:
+            try:
+                callback()
+            except Exception as e:
+                from ..term import warn
+
+                warn(f"after the statement: {type(e).__name__}: {e}")
 
     @property
     def loop(self) -> t.Any:

@@ -23,6 +23,7 @@ from .loop import SessionLoop
 if t.TYPE_CHECKING:
     from types import TracebackType
 
+    from ..databases.tools import SessionDatabases
     from ..groups import AppGroup
     from ..lifespan import AsyncParts
     from ..profiles import Profile
@@ -80,6 +81,12 @@ class ShellSession:
     :param handle_sigterm: SIGTERM ends the session as ``sys.exit(143)`` would, so that
         the lifespan shutdown and the teardown run (the command line's sessions; only on
         the main thread).
+    :param sandbox: run the session in a sandbox that rolls every database change back
+        (None: the profile's ``sandbox``).
+    :param read_only: the databases refuse writes (None: the profile's ``read_only``);
+        it wins over ``sandbox``.
+    :param sql: echo every statement from the start (None: the profile's ``sql``).
+    :param models: put the ORM's models in the namespace (None: the profile's ``models``).
     """
 
     def __init__(
@@ -95,6 +102,10 @@ class ShellSession:
         prog_name: str = "appshell",
         lifespan: bool = True,
         handle_sigterm: bool = False,
+        sandbox: bool | None = None,
+        read_only: bool | None = None,
+        sql: bool | None = None,
+        models: bool | None = None,
     ) -> None:
         self.info = info
         self.group = group
@@ -106,6 +117,17 @@ class ShellSession:
         self.prog_name = prog_name
         self.lifespan = lifespan
         self.handle_sigterm = handle_sigterm
+        profile = self.profile
+        #: What the session does with the app's databases, the options over the profile.
+        self.database_options: dict[str, t.Any] = {
+            "sandbox": profile.sandbox if sandbox is None else sandbox,
+            "read_only": profile.read_only if read_only is None else read_only,
+            "sql": profile.sql if sql is None else sql,
+            "models": profile.models if models is None else models,
+            "repeat_threshold": profile.sql_repeat_threshold,
+        }
+        #: The databases found and the tools on them (None: no integration applied).
+        self.databases: SessionDatabases | None = None
         #: The event loop and context every statement of the session runs in.
         self.loop = SessionLoop()
         self.runner: CommandRunner | None = None
@@ -197,6 +219,14 @@ class ShellSession:
         from .context import build_namespace
         from .runner import CommandRunner
 
+        # Before the first statement (startup code included): the databases found, the
+        # sandbox or read-only started, `sql` made.
+        databases = self.databases = run(self._find_databases, defaults.get("state"))
+        if databases is not None:
+            run(databases.start)
+            defaults = {**databases.names(), **defaults}
+            self.loop.after_prompt_statement.append(databases.after_statement)
+
         self.runner = CommandRunner(
             self.group,
             self.info,
@@ -216,12 +246,45 @@ class ShellSession:
             profile=self.profile,
             session=self.loop if self.startup else None,
             strict=self.strict,
+            models=databases.models if databases is not None else (),
         )
+        if databases is not None:
+            self._namespace.databases = databases.describe()
         return self._namespace
+
+    def _find_databases(self, state: t.Any) -> SessionDatabases | None:
+        """The app's databases, if an ORM integration may apply: the app imported
+        SQLAlchemy, an ``appshell.databases`` plugin is installed, or an option asks (the
+        group's name is spelled here so that an app without an ORM imports none of it).
+
+        :raises NoDatabaseFound: an option asks and no database is found (exit 2).
+        """
+        from .. import plugins
+
+        options = self.database_options
+        asked = options["sandbox"] or options["read_only"] or options["sql"]
+        if not (asked or "sqlalchemy" in sys.modules or plugins.entry_points("appshell.databases")):
+            return None
+        from ..databases.tools import DatabaseOptions, SessionDatabases
+
+        adapter = self.adapter
+        return SessionDatabases.find(
+            getattr(adapter, "app", None),
+            adapter,
+            DatabaseOptions(**options),
+            origin=self.info.app_origin,
+            state=state if isinstance(state, dict) else None,
+        )
+
+    @property
+    def prompt_marker(self) -> str:
+        """``SANDBOX`` or ``READ-ONLY`` for the prompts when one is on, else ``""``."""
+        return (self.databases.mode or "") if self.databases is not None else ""
 
     def banner(self, backend: Backend, *, color: bool) -> str:
         """The first lines of the shell (see :func:`make_banner`)."""
-        return make_banner(self.info, self.namespace, backend, color=color)
+        first = self.databases.banner_lines() if self.databases is not None else []
+        return make_banner(self.info, self.namespace, backend, color=color, first_lines=first)
 
     def close(self, *, context_may_be_lost: bool = False) -> bool:
         """End the session: stop its background servers, close its loop, pop the app
@@ -253,8 +316,25 @@ class ShellSession:
             self._restore_sigterm()
         if self.runner is not None:
             self.runner.close()
+        self._end_databases()
         parts, self._async = self._async, None
         return parts
+
+    def _end_databases(self) -> None:
+        """End the sandbox (rolled back) or read-only and the echo; say the summary."""
+        databases, self.databases = self.databases, None
+        if databases is None:
+            return
+        try:
+            summaries = databases.end()
+        except Exception as e:
+            from ..term import warn
+
+            warn(f"ending the database tools failed: {type(e).__name__}: {e}")
+            return
+        sys.stdout.flush()
+        for summary in summaries:
+            click.echo(f"appshell: {summary}", err=True)
 
     def _finish_close(self, clean: bool, context_may_be_lost: bool) -> bool:
         self.loop.close()

@@ -65,6 +65,8 @@ class ShellSettings:
     #: The profile the settings above come from, so that a message about one of them can
     #: name the profile and the file that set it; None when they come from nowhere else.
     profile: Profile | None = None
+    #: Put in front of the prompt when set: ``SANDBOX``, ``READ-ONLY``.
+    prompt_marker: str = ""
 
 
 @t.runtime_checkable

@@ -208,6 +208,19 @@ def _run_loop_at_prompt(shell: t.Any, session: SessionLoop) -> None:
         shell.events.register("post_run_cell", enable)
 
 
+def _mark_prompts(shell: t.Any, marker: str) -> None:
+    """IPython's input prompt starts with ``[marker]`` (the user's own prompts class too)."""
+    from pygments.token import Token
+
+    prompts = shell.prompts
+    tokens = prompts.in_prompt_tokens
+
+    def marked(*args: t.Any, **kwargs: t.Any) -> list[tuple[t.Any, str]]:
+        return [(Token.Prompt.Mode, f"[{marker}] "), *tokens(*args, **kwargs)]
+
+    prompts.in_prompt_tokens = marked
+
+
 def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> t.Any:
     """IPython's terminal application, initialized on ``namespace`` but not started.
 
@@ -259,6 +272,11 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
     register = getattr(namespace.get("cli"), "register_ipython_magic", None)
     if callable(register):
         register(app.shell)
+    if settings.prompt_marker:
+        _mark_prompts(app.shell, settings.prompt_marker)
+    if settings.session is not None:
+        loop = settings.session
+        app.shell.events.register("post_run_cell", lambda result: loop.prompt_statement_done())
     if settings.session is not None:
         # `await` at the prompt runs on the session's loop, shared with scripts.
         app.shell.loop_runner = _runner(app.shell, settings.session)

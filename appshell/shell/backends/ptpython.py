@@ -79,7 +79,10 @@ def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
                 os.system(command[1:])
                 return None
             code, is_expression = compile_input(line, self.get_compiler_flags())
-            value = session.run(code, self.get_globals(), self.get_locals())
+            try:
+                value = session.run(code, self.get_globals(), self.get_locals())
+            finally:
+                session.prompt_statement_done()
             if not is_expression:
                 return None
             # `_` and `_N` (N the Out[N] of the ipython prompt style) name the last results.
@@ -88,6 +91,30 @@ def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
             return value
 
     return SessionRepl(**options)
+
+
+def _mark_prompts(repl: t.Any, marker: str) -> None:
+    """Every prompt style of ``repl`` (the user's config may pick any) starts with
+    ``[marker]``."""
+    from prompt_toolkit.formatted_text import to_formatted_text
+    from ptpython.prompt_style import PromptStyle
+
+    class Marked(PromptStyle):
+        def __init__(self, style: t.Any) -> None:
+            self.style = style
+
+        def in_prompt(self) -> t.Any:
+            own = to_formatted_text(self.style.in_prompt())
+            return [("bold ansiyellow", f"[{marker}] "), *own]
+
+        def in2_prompt(self, width: int) -> t.Any:
+            return self.style.in2_prompt(width)
+
+        def out_prompt(self) -> t.Any:
+            return self.style.out_prompt()
+
+    for name, style in list(repl.all_prompt_styles.items()):
+        repl.all_prompt_styles[name] = Marked(style)
 
 
 def _stop_prompt(app: t.Any, seconds: float = 2.0) -> None:
@@ -134,6 +161,8 @@ class PtpythonBackend(BaseBackend):
                 continue
             setattr(repl, option, value)
 
+        if settings.prompt_marker:
+            _mark_prompts(repl, settings.prompt_marker)
         if settings.banner and banner:
             sys.stdout.write(banner.rstrip("\n") + "\n")
             sys.stdout.flush()

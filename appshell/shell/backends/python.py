@@ -35,6 +35,7 @@ def _console(namespace: dict[str, t.Any], session: SessionLoop) -> t.Any:
                 raise
             except BaseException:
                 self.showtraceback()
+            session.prompt_statement_done()
 
         def showtraceback(self) -> None:
             # As the stdlib does, but from the user's first frame: not appshell's or asyncio's.
@@ -240,6 +241,8 @@ class PythonBackend(BaseBackend):
         for prompt, default in (("ps1", ">>> "), ("ps2", "... ")):
             if not hasattr(sys, prompt):
                 setattr(sys, prompt, default)
+        if settings.prompt_marker:
+            sys.ps1 = f"[{settings.prompt_marker}] {sys.ps1}"
 
         session = settings.session or SessionLoop()
         try:

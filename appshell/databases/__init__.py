@@ -1,0 +1,185 @@
+"""What appshell needs from an ORM, behind one protocol: the app's databases and models.
+
+An :class:`Integration` is given a :class:`Scope` (the loaded app, its adapter and the
+objects the app keeps: its module's globals, ``app.extensions``, ``app.state``, the
+lifespan state) and finds the app's databases (:class:`Database`) and models in it. It also
+opens the session's database tools on what it found: a sandbox, read-only, statement echo.
+
+The integrations are appshell's own ``sqlalchemy`` (imported only when the app imported
+SQLAlchemy already, or an option asks for a database) and the entry points of the
+``appshell.databases`` group, each naming an Integration object or class. This module
+imports no ORM.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+
+from ..exceptions import AppShellUsageError
+
+if t.TYPE_CHECKING:
+    from .echo import SQLEcho
+
+__all__ = [
+    "ENTRY_POINTS",
+    "Database",
+    "Integration",
+    "NoDatabaseFound",
+    "Scope",
+    "Tool",
+    "find_databases",
+    "find_models",
+    "integrations",
+    "make_scope",
+]
+
+#: The entry-point group of third-party ORM integrations.
+ENTRY_POINTS = "appshell.databases"
+
+
+class Database(t.NamedTuple):
+    """One database of the app (an engine, a bind)."""
+
+    #: The bind name: ``"default"`` for the default bind, else the bind key or the name of
+    #: the variable the engine was found under.
+    name: str
+    #: The URL with its password hidden.
+    url: str
+    #: ``"sqlite"``, ``"postgresql"``, ...
+    dialect: str
+    #: The ORM's object: for SQLAlchemy a sync ``Engine`` (an ``AsyncEngine``'s
+    #: ``.sync_engine``).
+    engine: t.Any
+    is_async: bool = False
+    #: The name of the integration that found it.
+    orm: str = "sqlalchemy"
+
+    def describe(self) -> dict[str, t.Any]:
+        """What ``--print-context --json`` says of it."""
+        return {
+            "name": self.name,
+            "orm": self.orm,
+            "dialect": self.dialect,
+            "url": self.url,
+            "async": self.is_async,
+        }
+
+
+class Tool(t.Protocol):
+    """A sandbox or a read-only setting: started before the first statement, ended after
+    the last. ``end`` returns a one-line summary, or None."""
+
+    def start(self) -> None: ...
+
+    def end(self) -> t.Any: ...
+
+
+class Scope(t.NamedTuple):
+    """Where an integration looks: the app and what it keeps, found once per session."""
+
+    app: t.Any
+    adapter: t.Any
+    #: (where, value) pairs: ``("blog.engine", engine)``, ``("app.extensions['sqlalchemy']",
+    #: db)``, in the order they were found (the app's module first).
+    objects: list[tuple[str, t.Any]]
+
+
+@t.runtime_checkable
+class Integration(t.Protocol):
+    """What an ORM integration does for a session."""
+
+    #: A short name: ``"sqlalchemy"``, ``"django"``.
+    name: str
+    #: What it looks for, for the message when no database is found.
+    looks_for: str
+
+    def find_databases(self, scope: Scope) -> list[Database]:
+        """The app's databases, each once, the default one first."""
+
+    def find_models(self, scope: Scope) -> list[type]:
+        """Every model class mapped by the app's registries, in the order registered."""
+
+    def sandbox(self, databases: t.Sequence[Database]) -> Tool:
+        """A sandbox over ``databases``: ``start()`` raises AppShellUsageError when it
+        cannot be set up, ``end()`` rolls everything back and returns the summary."""
+
+    def read_only(self, databases: t.Sequence[Database]) -> Tool:
+        """A read-only setting over ``databases``."""
+
+    def attach_echo(self, databases: t.Sequence[Database], sql: SQLEcho) -> t.Callable[[], None]:
+        """Report each statement run on ``databases`` to ``sql``; returns the detach."""
+
+
+class NoDatabaseFound(AppShellUsageError):
+    """A database option was given and no integration found a database for the app."""
+
+
+def integrations(*, load: bool = False) -> list[Integration]:
+    """The ORM integrations that apply: appshell's SQLAlchemy one if SQLAlchemy is imported
+    (or ``load``: an option asks for a database), then the ``appshell.databases`` plugins."""
+    from .. import plugins
+
+    found: list[Integration] = []
+    if load or "sqlalchemy" in sys.modules:
+        from .sqlalchemy import integration
+
+        found.append(integration)
+    for plugin in plugins.load_all(ENTRY_POINTS):
+        found.append(plugin() if isinstance(plugin, type) else plugin)
+    return found
+
+
+def make_scope(
+    app: t.Any,
+    adapter: t.Any,
+    *,
+    origin: str = "",
+    state: t.Mapping[str, t.Any] | None = None,
+) -> Scope:
+    """The :class:`Scope` of ``app``: the globals of its modules (the one ``origin``
+    names, the app's ``import_name``, the loaded modules of the same package and the
+    modules those globals hold), ``app.extensions``, ``app.state``, the lifespan ``state``,
+    and what the adapter's ``database_objects()`` names, if it has that method."""
+    from .scope import app_objects
+
+    return Scope(app, adapter, app_objects(app, adapter, origin=origin, state=state))
+
+
+def find_databases(
+    app: t.Any, adapter: t.Any, *, scope: Scope | None = None, load: bool = False
+) -> list[Database]:
+    """The databases every integration finds for ``app``, each engine once."""
+    scope = scope if scope is not None else make_scope(app, adapter)
+    seen: set[int] = set()
+    found: list[Database] = []
+    for integration in integrations(load=load):
+        for database in integration.find_databases(scope):
+            if id(database.engine) not in seen:
+                seen.add(id(database.engine))
+                found.append(database)
+    return found
+
+
+def find_models(
+    app: t.Any, adapter: t.Any, *, scope: Scope | None = None, load: bool = False
+) -> list[type]:
+    """The models every integration finds for ``app``, each once, in registration order."""
+    scope = scope if scope is not None else make_scope(app, adapter)
+    models: dict[int, type] = {}
+    for integration in integrations(load=load):
+        for model in integration.find_models(scope):
+            models.setdefault(id(model), model)
+    return list(models.values())
+
+
+def no_database_message(option: str, integrations: t.Sequence[Integration]) -> str:
+    """The one line of exit 2 when ``option`` needs a database and none was found."""
+    what = "; ".join(i.looks_for for i in integrations) or (
+        "SQLAlchemy engines (SQLAlchemy is not installed)"
+    )
+    return (
+        f"{option} needs a database, and none was found for this app. appshell looked for"
+        f" {what}. Make the engine (or Flask-SQLAlchemy's db) a global of the app's module,"
+        " an app extension or part of the lifespan state, or leave out the option."
+    )
