@@ -316,12 +316,12 @@ class ShellSession:
             self._restore_sigterm()
         if self.runner is not None:
             self.runner.close()
-        self._end_databases()
         parts, self._async = self._async, None
         return parts
 
     def _end_databases(self) -> None:
-        """End the sandbox (rolled back) or read-only and the echo; say the summary."""
+        """End the sandbox (rolled back) or read-only and the echo; say the summary. The
+        last step of closing."""
         databases, self.databases = self.databases, None
         if databases is None:
             return
@@ -337,6 +337,14 @@ class ShellSession:
             click.echo(f"appshell: {summary}", err=True)
 
     def _finish_close(self, clean: bool, context_may_be_lost: bool) -> bool:
+        try:
+            return self._pop_context(clean, context_may_be_lost)
+        finally:
+            # Last: the lifespan's shutdown and the app's teardown (which closes its database
+            # sessions) still run inside the sandbox.
+            self._end_databases()
+
+    def _pop_context(self, clean: bool, context_may_be_lost: bool) -> bool:
         self.loop.close()
         context, self._app_context = self._app_context, None
         if context is None:

@@ -171,6 +171,25 @@ def test_plain_sessionmaker_app(sandboxed: tuple[sa.Engine, Sandbox]) -> None:
         assert titles(conn) == ["second", "third"]
 
 
+def test_a_session_that_outlives_the_sandbox_closes_quietly_and_is_refused_after(
+    db_url: str,
+) -> None:
+    before = snapshot(db_url)
+    engine = sa.create_engine(db_url)
+    sandbox = Sandbox([record("default", engine)], wait=2)
+    sandbox.start()
+    kept = orm.Session(engine)
+    kept.execute(sa.text("INSERT INTO items (title) VALUES ('kept')"))
+    sandbox.end()  # the session still holds its stand-in connection
+    with pytest.raises(Exception, match="the session ended and everything it did was rolled"):
+        kept.execute(sa.text("INSERT INTO items (title) VALUES ('after the end')"))
+    kept.close()  # its rollback after the end does nothing, and raises nothing
+    with engine.connect() as conn:  # the engine is the app's own again
+        assert titles(conn) == ["first", "second"]
+    engine.dispose()
+    assert snapshot(db_url) == before
+
+
 def test_ddl_released_savepoints_and_commit_as_sql_roll_back(
     sandboxed: tuple[sa.Engine, Sandbox],
 ) -> None:
@@ -487,8 +506,6 @@ FIX_TITLES = """
         sys.exit(int(sys.argv[1]))
 """
 
-needs_wiring = pytest.mark.xfail(strict=False, reason="needs --sandbox wiring from h/dbcore")
-
 
 @pytest.fixture
 def flask_app_with_binds(tmp_path: Path) -> tuple[str, str]:
@@ -498,7 +515,6 @@ def flask_app_with_binds(tmp_path: Path) -> tuple[str, str]:
     return main, users
 
 
-@needs_wiring
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "code"), [((), 0), (("3",), 3)], ids=["script-commits", "script-sys-exit"]
@@ -518,7 +534,6 @@ def test_a_sandboxed_script_that_commits_leaves_every_table_as_it_was(
     assert [snapshot(url) for url in flask_app_with_binds] == before
 
 
-@needs_wiring
 @pytest.mark.slow
 def test_an_engine_made_at_the_prompt_is_refused(
     flask_app_with_binds: tuple[str, str], run_appshell: t.Callable[..., t.Any]
@@ -535,7 +550,6 @@ def test_an_engine_made_at_the_prompt_is_refused(
     assert snapshot(main) == before
 
 
-@needs_wiring
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_a_signalled_sandboxed_session_leaves_nothing_committed(

@@ -69,6 +69,7 @@ class _Outer:
         self.statements = 0
         self.sequences: dict[str, int | None] = {}
         self.ended: str | None = None
+        self.finished = False  # close() ran: the session is over
 
     @property
     def label(self) -> str:
@@ -146,6 +147,9 @@ class _Outer:
                 self.fairy.invalidate()
         finally:
             self.fairy = self.real = None
+            # A stand-in that outlives the session (a Session the app's teardown never
+            # closed) is refused from now on; its rollback and close do nothing.
+            self.finished = True
         return sorted(advanced)
 
     # -- turns: one thread at a time ------------------------------------------------------
@@ -176,6 +180,11 @@ class _Outer:
                 self.turn.notify_all()
 
     def check(self) -> None:
+        if self.finished:
+            raise SandboxEnded(
+                f"the sandbox on database {self.label} is over: the session ended and"
+                " everything it did was rolled back."
+            )
         if self.ended is not None:
             raise SandboxEnded(
                 f"the sandbox on database {self.label} has ended: {self.ended}. Nothing the "

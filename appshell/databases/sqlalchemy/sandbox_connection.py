@@ -136,11 +136,11 @@ class SandboxConnection:
         return SandboxCursor(self, self._outer.real.cursor(*args, **kwargs))
 
     def commit(self) -> None:
-        if not self._closed and self._outer.ended is None:
+        if not self._closed and self._outer.ended is None and not self._outer.finished:
             self._outer.savepoints.commit(self)
 
     def rollback(self) -> None:
-        if not self._closed and self._outer.ended is None:
+        if not self._closed and self._outer.ended is None and not self._outer.finished:
             self._outer.savepoints.rollback(self)
 
     def close(self) -> None:
