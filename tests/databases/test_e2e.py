@@ -298,6 +298,37 @@ def test_the_n_plus_1_line_counts_a_loop_over_a_relationship_at_the_prompt(
     assert code == 0
 
 
+LOOP_SCRIPT = f"""
+from blog import Session
+print({LOOP})
+"""
+
+
+@pytest.mark.parametrize("how", ["file", "c"])
+def test_the_n_plus_1_line_comes_after_a_script(
+    sqlite_blog: str, tmp_path: Path, run_appshell: t.Callable[..., Result], how: str
+) -> None:
+    (tmp_path / "loop.py").write_text(LOOP_SCRIPT.lstrip())
+    args = ["loop.py"] if how == "file" else ["-c", LOOP_SCRIPT.lstrip()]
+    result = run_blog(run_appshell, sqlite_blog, *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{USERS}\n"
+    found = N_PLUS_1.search(result.stderr)
+    assert found is not None, result.stderr
+    assert found.group(1) == ("loop.py:2" if how == "file" else "<string>:2")
+
+
+def test_the_n_plus_1_line_comes_after_a_script_that_raised(
+    sqlite_blog: str, run_appshell: t.Callable[..., Result]
+) -> None:
+    code = LOOP_SCRIPT.lstrip() + "1 / 0\n"
+    result = run_blog(run_appshell, sqlite_blog, "-c", code)
+    assert result.returncode == 1
+    traceback, _, after = result.stderr.partition("ZeroDivisionError: division by zero")
+    assert 'File "<string>", line 3' in traceback
+    assert N_PLUS_1.search(after) is not None, result.stderr
+
+
 # -- 4. --sandbox ---------------------------------------------------------------------------------
 
 
