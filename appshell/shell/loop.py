@@ -55,8 +55,8 @@ class SessionLoop:
         self._failed: list[t.Any] = []
         #: Whether Ctrl-C cancelled the last awaited statement.
         self.interrupted = False
-        #: Called by the REPLs after each statement typed at the prompt (the session's
-        #: ``sql`` line), in order.
+        #: Called by the REPLs after each statement typed at the prompt, and after a script
+        #: (the session's ``sql`` line), in order.
         self.after_prompt_statement: list[t.Callable[[], None]] = []
 
     def prompt_statement_done(self) -> None:

@@ -206,6 +206,9 @@ class ScriptRunner:
             self.session.run(code, self.globals)
         except BaseException as e:
             return self._ended_by(e)
+        finally:
+            # The whole script is one statement: its N+1 line (``sql``) comes after it.
+            self.session.prompt_statement_done()
         return 0
 
     def _ended_by(self, exc: BaseException) -> int:
@@ -269,6 +272,8 @@ class ScriptRunner:
             except BaseException as e:
                 _print_exception(e)
                 failed = True
+            finally:
+                self.session.prompt_statement_done()
         out.write(">>>\n")
         return 1 if failed else 0
 
@@ -296,6 +301,8 @@ class ScriptRunner:
             else:
                 return self._ended_by(e)
             return 1
+        finally:
+            self.session.prompt_statement_done()
         return 0
 
 

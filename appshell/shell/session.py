@@ -332,9 +332,12 @@ class ShellSession:
 
             warn(f"ending the database tools failed: {type(e).__name__}: {e}")
             return
-        sys.stdout.flush()
-        for summary in summaries:
-            click.echo(f"appshell: {summary}", err=True)
+        try:
+            sys.stdout.flush()
+            for summary in summaries:
+                click.echo(f"appshell: {summary}", err=True)
+        except OSError:  # the terminal is gone (a closed one): nobody is left to tell
+            pass
 
     def _finish_close(self, clean: bool, context_may_be_lost: bool) -> bool:
         try:

@@ -158,7 +158,11 @@ def test_a_flask_sqlalchemy_app_without_options_imports_no_sandbox_or_read_only(
         & loaded
     )
     # `sql` counts every statement: its hooks are attached, and detached at the end.
-    assert tool_log(tmp_path)[-2:] == ["attach default,audit echo=False", "detach"]
+    assert tool_log(tmp_path)[-3:] == [
+        "attach default,audit echo=False",
+        "after_statement echo=False",  # the script's N+1 line
+        "detach",
+    ]
 
 
 def test_print_context_json_without_a_database_has_no_databases(

@@ -76,6 +76,7 @@ def test_the_sandbox_starts_before_the_first_statement_and_ends_after_the_last(
         "sandbox start default,audit",
         "SQLEcho threshold=10",
         "attach default,audit echo=False",
+        "after_statement echo=False",  # the script's N+1 line, once it ran
         "detach",
         "sandbox end default,audit",
     ]

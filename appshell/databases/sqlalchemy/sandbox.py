@@ -342,6 +342,7 @@ class Sandbox:
         self._listen(Engine, "set_engine_execution_options", refuse_autocommit)
         for outer in self._outers:
             self._listen(outer.engine, "before_cursor_execute", _refuse_earlier_connection)
+            self._listen(outer.engine, "handle_error", sandbox_sql.hide_own_frames)
             creator = t.cast("t.Callable[[], t.Any]", _creator_for(outer))
             outer.engine.pool = NullPool(creator, dialect=outer.engine.dialect)
 

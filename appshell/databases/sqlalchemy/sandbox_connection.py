@@ -17,7 +17,7 @@ from dataclasses import dataclass
 if t.TYPE_CHECKING:
     from .sandbox import _Outer
 
-__all__ = ["SandboxConnection", "SandboxEnded", "SandboxError"]
+__all__ = ["SandboxConnection", "SandboxEnded", "SandboxError", "hide_own_frames"]
 
 
 class SandboxError(Exception):
@@ -26,6 +26,19 @@ class SandboxError(Exception):
 
 class SandboxEnded(SandboxError):
     """The database ended the sandbox's transaction itself: nothing was committed."""
+
+
+def hide_own_frames(context: t.Any) -> None:
+    """A ``handle_error`` listener: the stand-in cursor's frames leave the traceback of the
+    database's error (a constraint violation is the user's, shown from their line to the
+    driver, with nothing of the sandbox between)."""
+    entry = getattr(context.original_exception, "__traceback__", None)
+    while entry is not None and entry.tb_next is not None:
+        following = entry.tb_next
+        if following.tb_frame.f_code.co_filename == __file__:
+            entry.tb_next = following.tb_next
+        else:
+            entry = following
 
 
 @dataclass(eq=False)
