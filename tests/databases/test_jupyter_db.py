@@ -5,9 +5,9 @@ pseudo-terminal; a Flask-SQLAlchemy app on a real SQLite file."""
 from __future__ import annotations
 
 import sqlite3
-import typing as t
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from ..e2e.test_notebook import assert_no_errors, run_cells
@@ -88,7 +88,8 @@ def test_a_sandbox_is_rolled_back_at_detach_and_at_unload(project: Path) -> None
     _load, attach, commit, count, status, detach, again, count_again, unload = outputs[:9]
     mark = "SANDBOX: every change to default (sqlite) is rolled back when the session ends"
     assert mark in attach.text
-    assert f"<p>appshell: attached nbnotes" in attach.html and f"<br>{mark}" in attach.html
+    assert "<p>appshell: attached nbnotes" in attach.html
+    assert f"<br>{mark}" in attach.html
     assert mark in status.text
     assert not commit.stderr
     assert count.text == count_again.text == "2"
@@ -140,7 +141,8 @@ def test_sql_echo_and_the_repeated_query_line_go_to_the_cells_stderr(project: Pa
     assert query.text == "'first'"
     header, *statement = query.stderr.splitlines()
     # The cell's line that ran it (the kernel names a cell by the file it compiled it to).
-    assert header.startswith("-- [default]  ") and ".py:2  " in header
+    assert header.startswith("-- [default]  ")
+    assert ".py:2  " in header
     assert statement == ["SELECT note.text", "FROM note", "WHERE note.id = ?", "-- (1,)"]
     assert off.stdout.startswith("<sql echo off")
     assert loop.text == "12"
@@ -150,3 +152,83 @@ def test_sql_echo_and_the_repeated_query_line_go_to_the_cells_stderr(project: Pa
     # Detached: the magic went with the app.
     assert gone.failed
     assert gone.stderr == "UsageError: Line magic function `%sql_echo` not found.\n"
+
+
+PLAIN_FLASK = """
+from flask import Flask
+
+app = Flask("nodb")
+"""
+
+
+def test_database_options_without_a_database_and_bad_options_are_one_line(
+    project: Path,
+) -> None:
+    (project / "nodb.py").write_text(PLAIN_FLASK)
+    outputs = run_cells(
+        "%load_ext appshell",
+        f"%appshell --app {APP}",
+        "%appshell --read-only=yes",
+        # A bad option changes nothing: the app attached stays attached, with no sandbox.
+        "%appshell",
+        # No database is found once the app is open, when the one attached before is detached.
+        "%appshell --app nodb --sandbox",
+        "%appshell --detach",
+        folder=project,
+    )
+    _load, _attach, bad, status, nodb, after = outputs
+    assert_no_errors([_load, _attach, status, after])
+    for failed in (nodb, bad):
+        (error,) = failed.errors
+        (line,) = error.traceback
+        assert "\n" not in line
+    assert (
+        nodb.errors[0]
+        .traceback[0]
+        .startswith("appshell: --sandbox needs a database, and none was found for this app.")
+    )
+    assert bad.errors[0].traceback[0].startswith("appshell: Option '--read-only' does not take")
+    assert "appshell: nbnotes (" in status.text
+    assert "SANDBOX" not in status.text
+    assert after.stdout == "appshell: no app attached.\n"
+
+
+def test_an_awaited_attach_takes_the_database_options(project: Path) -> None:
+    before = dump(project)
+    outputs = run_cells(
+        "import appshell\nawait appshell.attach('nbnotes:create_app', sandbox=True)",
+        COMMIT + "\n" + COUNT,
+        "await appshell.detach()",
+        folder=project,
+    )
+    assert_no_errors(outputs)
+    attach, count, detach = outputs
+    assert "SANDBOX: every change to default (sqlite)" in attach.text
+    assert count.text == "2"
+    assert detach.stderr == "appshell: Sandbox: rolled back 2 statements on 1 database (default)\n"
+    assert dump(project) == before
+
+
+def test_the_ipython_prompt_says_sandbox_and_has_sql_echo(project: Path) -> None:
+    before = dump(project)
+    child = spawn_appshell(project, ["--app", APP, "shell", "--repl", "ipython", "--sandbox"])
+    try:
+        shell = Session(child, r"\[SANDBOX\] " + PROMPTS["ipython"])
+        banner = shell.wait_prompt()
+        assert "SANDBOX: every change to default (sqlite)" in banner
+        shell.run("%sql_echo on", r"<sql echo on")
+        shell.run("db.session.add(Note(text='second')); db.session.commit()", r"INSERT INTO note")
+        shell.run("%sql_echo off", r"<sql echo off")
+        shell.run(
+            "[db.session.get(Note, i) for i in range(100, 112)].count(None)",
+            r"N\+1\? 12 times in one statement from In \[\d+\]",
+        )
+        shell.run("%sql_echo maybe", r"%sql_echo takes on or off, not 'maybe'")
+        child.sendline("exit")
+        child.expect(r"appshell: Sandbox: rolled back \d+ statements on 1 database")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+    finally:
+        stop_all([child])
+    assert dump(project) == before
