@@ -5,11 +5,13 @@ pseudo-terminal; a Flask-SQLAlchemy app on a real SQLite file."""
 from __future__ import annotations
 
 import sqlite3
+import typing as t
 from pathlib import Path
 
 import pexpect
 import pytest
 
+from ..conftest import Result
 from ..e2e.test_notebook import assert_no_errors, run_cells
 from ..e2e.test_repls import PROMPTS, Session, spawn_appshell, stop_all
 
@@ -231,4 +233,24 @@ def test_the_ipython_prompt_says_sandbox_and_has_sql_echo(project: Path) -> None
         assert child.exitstatus == 0
     finally:
         stop_all([child])
+    assert dump(project) == before
+
+
+def test_a_kernel_installed_with_a_sandbox_profile_attaches_in_a_sandbox(
+    project: Path, tmp_path: Path, run_appshell: t.Callable[..., Result]
+) -> None:
+    (project / "pyproject.toml").write_text("[tool.appshell.profiles.safe]\nsandbox = true\n")
+    installed = run_appshell(
+        "--app", APP, "kernel", "install", "--name", "appshell-safe", "--profile", "safe",
+        cwd=project,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    before = dump(project)
+    outputs = run_cells(
+        COMMIT + "\n" + COUNT, "%appshell --detach", folder=tmp_path, kernel_name="appshell-safe"
+    )
+    assert_no_errors(outputs)
+    count, detach = outputs
+    assert count.text == "2"
+    assert detach.stderr == "appshell: Sandbox: rolled back 2 statements on 1 database (default)\n"
     assert dump(project) == before
