@@ -18,7 +18,6 @@ import contextvars
 import html
 import os
 import re
-import shlex
 import typing as t
 
 import click
@@ -44,15 +43,18 @@ KERNEL_ENV = {
 }
 
 LoadKey = tuple[str | None, str | None, str]
+DatabaseChoice = t.Mapping[str, bool | None]  # sandbox, read_only, sql, models
 
 _NOT_ATTACHED = "No app attached: attach one with %appshell --app IMPORT."
 _AWAIT = re.compile(r"^\s*(?:[^#\n]*\s)?await\s", re.MULTILINE)
 
 
 class Attachment:
-    """An app attached to an IPython shell: its open session and the names it added."""
+    """An app attached to an IPython shell: its open session and the names it added, and
+    for as long as it is attached, the session's after-cell line (``sql``'s N+1 finder)
+    and, when the session has databases, ``%sql_echo``."""
 
-    def __init__(self, session: ShellSession, *, awaited: bool = False) -> None:
+    def __init__(self, session: ShellSession, shell: t.Any, *, awaited: bool = False) -> None:
         self.session = session
         #: Opened by :meth:`ShellSession.aopen` on the shell's loop: closed the same way.
         self.awaited = awaited
@@ -61,10 +63,16 @@ class Attachment:
         self.namespace = session.namespace
         assert session.runner is not None, "the session is open"
         self.runner = session.runner
+        from .shell.magics import watch_cells
+
+        databases = session.databases
+        sql = databases.sql if databases is not None else None
+        self._unwatch = watch_cells(shell, session.loop, sql)
 
     def detach(self, shell: t.Any) -> int:
         """Remove from ``shell`` the names still bound to what was added (a name the user has
-        reassigned stays); close the session (teardown runs). Returns how many went."""
+        reassigned stays); close the session (teardown runs; a sandbox rolls back and says
+        what it rolled back). Returns how many names went."""
         if self.awaited:
             return run_on_shell_loop(self.adetach(shell), shell)
         removed = self._drop(shell)
@@ -78,16 +86,19 @@ class Attachment:
         return removed
 
     def _drop(self, shell: t.Any) -> int:
+        self._unwatch()
         before = len(shell.user_ns)
         shell.drop_by_id(dict(self.namespace))
         return before - len(shell.user_ns)
 
 
 class Summary:
-    """What was injected: a table in Jupyter (HTML), plain text in a terminal."""
+    """What was injected: a table in Jupyter (HTML), plain text in a terminal; under the
+    title, the lines the shell's banner starts with when a database option is on."""
 
-    def __init__(self, title: str, namespace: Namespace) -> None:
-        self.title = title
+    def __init__(self, title: str, namespace: Namespace, session: ShellSession) -> None:
+        databases = session.databases
+        self.title = "\n".join([title, *(databases.banner_lines() if databases else [])])
         self.records = namespace.describe()
 
     def __repr__(self) -> str:
@@ -105,8 +116,9 @@ class Summary:
             f"<td>{html.escape(r['source'])}</td><td>{html.escape(r['type'])}</td></tr>"
             for r in self.records
         )
+        title = html.escape(self.title).replace("\n", "<br>")
         return (
-            f"<p>{html.escape(self.title)}</p><table><thead><tr><th>name</th><th>source</th>"
+            f"<p>{title}</p><table><thead><tr><th>name</th><th>source</th>"
             f"<th>type</th></tr></thead><tbody>{rows}</tbody></table>"
         )
 
@@ -134,26 +146,23 @@ class Notebook:
 
     def appshell(self, line: str) -> t.Any:
         """``%appshell LINE`` (see :meth:`AppShellMagics.appshell`)."""
-        try:
-            options = parse_options(line)
-        except click.ClickException as e:
-            raise MagicError(e.format_message()) from None
-        if options["detach"]:
+        from .shell.magics import parse_options
+
+        options = parse_options(line)
+        if options.pop("detach"):
             print(self._detach(say=True))
             return None
         if not line.strip() and self.attachment is not None:
             return self.status()
         self._warn_if_cell_awaits()
-        return self.attach(
-            options["app"], options["env_file"], options["profile"], strict=options["strict"]
-        )
+        return self.attach(**options)
 
     def status(self) -> Summary | str:
         if self.attachment is None:
             return "appshell: no app attached. Attach one with %appshell --app IMPORT."
         info = self.attachment.info
         title = f"appshell: {self.attachment.adapter.name} ({info.app_origin}) is attached."
-        return Summary(title, self.attachment.namespace)
+        return Summary(title, self.attachment.namespace, self.attachment.session)
 
     def attach(
         self,
@@ -163,14 +172,18 @@ class Notebook:
         *,
         strict: bool = False,
         project_dir: str | None = None,
+        database: DatabaseChoice | None = None,
     ) -> Summary:
         """Attach the app (detaching the one attached before); returns what was injected.
+        ``database``: ``sandbox``, ``read_only``, ``sql``, ``models`` (None: the profile's).
 
         An ASGI app's lifespan runs on the shell's event loop: in a kernel, whose loop is
         running, the app is attached by :meth:`aattach` (the input transformer of
         :mod:`appshell.jupyter_await` makes ``%appshell`` lines await it).
         """
-        session = self.session_for(app, env_file, profile, strict=strict, project_dir=project_dir)
+        session = self.session_for(
+            app, env_file, profile, strict=strict, project_dir=project_dir, database=database
+        )
         if session.adapter.interface == "asgi" or self.awaited():
             return run_on_shell_loop(self._aattach(session), self.shell)
         # Only once the new app has loaded: a failed attach leaves the old one attached.
@@ -186,10 +199,11 @@ class Notebook:
         profile: str | None = None,
         *,
         strict: bool = False,
+        database: DatabaseChoice | None = None,
     ) -> Summary:
         """:meth:`attach` on the running loop (the kernel's), awaited: an ASGI app's
         lifespan startup has finished when it returns, and what it made lives on that loop."""
-        session = self.session_for(app, env_file, profile, strict=strict)
+        session = self.session_for(app, env_file, profile, strict=strict, database=database)
         return await self._aattach(session)
 
     async def _aattach(self, session: ShellSession) -> Summary:
@@ -208,6 +222,7 @@ class Notebook:
         *,
         strict: bool = False,
         project_dir: str | None = None,
+        database: DatabaseChoice | None = None,
     ) -> ShellSession:
         """The session for an app, loaded (not yet open); the ScriptInfo the input transformer
         loaded for the same line is reused."""
@@ -237,7 +252,12 @@ class Notebook:
         from .cli import cli as root_group
 
         return ShellSession(
-            info, group=root_group, groups=(root_group,), profile=chosen, strict=strict
+            info,
+            group=root_group,
+            groups=(root_group,),
+            profile=chosen,
+            strict=strict,
+            **_database_keywords(database or {}),
         )
 
     @staticmethod
@@ -248,12 +268,12 @@ class Notebook:
     def _attached(self, session: ShellSession, namespace: Namespace, *, awaited: bool) -> Summary:
         self.loaded = None
         self.shell.push(dict(namespace))
-        self.attachment = Attachment(session, awaited=awaited)
+        self.attachment = Attachment(session, self.shell, awaited=awaited)
         title = (
             f"appshell: attached {session.adapter.name} ({session.info.app_origin}); its app"
             f" context stays pushed. {len(namespace)} names added:"
         )
-        return Summary(title, namespace)
+        return Summary(title, namespace, session)
 
     def awaited(self) -> bool:
         """Whether the app attached was attached by awaiting (its detach awaits too)."""
@@ -322,27 +342,12 @@ def _open_errors() -> t.Iterator[None]:
         raise MagicError(e.format_message()) from None
 
 
+def _database_keywords(choice: DatabaseChoice) -> dict[str, t.Any]:
+    return {key: choice.get(key) for key in ("sandbox", "read_only", "sql", "models")}
+
+
 def _env_app() -> str | None:
     return os.environ.get("APPSHELL_APP") or os.environ.get("FLASK_APP") or None
-
-
-@click.command("%appshell", add_help_option=False)
-@click.option("--app", "-A", default=None)
-@click.option("--env-file", "-e", default=None)
-@click.option("--profile", default=None)
-@click.option("--strict", is_flag=True)
-@click.option("--detach", is_flag=True)
-def _magic_options(**options: t.Any) -> dict[str, t.Any]:
-    return options
-
-
-def parse_options(line: str) -> dict[str, t.Any]:
-    try:
-        args = shlex.split(line)
-    except ValueError as e:
-        raise MagicError(f"Could not read the arguments {line!r}: {e}.") from None
-    result = _magic_options.main(args, standalone_mode=False)
-    return t.cast("dict[str, t.Any]", result)
 
 
 def load_ipython_extension(shell: t.Any) -> None:

@@ -188,7 +188,7 @@ class AwaitTransformer:
         return line
 
     def _awaits(self, args: str) -> bool:
-        from .jupyter import parse_options
+        from .shell.magics import parse_options
 
         notebook = self.notebook
         try:
@@ -206,18 +206,16 @@ class AwaitTransformer:
 
 async def magic_async(shell: t.Any, line: str) -> t.Any:
     """``%appshell LINE`` as an awaited call (what :class:`AwaitTransformer` writes)."""
-    from .jupyter import parse_options
+    from .shell.magics import parse_options
 
     notebook = _notebook(shell)
     options = parse_options(line)
-    if options["detach"]:
+    if options.pop("detach"):
         print(await notebook.adetach(say=True))
         return None
     if not line.strip() and notebook.attachment is not None:
         return notebook.status()
-    return await notebook.aattach(
-        options["app"], options["env_file"], options["profile"], strict=options["strict"]
-    )
+    return await notebook.aattach(**options)
 
 
 async def unload_async(shell: t.Any, _line: str = "") -> None:
@@ -244,14 +242,22 @@ async def attach(
     env_file: str | None = None,
     profile: str | None = None,
     strict: bool = False,
+    sandbox: bool | None = None,
+    read_only: bool | None = None,
+    sql: bool | None = None,
+    models: bool | None = None,
 ) -> Summary:
     """Attach ``app`` (an import path as ``--app`` takes; None: as ``%appshell`` finds it)
     to the running IPython shell or notebook, loading the extension if it is not loaded.
     An ASGI app's lifespan startup has finished, on the kernel's loop, when it returns.
+    ``sandbox``, ``read_only``, ``sql``, ``models``: as ``%appshell``'s options (None: the
+    profile's).
 
     :raises MagicError: not inside IPython, or the app could not be loaded.
     """
-    return await _notebook(_shell(), load=True).aattach(app, env_file, profile, strict=strict)
+    database = {"sandbox": sandbox, "read_only": read_only, "sql": sql, "models": models}
+    notebook = _notebook(_shell(), load=True)
+    return await notebook.aattach(app, env_file, profile, strict=strict, database=database)
 
 
 async def detach() -> None:

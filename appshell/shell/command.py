@@ -297,6 +297,7 @@ def _run_session(
         ptpython_options=profile.ptpython_options,
         profile=profile,
         prompt_marker=session.prompt_marker,
+        sql=session.databases.sql if session.databases is not None else None,
     )
     if plan.script:
         script = ScriptRunner(namespace, session.loop, interactive=plan.repl)

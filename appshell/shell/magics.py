@@ -1,6 +1,7 @@
 """appshell's IPython magics, as one ``Magics`` class: ``%cli`` wherever a shell has an
 in-shell runner (``appshell shell`` in IPython, a ``.ipy`` script, a notebook), and with the
-notebook extension also ``%appshell`` and ``%%appshell_request``.
+notebook extension also ``%appshell`` (its options read by :func:`parse_options`) and
+``%%appshell_request``. :func:`watch_cells` hooks a session into the cells a shell runs.
 
 This module imports IPython when it is imported: only code that runs inside IPython imports
 it (the extension's load hook and :meth:`CommandRunner.register_ipython_magic`).
@@ -9,19 +10,32 @@ it (the extension's load hook and :meth:`CommandRunner.register_ipython_magic`).
 from __future__ import annotations
 
 import contextlib
+import shlex
 import sys
 import typing as t
 
+import click
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..exceptions import MagicError
+from .dboptions import database_options, session_options
 
 if t.TYPE_CHECKING:
     from ..adapters import AppAdapter
+    from ..databases.echo import SQLEcho
     from ..jupyter import Notebook
+    from .loop import SessionLoop
     from .runner import CommandRunner
 
-__all__ = ["AppShellMagics", "install", "installed", "request_awaits", "uninstall"]
+__all__ = [
+    "AppShellMagics",
+    "install",
+    "installed",
+    "parse_options",
+    "request_awaits",
+    "uninstall",
+    "watch_cells",
+]
 
 #: The magics only the extension's notebook state can serve.
 _NOTEBOOK_ONLY = (("line", "appshell"), ("cell", "appshell_request"))
@@ -66,12 +80,15 @@ class AppShellMagics(Magics):
 
     @line_magic
     def appshell(self, line: str) -> t.Any:
-        """%appshell [--app IMPORT] [--env-file FILE] [--profile NAME] [--strict] | --detach
+        """%appshell [--app IMPORT] [--env-file FILE] [--profile NAME] [--strict]
+        [--sandbox/--no-sandbox] [--read-only] [--sql] [--no-models] | --detach
 
         Attach an app to this notebook: load it as the command line does (no --app: the
         environment, .env and pyproject.toml), keep its app context pushed for every later
         cell, and add the shell's names (cli included). Alone, when an app is attached:
         show what is attached. --detach pops the context and removes the names it added.
+        The database options are the shell's: a sandbox is rolled back, read-only ended,
+        when the app is detached (--detach, %unload_ext appshell, the kernel's shutdown).
         """
         return self._notebook().appshell(line)
 
@@ -139,6 +156,63 @@ class AppShellMagics(Magics):
                 transformed_cell=transformed,
                 preprocessing_exc_tuple=failed,
             )
+
+
+@click.command("%appshell", add_help_option=False)
+@click.option("--app", "-A", default=None)
+@click.option("--env-file", "-e", default=None)
+@click.option("--profile", default=None)
+@click.option("--strict", is_flag=True)
+@click.option("--detach", is_flag=True)
+@database_options
+def _appshell_options(**given: t.Any) -> dict[str, t.Any]:
+    database = session_options(given)
+    options = {key: value for key, value in given.items() if key not in database}
+    return {**options, "database": database}
+
+
+def parse_options(line: str) -> dict[str, t.Any]:
+    """The options of a ``%appshell`` line: ``detach``, and the keywords of
+    :meth:`Notebook.attach` (``app``, ``env_file``, ``profile``, ``strict``, ``database``).
+
+    :raises MagicError: a line that does not split into words, or a bad option.
+    """
+    try:
+        parsed = _appshell_options.main(shlex.split(line), standalone_mode=False)
+    except ValueError as e:
+        raise MagicError(f"Could not read the arguments {line!r}: {e}.") from None
+    except click.ClickException as e:
+        raise MagicError(e.format_message()) from None
+    return t.cast("dict[str, t.Any]", parsed)
+
+
+def watch_cells(shell: t.Any, loop: SessionLoop, sql: SQLEcho | None) -> t.Callable[[], None]:
+    """Hook a session into the cells ``shell`` runs: after each cell, the session's
+    after-statement callbacks (``sql``'s N+1 line, written while the cell's output is
+    still the cell's: in a kernel, its stderr); when the session has databases, the line
+    magic ``%sql_echo``. Returns what undoes both, putting back the ``%sql_echo`` the
+    shell had before (the one of ``appshell shell``'s own session)."""
+    from ..databases.echo import register_ipython_magic, unregister_ipython_magic
+
+    def after_cell(_result: t.Any = None) -> None:
+        loop.prompt_statement_done()
+
+    shell.events.register("post_run_cell", after_cell)
+    line_magics = shell.magics_manager.magics["line"]
+    kept = line_magics.get("sql_echo")
+    if sql is not None:
+        register_ipython_magic(shell, sql)
+
+    def unwatch() -> None:
+        with contextlib.suppress(ValueError):
+            shell.events.unregister("post_run_cell", after_cell)
+        if sql is None:
+            return
+        unregister_ipython_magic(shell)
+        if kept is not None:
+            line_magics["sql_echo"] = kept
+
+    return unwatch
 
 
 def request_awaits(notebook: Notebook) -> bool:

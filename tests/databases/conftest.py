@@ -64,3 +64,14 @@ def postgres_db(postgres_url: str) -> t.Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+@pytest.fixture
+def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Jupyter kernels start with this process's environment: their files stay in the
+    test's folder (as in tests/e2e/test_notebook.py)."""
+    jupyter = tmp_path / "jupyter"
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(jupyter))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(jupyter / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    return jupyter

@@ -67,6 +67,8 @@ class ShellSettings:
     profile: Profile | None = None
     #: Put in front of the prompt when set: ``SANDBOX``, ``READ-ONLY``.
     prompt_marker: str = ""
+    #: The session's ``sql`` (an SQLEcho) when it has databases: IPython's ``%sql_echo``.
+    sql: t.Any = None
 
 
 @t.runtime_checkable

@@ -275,9 +275,11 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
     if settings.prompt_marker:
         _mark_prompts(app.shell, settings.prompt_marker)
     if settings.session is not None:
-        loop = settings.session
-        app.shell.events.register("post_run_cell", lambda result: loop.prompt_statement_done())
-    if settings.session is not None:
+        from ..magics import watch_cells
+
+        # After each cell: the session's after-statement line (sql's N+1 finder); with a
+        # database, %sql_echo.
+        watch_cells(app.shell, settings.session, settings.sql)
         # `await` at the prompt runs on the session's loop, shared with scripts.
         app.shell.loop_runner = _runner(app.shell, settings.session)
         _run_loop_at_prompt(app.shell, settings.session)
