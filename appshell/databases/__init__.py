@@ -38,22 +38,40 @@ __all__ = [
 ENTRY_POINTS = "appshell.databases"
 
 
-class Database(t.NamedTuple):
-    """One database of the app (an engine, a bind)."""
+class Database:
+    """One database of the app (an engine, a bind).
 
-    #: The bind name: ``"default"`` for the default bind, else the bind key or the name of
-    #: the variable the engine was found under.
-    name: str
-    #: The URL with its password hidden.
-    url: str
-    #: ``"sqlite"``, ``"postgresql"``, ...
-    dialect: str
-    #: The ORM's object: for SQLAlchemy a sync ``Engine`` (an ``AsyncEngine``'s
-    #: ``.sync_engine``).
-    engine: t.Any
-    is_async: bool = False
-    #: The name of the integration that found it.
-    orm: str = "sqlalchemy"
+    A plain class, not a NamedTuple, because making a NamedTuple class costs more start-up
+    than the whole discovery does.
+    """
+
+    __slots__ = ("dialect", "engine", "is_async", "name", "orm", "url")
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        dialect: str,
+        engine: t.Any,
+        is_async: bool = False,
+        orm: str = "sqlalchemy",
+    ) -> None:
+        #: The bind name: ``"default"`` for the default bind, else the bind key or the name
+        #: of the variable the engine was found under.
+        self.name = name
+        #: The URL with its password hidden.
+        self.url = url
+        #: ``"sqlite"``, ``"postgresql"``, ...
+        self.dialect = dialect
+        #: The ORM's object: for SQLAlchemy a sync ``Engine`` (an ``AsyncEngine``'s
+        #: ``.sync_engine``).
+        self.engine = engine
+        self.is_async = is_async
+        #: The name of the integration that found it.
+        self.orm = orm
+
+    def __repr__(self) -> str:
+        return f"<Database {self.name!r} ({self.dialect}) {self.url}>"
 
     def describe(self) -> dict[str, t.Any]:
         """What ``--print-context --json`` says of it."""
@@ -75,14 +93,18 @@ class Tool(t.Protocol):
     def end(self) -> t.Any: ...
 
 
-class Scope(t.NamedTuple):
+class Scope:
     """Where an integration looks: the app and what it keeps, found once per session."""
 
-    app: t.Any
-    adapter: t.Any
-    #: (where, value) pairs: ``("blog.engine", engine)``, ``("app.extensions['sqlalchemy']",
-    #: db)``, in the order they were found (the app's module first).
-    objects: list[tuple[str, t.Any]]
+    __slots__ = ("adapter", "app", "objects")
+
+    def __init__(self, app: t.Any, adapter: t.Any, objects: list[tuple[str, t.Any]]) -> None:
+        self.app = app
+        self.adapter = adapter
+        #: (where, value) pairs: ``("blog.engine", engine)``,
+        #: ``("app.extensions['sqlalchemy']", db)``, in the order they were found (the app's
+        #: module first).
+        self.objects = objects
 
 
 @t.runtime_checkable

@@ -10,7 +10,6 @@ of a statement is the user's, not the ORM's.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import sys
@@ -30,12 +29,11 @@ _STDLIB = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
 _STDLIB_RUNNERS = tuple(
     _STDLIB + name for name in ("asyncio" + os.sep, "contextlib.py", "threading.py", "concurrent")
 )
-_IPYTHON_CELL = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
+_IPYTHON_CELL = r"<ipython-input-(\d+)-[0-9a-f]+>"  # compiled on first use
 #: How much of a statement's parameters a printed statement shows.
 _PARAMETERS_SHOWN = 300
 
 
-@dataclasses.dataclass(frozen=True)
 class Statement:
     """One statement a database ran, as ``sql.last`` shows it.
 
@@ -46,15 +44,30 @@ class Statement:
     :param line: the user's line that caused it (``"fix.py:12"``), None when none was found.
     :param many: run once per parameter set (``executemany``).
     :param error: the error the database raised, if it failed.
+
+    A plain class (not a dataclass, whose making costs start-up in every session that has
+    a database).
     """
 
-    sql: str
-    parameters: t.Any
-    duration: float
-    database: str
-    line: str | None = None
-    many: bool = False
-    error: str | None = None
+    __slots__ = ("database", "duration", "error", "line", "many", "parameters", "sql")
+
+    def __init__(
+        self,
+        sql: str,
+        parameters: t.Any,
+        duration: float,
+        database: str,
+        line: str | None = None,
+        many: bool = False,
+        error: str | None = None,
+    ) -> None:
+        self.sql = sql
+        self.parameters = parameters
+        self.duration = duration
+        self.database = database
+        self.line = line
+        self.many = many
+        self.error = error
 
     def __repr__(self) -> str:
         where = f" at {self.line}" if self.line else ""
@@ -231,7 +244,7 @@ def _outward(frame: FrameType | None) -> t.Iterator[FrameType]:
 def _file_shown(filename: str) -> str:
     """A file as a line of echo names it: relative to the working folder when inside it,
     ``In [3]`` for an IPython cell, ``<stdin>`` and ``<string>`` as they are."""
-    cell = _IPYTHON_CELL.fullmatch(filename)
+    cell = re.fullmatch(_IPYTHON_CELL, filename)
     if cell is not None:
         return f"In [{cell.group(1)}]"
     if filename.startswith("<"):

@@ -30,16 +30,27 @@ if t.TYPE_CHECKING:
 __all__ = ["DatabaseOptions", "SessionDatabases"]
 
 
-class DatabaseOptions(t.NamedTuple):
+class DatabaseOptions:
     """What the session was asked to do with its databases (options over profile keys)."""
 
-    sandbox: bool = False
-    read_only: bool = False
-    sql: bool = False
-    models: bool = True
-    #: The N+1 line's threshold: a statement run this many times in one prompt statement
-    #: (0 turns the line off).
-    repeat_threshold: int = 10
+    __slots__ = ("models", "read_only", "repeat_threshold", "sandbox", "sql")
+
+    def __init__(
+        self,
+        *,
+        sandbox: bool = False,
+        read_only: bool = False,
+        sql: bool = False,
+        models: bool = True,
+        repeat_threshold: int = 10,
+    ) -> None:
+        self.sandbox = sandbox
+        self.read_only = read_only
+        self.sql = sql
+        self.models = models
+        #: The N+1 line's threshold: a statement run this many times in one prompt
+        #: statement (0 turns the line off).
+        self.repeat_threshold = repeat_threshold
 
     @property
     def asked(self) -> str | None:
@@ -162,6 +173,25 @@ class SessionDatabases:
             if isinstance(summary, str) and summary:
                 summaries.append(summary)
         return summaries
+
+    def finish(self) -> None:
+        """:meth:`end`, then its summaries said on stderr; a failure to end is one warning
+        line, and a terminal that is gone (closed) is nobody left to tell."""
+        import click
+
+        from ..term import warn
+
+        try:
+            summaries = self.end()
+        except Exception as e:
+            warn(f"ending the database tools failed: {type(e).__name__}: {e}")
+            return
+        try:
+            sys.stdout.flush()
+            for summary in summaries:
+                click.echo(f"appshell: {summary}", err=True)
+        except OSError:
+            pass
 
     def banner_lines(self) -> list[str]:
         """The banner's first lines when a database option is on: the mode and the

@@ -320,24 +320,10 @@ class ShellSession:
         return parts
 
     def _end_databases(self) -> None:
-        """End the sandbox (rolled back) or read-only and the echo; say the summary. The
-        last step of closing."""
+        """End the sandbox (rolled back) or read-only and the echo: the last step of closing."""
         databases, self.databases = self.databases, None
-        if databases is None:
-            return
-        try:
-            summaries = databases.end()
-        except Exception as e:
-            from ..term import warn
-
-            warn(f"ending the database tools failed: {type(e).__name__}: {e}")
-            return
-        try:
-            sys.stdout.flush()
-            for summary in summaries:
-                click.echo(f"appshell: {summary}", err=True)
-        except OSError:  # the terminal is gone (a closed one): nobody is left to tell
-            pass
+        if databases is not None:
+            databases.finish()
 
     def _finish_close(self, clean: bool, context_may_be_lost: bool) -> bool:
         try:

@@ -30,22 +30,9 @@ if t.TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import IsolationLevel
     from sqlalchemy.pool import Pool
 
+    from .. import Database
+
 __all__ = ["Sandbox", "SandboxEnded", "SandboxError"]
-
-
-class DatabaseLike(t.Protocol):
-    """What the sandbox needs of a found database (``appshell.databases.Database``)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def dialect(self) -> str: ...
-    @property
-    def engine(self) -> t.Any: ...
-    @property
-    def is_async(self) -> bool: ...
 
 
 class _Outer:
@@ -219,7 +206,7 @@ class Sandbox:
         its checkout is refused.
     """
 
-    def __init__(self, databases: Sequence[DatabaseLike], *, wait: float = 30.0) -> None:
+    def __init__(self, databases: Sequence[Database], *, wait: float = 30.0) -> None:
         self.databases = list(databases)
         self.wait = wait
         self._outers: list[_Outer] = []
