@@ -88,11 +88,14 @@ class _ShellCommand(click.Command):
             arg = args[index]
             if arg == "--" or not arg.startswith("-") or arg == "-":
                 break  # FILE: the parser stops there by itself
-            if arg == "-c":
-                args = [*args[: index + 2], "--", *args[index + 2 :]]
+            # -c is handed on as --command: click tries every short option as a long one
+            # first, and the miss imports difflib (a few ms of every `shell -c`).
+            if arg == "-c" and index + 1 < len(args):
+                command = f"--command={args[index + 1]}"
+                args = [*args[:index], command, "--", *args[index + 2 :]]
                 break
-            if arg.startswith("-c") and not arg.startswith("--"):
-                args = [*args[: index + 1], "--", *args[index + 1 :]]
+            if arg.startswith("-c") and not arg.startswith("--") and arg != "-c":
+                args = [*args[:index], f"--command={arg[2:]}", "--", *args[index + 1 :]]
                 break
             index += 2 if arg in takes_value else 1
         return super().parse_args(ctx, args)
@@ -109,6 +112,7 @@ class _ShellCommand(click.Command):
 # turn every shell into a script.
 @click.option(
     "-c",
+    "--command",
     "command",
     metavar="CODE",
     allow_from_autoenv=False,
