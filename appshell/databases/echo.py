@@ -249,11 +249,29 @@ def _file_shown(filename: str) -> str:
         return f"In [{cell.group(1)}]"
     if filename.startswith("<"):
         return filename
+    named = _kernel_cell(filename)
+    if named is not None:
+        return named
     try:
         relative = os.path.relpath(filename)
     except ValueError:  # another drive (Windows)
         return filename
     return filename if relative.startswith(os.pardir + os.sep) else relative
+
+
+def _kernel_cell(filename: str) -> str | None:
+    """``In [3]`` for a file a Jupyter kernel compiled a cell to (``/tmp/ipykernel_…/….py``),
+    as the running IPython names it (``format_code_name``), else None."""
+    if "IPython" not in sys.modules:
+        return None
+    from IPython import get_ipython
+
+    compiler = getattr(get_ipython(), "compile", None)
+    name_of = getattr(compiler, "format_code_name", None)
+    named = name_of(filename) if callable(name_of) else None
+    if not named:
+        return None
+    return str(named[1]).replace("In[", "In [", 1)
 
 
 def _from(line: str | None) -> str:

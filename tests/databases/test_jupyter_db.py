@@ -142,9 +142,9 @@ def test_sql_echo_and_the_repeated_query_line_go_to_the_cells_stderr(project: Pa
     assert on.stdout.startswith("<sql echo on")
     assert query.text == "'first'"
     header, *statement = query.stderr.splitlines()
-    # The cell's line that ran it (the kernel names a cell by the file it compiled it to).
-    assert header.startswith("-- [default]  ")
-    assert ".py:2  " in header
+    # The cell's line that ran it, named as IPython names the cell (the kernel compiled it
+    # to a file of its own).
+    assert header.startswith("-- [default]  In [4]:2  ")
     assert statement == ["SELECT note.text", "FROM note", "WHERE note.id = ?", "-- (1,)"]
     assert off.stdout.startswith("<sql echo off")
     assert loop.text == "12"
