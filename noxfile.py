@@ -1,4 +1,5 @@
-"""Project tasks: ``nox`` runs tests, lint and typing; ``nox -s bench`` the benchmarks.
+"""Project tasks: ``nox`` runs tests, lint and typing; ``nox -s coverage`` the tests under
+coverage; ``nox -s bench`` the benchmarks.
 
 Each session installs what it needs from this project's own files (pyproject.toml extras),
 so a fresh machine with only Python and pip can run them.
@@ -17,10 +18,18 @@ nox.options.default_venv_backend = "venv"
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite, end-to-end tests included (``-- -m "not slow"`` skips those), with
-    branch coverage of ``appshell/`` measured in every process the tests start (the real
-    command, pseudo-terminals, kernels), combined and reported at the end."""
+    """The test suite, end-to-end tests included (``-- -m "not slow"`` skips those)."""
     # A real (not editable) install: the tests see what a user's pip install gives them.
+    session.install(".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def coverage(session: nox.Session) -> None:
+    """The test suite under coverage: branch coverage of ``appshell/`` measured in every
+    process the tests start (the real command, pseudo-terminals, kernels), combined and
+    reported at the end. Not run by default: on this project's 2-core machine it takes the
+    suite from about 10 minutes to over 15."""
     session.install(".[test]", "coverage>=7.10")
     # Not session.create_tmp(): that also points TMPDIR inside the virtualenv, where
     # werkzeug's reloader does not watch files (a test's app there is never reloaded).

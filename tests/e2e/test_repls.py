@@ -74,7 +74,12 @@ class Session:
         return the exit code."""
         self.child.sendcontrol("d")
         if repl != "python":
-            index = self.child.expect([r"really want to exit", pexpect.EOF])
+            index = self.child.expect([r"really want to exit", pexpect.EOF, pexpect.TIMEOUT], 10)
+            if index == 2:
+                # A busy machine: a key typed while the REPL redraws its prompt can be lost
+                # by prompt_toolkit, as a user's would; press it again, as a user would.
+                self.child.sendcontrol("d")
+                index = self.child.expect([r"really want to exit", pexpect.EOF])
             if index == 0:
                 # IPython reads a line for its answer; ptpython a single key.
                 self.child.send("y\n" if repl == "ipython" else "y")
