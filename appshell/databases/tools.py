@@ -30,27 +30,35 @@ if t.TYPE_CHECKING:
 __all__ = ["DatabaseOptions", "SessionDatabases"]
 
 
+#: Each database option with its value when neither the command line nor a profile sets it.
+_OPTION_DEFAULTS: dict[str, t.Any] = {
+    "sandbox": False,
+    "read_only": False,
+    "sql": False,
+    "models": True,
+    "repeat_threshold": 10,
+}
+
+
 class DatabaseOptions:
     """What the session was asked to do with its databases (options over profile keys)."""
 
     __slots__ = ("models", "read_only", "repeat_threshold", "sandbox", "sql")
 
-    def __init__(
-        self,
-        *,
-        sandbox: bool = False,
-        read_only: bool = False,
-        sql: bool = False,
-        models: bool = True,
-        repeat_threshold: int = 10,
-    ) -> None:
-        self.sandbox = sandbox
-        self.read_only = read_only
-        self.sql = sql
-        self.models = models
-        #: The N+1 line's threshold: a statement run this many times in one prompt
-        #: statement (0 turns the line off).
-        self.repeat_threshold = repeat_threshold
+    sandbox: bool
+    read_only: bool
+    sql: bool
+    models: bool
+    #: The N+1 line's threshold: a statement run this many times in one prompt statement
+    #: (0 turns the line off).
+    repeat_threshold: int
+
+    def __init__(self, **given: t.Any) -> None:
+        unknown = given.keys() - _OPTION_DEFAULTS.keys()
+        if unknown:
+            raise TypeError(f"unknown database options: {', '.join(sorted(unknown))}")
+        for key, default in _OPTION_DEFAULTS.items():
+            setattr(self, key, given.get(key, default))
 
     @property
     def asked(self) -> str | None:
