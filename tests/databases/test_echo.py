@@ -4,7 +4,6 @@ on real SQLite files and a real PostgreSQL server."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 import re
 import textwrap
@@ -15,20 +14,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from appshell.databases import Database
 from appshell.databases.echo import SQLEcho, register_ipython_magic, unregister_ipython_magic
 from appshell.databases.sqlalchemy.echo import attach
 from appshell.exceptions import MagicError
-
-
-@dataclasses.dataclass
-class Database:
-    """A stand-in for appshell.databases.Database (same fields), written by another part."""
-
-    name: str
-    url: str
-    dialect: str
-    engine: t.Any
-    is_async: bool = False
 
 
 class Base(orm.DeclarativeBase):

@@ -3,7 +3,6 @@ engine hands out, and the next statement works; real SQLite files and a real Pos
 
 from __future__ import annotations
 
-import dataclasses
 import typing as t
 from pathlib import Path
 
@@ -11,19 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from appshell.databases import Database
 from appshell.databases.sqlalchemy.readonly import ReadOnly
 from appshell.exceptions import AppShellUsageError
-
-
-@dataclasses.dataclass
-class Database:
-    """A stand-in for appshell.databases.Database (same fields), written by another part."""
-
-    name: str
-    url: str
-    dialect: str
-    engine: t.Any
-    is_async: bool = False
 
 
 class Base(orm.DeclarativeBase):
