@@ -14,6 +14,7 @@ startup: that is the user's code failing.
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 from .exceptions import AppShellError, format_user_exception
@@ -297,6 +298,14 @@ def catch_sigterm() -> t.Callable[[], None] | None:
         return None
 
     def terminate(signum: int, frame: object) -> None:
+        loop = _running_loop()
+        if loop is not None:
+            # Raised here it would land in whatever task the loop was running (a request
+            # the background server answers), which would take it as its own failure: the
+            # exit is raised instead from a callback of the loop's next turn, which ends
+            # the loop's run as the same SIGTERM at an idle prompt does.
+            loop.call_soon_threadsafe(_exit, 128 + signum)
+            return
         raise SystemExit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, terminate)
@@ -305,3 +314,18 @@ def catch_sigterm() -> t.Callable[[], None] | None:
         signal.signal(signal.SIGTERM, previous)
 
     return restore
+
+
+def _running_loop() -> t.Any:
+    """The event loop running in this thread, if asyncio is in use at all."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _exit(code: int) -> t.NoReturn:
+    raise SystemExit(code)

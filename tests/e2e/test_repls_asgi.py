@@ -213,3 +213,37 @@ def test_a_background_server_answers_while_the_prompt_is_idle_and_sigterm_shuts_
     finally:
         stop_all([child])
     assert lines(tmp_path / "lifespan.log") == ["startup", "shutdown"]
+
+
+@pytest.mark.parametrize("repl", REPLS, ids=REPLS)
+def test_sigterm_while_a_task_runs_ends_the_session(tmp_path: Path, repl: str) -> None:
+    # The signal lands inside a task that keeps the loop busy: it must end the session
+    # (exit 143, lifespan shutdown), not fail that task and leave the shell running.
+    import signal
+
+    (tmp_path / "asgiapp.py").write_text(FASTAPI_APP)
+    child = spawn_appshell(tmp_path, ["--app", "asgiapp:app", "shell", "--repl", repl, "-q"])
+    shell = Session(child, PROMPTS[repl])
+    try:
+        shell.wait_prompt()
+        child.sendline(
+            "async def spin():\n"
+            "    while True:\n"
+            "        sum(range(20000)); open('spun', 'w').close(); await asyncio.sleep(0)\n"
+        )
+        if repl == "python":
+            child.sendline("")
+        shell.wait_prompt()
+        shell.run(
+            "import asyncio; spinner = asyncio.create_task(spin()); await asyncio.sleep(0)", ""
+        )
+        deadline = time.monotonic() + 10
+        while not (tmp_path / "spun").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child.kill(signal.SIGTERM)
+        child.expect(pexpect.EOF, timeout=30)
+        child.close()
+        assert child.exitstatus == 143
+    finally:
+        stop_all([child])
+    assert lines(tmp_path / "lifespan.log") == ["startup", "shutdown"]
