@@ -186,12 +186,21 @@ def test_a_python_session_that_never_awaits_imports_no_asyncio(tmp_path: Path) -
 FASTAPI_APP = RECORDED_ASGI_APP
 
 
+def sigterm_exit_code(child: pexpect.spawn) -> int | None:
+    """Send the shell SIGTERM and return its exit code once it has ended."""
+    import signal
+
+    child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    return t.cast("int | None", child.exitstatus)
+
+
 @pytest.mark.parametrize("repl", REPLS, ids=REPLS)
 def test_a_background_server_answers_while_the_prompt_is_idle_and_sigterm_shuts_down(
     tmp_path: Path, repl: str
 ) -> None:
     import json
-    import signal
     import urllib.request
 
     (tmp_path / "asgiapp.py").write_text(FASTAPI_APP)
@@ -206,10 +215,7 @@ def test_a_background_server_answers_while_the_prompt_is_idle_and_sigterm_shuts_
         # Another process asks while the prompt sits idle.
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/answer", timeout=10) as response:
             assert json.loads(response.read()) == {"answer": 42}
-        child.kill(signal.SIGTERM)
-        child.expect(pexpect.EOF, timeout=30)
-        child.close()
-        assert child.exitstatus == 143
+        assert sigterm_exit_code(child) == 143
     finally:
         stop_all([child])
     assert lines(tmp_path / "lifespan.log") == ["startup", "shutdown"]
@@ -219,8 +225,6 @@ def test_a_background_server_answers_while_the_prompt_is_idle_and_sigterm_shuts_
 def test_sigterm_while_a_task_runs_ends_the_session(tmp_path: Path, repl: str) -> None:
     # The signal lands inside a task that keeps the loop busy: it must end the session
     # (exit 143, lifespan shutdown), not fail that task and leave the shell running.
-    import signal
-
     (tmp_path / "asgiapp.py").write_text(FASTAPI_APP)
     child = spawn_appshell(tmp_path, ["--app", "asgiapp:app", "shell", "--repl", repl, "-q"])
     shell = Session(child, PROMPTS[repl])
@@ -240,10 +244,7 @@ def test_sigterm_while_a_task_runs_ends_the_session(tmp_path: Path, repl: str) -
         deadline = time.monotonic() + 10
         while not (tmp_path / "spun").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        child.kill(signal.SIGTERM)
-        child.expect(pexpect.EOF, timeout=30)
-        child.close()
-        assert child.exitstatus == 143
+        assert sigterm_exit_code(child) == 143
     finally:
         stop_all([child])
     assert lines(tmp_path / "lifespan.log") == ["startup", "shutdown"]
