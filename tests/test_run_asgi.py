@@ -184,6 +184,40 @@ def test_reload_serves_a_broken_app_as_its_error_until_it_is_fixed(
         assert _stop(proc, signal.SIGTERM) == 0
 
 
+def test_a_save_right_after_a_restart_is_not_lost(tmp_path: Path) -> None:
+    # uvicorn's polling reloader forgot the file times at a restart and noted them again on
+    # its next poll: a fix saved in between was never seen (the error stayed served).
+    import multiprocessing
+    import os
+
+    from uvicorn.config import Config
+    from uvicorn.supervisors.statreload import StatReload
+
+    from appshell.serving.asgi import _reloader_class
+
+    source = tmp_path / "main.py"
+    source.write_text("version = 1\n")
+    config = Config(app="main:app", reload=True, reload_dirs=[str(tmp_path)], reload_delay=0.01)
+    # The children run ``dict(sockets=[])``: they start and end, and nothing else.
+    reloader = _reloader_class(StatReload)(config, target=dict, sockets=[])
+    reloader.process = multiprocessing.get_context("spawn").Process(target=dict)
+    reloader.process.start()
+
+    def touch(seconds: int) -> None:
+        stamp = source.stat().st_mtime + seconds
+        os.utime(source, (stamp, stamp))
+
+    try:
+        assert reloader.should_restart() is None
+        touch(2)
+        assert reloader.should_restart() == [source.resolve()]
+        reloader.restart()
+        touch(2)
+        assert reloader.should_restart() == [source.resolve()]
+    finally:
+        reloader.process.join(30)
+
+
 def _one_line(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1, stderr

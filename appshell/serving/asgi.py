@@ -191,8 +191,35 @@ def _supervise(
         reload_excludes=exclude_patterns or None,
         **settings,
     )
+    supervisor = _reloader_class(ChangeReload)
     # The supervisor stops on SIGINT/SIGTERM by itself, ending its child with SIGTERM.
-    ChangeReload(config, target=functools.partial(_child, config), sockets=[listener]).run()
+    supervisor(config, target=functools.partial(_child, config), sockets=[listener]).run()
+
+
+def _reloader_class(change_reload: type) -> type:
+    """uvicorn's reloader, or, when it polls file times (no watchfiles installed), one that
+    notes the times at each restart, before the new child reads the files.
+
+    uvicorn's polling reloader forgets the times at a restart and notes them again on its
+    next poll, a quarter of a second or more later: a file saved in between (the fix saved
+    right after the error was seen) was never noticed, and the error stayed served.
+    """
+    from uvicorn.supervisors.basereload import BaseReload
+    from uvicorn.supervisors.statreload import StatReload
+
+    if not issubclass(change_reload, StatReload):
+        return change_reload
+
+    class NotingReload(StatReload):
+        def restart(self) -> None:
+            noted = {}
+            for path in self.iter_py_files():
+                with contextlib.suppress(OSError):
+                    noted[path] = path.stat().st_mtime
+            self.mtimes = noted
+            BaseReload.restart(self)
+
+    return NotingReload
 
 
 class FailedAsgiApp:
