@@ -17,7 +17,7 @@ from click.core import ParameterSource
 
 from ..exceptions import AppShellUsageError, ReplNotAvailable
 from ..profiles import complete_profile_names
-from ..term import render_table, use_color
+from ..term import use_color
 from .banner import show_context
 from .dboptions import database_options, session_options
 from .script import ScriptRunner, flush_output
@@ -47,29 +47,6 @@ def _has_ipython() -> bool:
 
 
 __all__ = ["shell_command"]
-
-
-def show_repls(order: t.Sequence[str] | None) -> None:
-    """``--list-repls``: every known backend, installed or not, with its version, and the
-    one autodetection picks in ``order`` (the profile's, else the built-in order)."""
-    from .backends import AUTODETECT_ORDER, known_backends, resolve
-
-    order = order or AUTODETECT_ORDER
-    backends = known_backends()
-    try:
-        chosen: str | None = resolve(None, order).name
-    except click.ClickException:
-        chosen = None
-    rows = []
-    for name, backend in backends.items():
-        available = backend.is_available()
-        note = "autodetected" if name == chosen else ""
-        if not available:
-            note = backend.install_hint
-        elif name not in AUTODETECT_ORDER:
-            note = "plugin: chosen with --repl only"
-        rows.append((name, "yes" if available else "no", backend.version() or "-", note))
-    click.echo(render_table(("REPL", "Installed", "Version", ""), rows, rule=False))
 
 
 class _ShellCommand(click.Command):
@@ -215,6 +192,8 @@ def shell_command(
     script's: appshell shell fix.py --dry-run.
     """
     if list_repls:
+        from .backends import show_repls
+
         show_repls(choose_profile(profile_name).repl)
         return
     from_command_line = ParameterSource.COMMANDLINE

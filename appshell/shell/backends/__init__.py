@@ -29,6 +29,7 @@ __all__ = [
     "complete_repl_names",
     "known_backends",
     "resolve",
+    "show_repls",
 ]
 
 AUTODETECT_ORDER = ("ipython", "ptpython", "python")
@@ -106,3 +107,28 @@ def complete_repl_names(
         for name, backend in known_backends().items()
         if name.startswith(prefix)
     ]
+
+
+def show_repls(order: t.Sequence[str] | None) -> None:
+    """``--list-repls``: every known backend, installed or not, with its version, and the
+    one autodetection picks in ``order`` (the profile's, else the built-in order)."""
+    import click
+
+    from ...term import render_table
+
+    order = order or AUTODETECT_ORDER
+    backends = known_backends()
+    try:
+        chosen: str | None = resolve(None, order).name
+    except click.ClickException:
+        chosen = None
+    rows = []
+    for name, backend in backends.items():
+        available = backend.is_available()
+        note = "autodetected" if name == chosen else ""
+        if not available:
+            note = backend.install_hint
+        elif name not in AUTODETECT_ORDER:
+            note = "plugin: chosen with --repl only"
+        rows.append((name, "yes" if available else "no", backend.version() or "-", note))
+    click.echo(render_table(("REPL", "Installed", "Version", ""), rows, rule=False))
