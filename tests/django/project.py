@@ -35,7 +35,7 @@ if __name__ == "__main__":
 SETTINGS = """\
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "appshell-tests-not-secret"
@@ -84,12 +84,14 @@ def _database(url):
     if scheme == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path[1:])}
     if scheme in ("postgres", "postgresql"):
+        # A server on a Unix socket (pgserver's) names its folder in the query: ?host=/path
+        socket = parse_qs(parts.query).get("host", [""])[0]
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path[1:]),
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
+            "HOST": parts.hostname or socket,
             "PORT": str(parts.port or ""),
         }
     raise ValueError(f"APPSHELL_TEST_DATABASE_URL: no Django backend for {url!r}")

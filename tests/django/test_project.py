@@ -9,11 +9,11 @@ from pathlib import Path
 from tests.conftest import _clean_environ
 
 
-def _manage(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _manage(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=folder,
-        env=_clean_environ(),
+        env={**_clean_environ(), **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -34,3 +34,13 @@ def test_the_project_works_with_plain_manage_py(django_project: Path) -> None:
     shell = _manage(django_project, "shell", "-c", code)
     assert shell.returncode == 0, shell.stderr
     assert shell.stdout.strip().splitlines()[-1] == "1 Item hello, you"
+
+
+def test_the_project_runs_on_postgresql(django_project: Path, postgres_db: str) -> None:
+    migrated = _manage(
+        django_project, "migrate", "--noinput", APPSHELL_TEST_DATABASE_URL=postgres_db
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    code = "from django.db import connection; print(connection.vendor, Post.objects.count())"
+    shell = _manage(django_project, "shell", "-c", code, APPSHELL_TEST_DATABASE_URL=postgres_db)
+    assert shell.stdout.strip().splitlines()[-1] == "postgresql 0", shell.stderr
