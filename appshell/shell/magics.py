@@ -205,11 +205,12 @@ class CellWatch:
 
         self.shell, self.loop, self.sql, self.adapter = shell, loop, sql, adapter
         self._saved: list[str | None] = []  # while a cell runs: the variable's value before
-        self._hooks: dict[str, t.Callable[[t.Any], None]] = {"post_run_cell": self._after_cell}
+        shell.events.register("post_run_cell", self._after_cell)
         if is_django(adapter):
-            self._hooks["pre_run_cell"] = self._before_cell
-        for event, callback in self._hooks.items():
-            shell.events.register(event, callback)
+            # Around the cell's own code only: set after the other pre_run_cell callbacks,
+            # unset before the other post_run_cell callbacks.
+            shell.events.register("pre_run_cell", self._before_cell)
+            shell.events.callbacks["post_run_cell"].insert(0, self._end_allowance)
         self._line_magics = shell.magics_manager.magics["line"]
         self._kept = self._line_magics.get("sql_echo")
         if sql is not None:
@@ -220,12 +221,9 @@ class CellWatch:
             self._saved.append(_allow_async_unsafe())
 
     def _after_cell(self, _result: t.Any = None) -> None:
-        try:
-            self.loop.prompt_statement_done()
-        finally:
-            self._end_allowance()
+        self.loop.prompt_statement_done()
 
-    def _end_allowance(self) -> None:
+    def _end_allowance(self, _result: t.Any = None) -> None:
         while self._saved:
             _restore_async_unsafe(self._saved.pop())
 
@@ -239,7 +237,11 @@ class CellWatch:
         ``appshell shell``'s own session)."""
         from ..databases.echo import unregister_ipython_magic
 
-        for event, callback in self._hooks.items():
+        for event, callback in (
+            ("post_run_cell", self._after_cell),
+            ("pre_run_cell", self._before_cell),
+            ("post_run_cell", self._end_allowance),
+        ):
             with contextlib.suppress(ValueError):
                 self.shell.events.unregister(event, callback)
         self._end_allowance()
@@ -284,6 +286,8 @@ def _allow_async_unsafe() -> str | None:
 
 
 def _restore_async_unsafe(previous: str | None) -> None:
+    if os.environ.get(_ASYNC_UNSAFE) != "true":
+        return  # changed by the cell itself: the user's value stays
     if previous is None:
         os.environ.pop(_ASYNC_UNSAFE, None)
     else:
