@@ -122,3 +122,29 @@ def test_a_wsgi_session_imports_no_asgi_framework(tmp_path: Path, args: list[str
     # Nor the adapters of those frameworks: no app of theirs can exist in this process.
     for adapter in ("quart", "starlette", "litestar"):
         assert f"appshell.adapters.{adapter}" not in loaded
+    assert "django" not in loaded  # nor Django, nor its adapter
+    assert "appshell.adapters.django" not in loaded
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["shell", "-c", "pass"], ["routes"]],
+    ids=["help", "shell", "routes"],
+)
+def test_a_django_session_imports_no_other_framework(tmp_path: Path, args: list[str]) -> None:
+    from .django.project import write_project
+
+    loaded = modules_after(args, write_project(tmp_path))
+    assert "appshell.adapters.django" in loaded  # it is a Django session
+    others = {"flask", "starlette", "fastapi", "litestar", "quart", "sqlalchemy", "werkzeug"}
+    assert not {m for m in loaded if m.split(".")[0] in others}
+    assert not set(REPLS) & loaded
+
+
+def test_django_help_loads_no_management_command(tmp_path: Path) -> None:
+    from .django.project import write_project
+
+    loaded = modules_after(["--help"], write_project(tmp_path))
+    # Listing the commands reads their names, never imports them (nor the migrations).
+    assert not {m for m in loaded if m.startswith("django.core.management.commands.")}
+    assert "django.db.migrations.executor" not in loaded

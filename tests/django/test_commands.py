@@ -1,0 +1,126 @@
+"""The project's management commands, as appshell commands, from cli() and from %cli."""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result
+from tests.e2e.test_repls import PROMPTS, Session, spawn_appshell, stop_all
+
+RunAppshell = t.Callable[..., Result]
+
+
+def test_help_lists_every_management_command(
+    django_project: Path, run_appshell: RunAppshell
+) -> None:
+    result = run_appshell("--help")
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")}
+    assert {"migrate", "makemigrations", "publish", "createsuperuser", "runserver"} <= listed
+    # Django's shell clashes with appshell's: listed apart, appshell's keeps the name.
+    assert {"shell", "django-shell"} <= listed
+    assert "Run a shell, or a script, in the app context." in result.stdout
+
+
+def test_migrate_and_the_projects_command(django_project: Path, run_appshell: RunAppshell) -> None:
+    migrated = run_appshell("migrate", "--noinput")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "Applying blog.0001_initial... OK" in migrated.stdout
+    dry = run_appshell("makemigrations", "blog", "--dry-run")
+    assert (dry.returncode, dry.stdout.strip()) == (0, "No changes detected in app 'blog'")
+    published = run_appshell("publish", "first")
+    assert (published.returncode, published.stdout) == (0, "published 'first'\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["first"], 1, "CommandError: 'first' is already published"),
+        (["other", "--fail-code", "3"], 3, "CommandError: refused to publish 'other'"),
+    ],
+    ids=["default-code", "own-code"],
+)
+def test_a_command_error_is_its_message_and_exit_code(
+    django_project: Path, run_appshell: RunAppshell, args: list[str], code: int, message: str
+) -> None:
+    assert run_appshell("migrate", "--noinput").returncode == 0
+    assert run_appshell("publish", "first").returncode == 0
+    result = run_appshell("publish", *args)
+    assert (result.returncode, result.stderr.strip()) == (code, message)
+
+
+def test_djangos_parser_reads_the_words(django_project: Path, run_appshell: RunAppshell) -> None:
+    result = run_appshell("migrate", "--no-such-option")
+    assert result.returncode == 2
+    assert "appshell migrate: error: unrecognized arguments: --no-such-option" in result.stderr
+    helped = run_appshell("publish", "--help")
+    assert helped.returncode == 0
+    assert "Publish the post with the given title." in helped.stdout
+
+
+def test_a_clashing_command_is_reached_by_its_django_name(
+    django_project: Path, run_appshell: RunAppshell
+) -> None:
+    result = run_appshell("django-shell", "-c", "print(greet('django'))")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "hello, django"
+    # Every command answers to its django- name too.
+    assert run_appshell("django-check").returncode == 0
+
+
+def test_an_unknown_command_is_one_paragraph(
+    django_project: Path, run_appshell: RunAppshell
+) -> None:
+    result = run_appshell("nosuch")
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: No such command 'nosuch': it is neither")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_commands_from_cli_in_the_shell(django_project: Path, run_appshell: RunAppshell) -> None:
+    code = "\n".join(
+        [
+            "print('migrate', cli.migrate(capture=True).exit_code)",
+            "print('publish', cli('publish first').exit_code)",
+            "r = cli('publish first', capture=True)",
+            "print('again', r.exit_code, r.stderr.strip())",
+            "r = cli('createsuperuser --noinput --username a --email a@b.co')",
+            "print('user', r.exit_code, User.objects.get().email)",
+            "print('posts', Post.objects.filter(published=True).count())",
+        ]
+    )
+    result = run_appshell("shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    lines = [
+        line
+        for line in result.stdout.splitlines()
+        if line.split()[0] in {"migrate", "publish", "again", "user", "posts"}
+    ]
+    assert lines == [
+        "migrate 0",
+        "publish 0",
+        "again 1 CommandError: 'first' is already published",
+        "user 0 a@b.co",
+        "posts 1",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("repl", ["ipython", "ptpython", "python"])
+def test_commands_and_the_orm_at_each_prompt(django_project: Path, repl: str) -> None:
+    child = spawn_appshell(django_project, ["shell", "--repl", repl])
+    try:
+        session = Session(child, PROMPTS[repl])
+        session.wait_prompt()
+        session.run("cli('migrate --noinput').exit_code", r"Applying shop\.0001_initial")
+        if repl == "ipython":
+            session.run("%cli publish first", r"published 'first'")
+        else:
+            session.run("cli('publish first').exit_code", r"published 'first'")
+        session.run("Post.objects.get().published", r"True")
+        assert session.exit(repl) == 0
+    finally:
+        stop_all([child])
