@@ -50,24 +50,20 @@ _AWAIT = re.compile(r"^\s*(?:[^#\n]*\s)?await\s", re.MULTILINE)
 
 
 class Attachment:
-    """An app attached to an IPython shell: its open session and the names it added, and
-    for as long as it is attached, the session's after-cell line (``sql``'s N+1 finder)
-    and, when the session has databases, ``%sql_echo``."""
+    """An app attached to an IPython shell: its open session, the names it added and, for as
+    long as it is attached, the session's hooks into the cells (:class:`CellWatch`)."""
 
     def __init__(self, session: ShellSession, shell: t.Any, *, awaited: bool = False) -> None:
         self.session = session
         #: Opened by :meth:`ShellSession.aopen` on the shell's loop: closed the same way.
         self.awaited = awaited
-        self.info = session.info
-        self.adapter = session.adapter
-        self.namespace = session.namespace
+        self.info, self.adapter, self.namespace = session.info, session.adapter, session.namespace
         assert session.runner is not None, "the session is open"
         self.runner = session.runner
         from .shell.magics import watch_cells
 
-        databases = session.databases
-        sql = databases.sql if databases is not None else None
-        self._unwatch = watch_cells(shell, session.loop, sql)
+        sql = session.databases.sql if session.databases is not None else None
+        self._watch = watch_cells(shell, session.loop, sql, adapter=self.adapter)
 
     def detach(self, shell: t.Any) -> int:
         """Remove from ``shell`` the names still bound to what was added (a name the user has
@@ -76,17 +72,19 @@ class Attachment:
         if self.awaited:
             return run_on_shell_loop(self.adetach(shell), shell)
         removed = self._drop(shell)
-        self.session.close(context_may_be_lost=True)
+        with self._watch.allowed():
+            self.session.close(context_may_be_lost=True)
         return removed
 
     async def adetach(self, shell: t.Any) -> int:
         """:meth:`detach`, the session's async parts awaited on the running loop."""
         removed = self._drop(shell)
-        await self.session.aclose(context_may_be_lost=True)
+        with self._watch.allowed():
+            await self.session.aclose(context_may_be_lost=True)
         return removed
 
     def _drop(self, shell: t.Any) -> int:
-        self._unwatch()
+        self._watch.stop()
         before = len(shell.user_ns)
         shell.drop_by_id(dict(self.namespace))
         return before - len(shell.user_ns)
@@ -188,7 +186,7 @@ class Notebook:
             return run_on_shell_loop(self._aattach(session), self.shell)
         # Only once the new app has loaded: a failed attach leaves the old one attached.
         self._detach(say=False)
-        with _open_errors():
+        with _open_errors(session):
             namespace = session.open()
         return self._attached(session, namespace, awaited=False)
 
@@ -209,7 +207,7 @@ class Notebook:
     async def _aattach(self, session: ShellSession) -> Summary:
         await self.adetach(say=False)
         before = contextvars.copy_context()
-        with _open_errors():
+        with _open_errors(session):
             namespace = await session.aopen()
         self.carry.remember(before)
         return self._attached(session, namespace, awaited=True)
@@ -332,10 +330,13 @@ class Notebook:
 
 
 @contextlib.contextmanager
-def _open_errors() -> t.Iterator[None]:
+def _open_errors(session: ShellSession) -> t.Iterator[None]:
     """Opening a session: appshell's errors as they are, other click errors in one line."""
+    from .shell.magics import async_unsafe_allowed
+
     try:
-        yield
+        with async_unsafe_allowed(session.adapter):  # for Django: a kernel's loop runs
+            yield
     except (AppShellError, AppShellUsageError):
         raise  # shown in one line, or as the user's traceback, by IPython
     except click.ClickException as e:

@@ -249,6 +249,105 @@ def test_top_level_await(
     assert result.returncode == 0
 
 
+STATEMENTS_SCRIPT = """\
+\"\"\"The script's docstring.\"\"\"
+from __future__ import annotations
+import asyncio
+
+def running():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+loop = await asyncio.sleep(0, result=running())
+"a string statement, not a docstring"
+print("sync statement, loop running:", running() is not None)
+print("same loop:", await asyncio.sleep(0, result=running() is loop))
+print("event loop:", asyncio.get_event_loop() is loop)
+
+def annotated(x: NotDefined) -> int:
+    return 1
+
+print(__doc__, annotated.__annotations__["x"])
+if __name__ == "__main__":
+    print("main:", await asyncio.sleep(0, result=running() is loop))
+"""
+
+
+@pytest.mark.parametrize("mode", [*MODES, "ipy"], ids=[*MODES, "ipy"])
+def test_script_that_awaits_runs_its_synchronous_statements_with_no_loop_running(
+    shell: t.Callable[..., Run], tmp_path: Path, mode: str
+) -> None:
+    # One statement at a time: an awaited one on the session's loop (the same one each
+    # time), a synchronous one with no loop running (before, the whole script ran inside
+    # the loop as one coroutine); the script's __future__ import and docstring still hold.
+    if mode == "ipy":
+        args, stdin = [write(tmp_path, "script.ipy", STATEMENTS_SCRIPT)], ""
+    else:
+        args, stdin = as_mode(mode, tmp_path, STATEMENTS_SCRIPT)
+    result = shell(*args, input=stdin)
+    assert result == (
+        0,
+        "sync statement, loop running: False\n"
+        "same loop: True\n"
+        "event loop: True\n"
+        "The script's docstring. NotDefined\n"
+        "main: True\n",
+        "",
+    )
+
+
+AWAIT_THEN_RAISES = """\
+import asyncio
+
+def check(n):
+    raise ValueError(f"too big: {n}")
+
+n = await asyncio.sleep(0, result=2)
+print("before")
+check(n)
+print("not reached")
+"""
+
+
+@pytest.mark.parametrize("mode", [*MODES, "interactive"], ids=[*MODES, "interactive"])
+def test_synchronous_statement_after_await_raises_from_users_frame(
+    shell: t.Callable[..., Run], tmp_path: Path, mode: str
+) -> None:
+    # The traceback of a statement run on its own names the script and its real lines.
+    args, stdin = as_mode("FILE" if mode == "interactive" else mode, tmp_path, AWAIT_THEN_RAISES)
+    if mode == "interactive":
+        # -i: the REPL comes after, with the names the statements before the error made.
+        args, stdin = ["-i", "--repl", "python", *args], "print('n is', n)\n"
+    result = shell(*args, input=stdin)
+    name = shown_name("FILE" if mode == "interactive" else mode, tmp_path)
+    assert result.stderr.startswith(
+        f'Traceback (most recent call last):\n  File "{name}", line 8, in <module>\n'
+    ), result.stderr
+    if mode in ("FILE", "interactive"):  # python shows a file's lines, not -c's or stdin's
+        assert f'line 8, in <module>\n    check(n)\n  File "{name}", line 4' in result.stderr
+    assert f'  File "{name}", line 4, in check\n' in result.stderr
+    assert "ValueError: too big: 2\n" in result.stderr
+    assert "not reached" not in result.stdout
+    if mode == "interactive":
+        assert "n is 2" in result.stdout, result.stdout
+        assert result.returncode == 0
+    else:
+        assert result == (1, "before\n", result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("tail", "returncode"), [("sys.exit(4)", 4), ("sys.exit()", 0)], ids=["4", "none"]
+)
+def test_exit_code_of_a_script_that_awaits(
+    shell: t.Callable[..., Run], tmp_path: Path, tail: str, returncode: int
+) -> None:
+    source = f"import asyncio, sys\nawait asyncio.sleep(0)\n{tail}\nprint('not reached')\n"
+    result = shell(write(tmp_path, "script.py", source))
+    assert result == (returncode, "", "")
+
+
 # -- --echo ----------------------------------------------------------------------------------
 
 TRANSCRIPT = """\

@@ -10,6 +10,7 @@ it (the extension's load hook and :meth:`CommandRunner.register_ipython_magic`).
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import sys
 import typing as t
@@ -29,8 +30,11 @@ if t.TYPE_CHECKING:
 
 __all__ = [
     "AppShellMagics",
+    "CellWatch",
+    "async_unsafe_allowed",
     "install",
     "installed",
+    "is_django",
     "parse_options",
     "request_awaits",
     "uninstall",
@@ -186,33 +190,108 @@ def parse_options(line: str) -> dict[str, t.Any]:
     return t.cast("dict[str, t.Any]", parsed)
 
 
-def watch_cells(shell: t.Any, loop: SessionLoop, sql: SQLEcho | None) -> t.Callable[[], None]:
-    """Hook a session into the cells ``shell`` runs: after each cell, the session's
+class CellWatch:
+    """A session hooked into the cells ``shell`` runs: after each cell, the session's
     after-statement callbacks (``sql``'s N+1 line, written while the cell's output is
     still the cell's: in a kernel, its stderr); when the session has databases, the line
-    magic ``%sql_echo``. Returns what undoes both, putting back the ``%sql_echo`` the
-    shell had before (the one of ``appshell shell``'s own session)."""
-    from ..databases.echo import register_ipython_magic, unregister_ipython_magic
+    magic ``%sql_echo``; for a Django project's ``adapter``, Django's async-unsafe calls
+    allowed while each cell runs (a kernel runs every cell inside its running event loop),
+    the environment as it was after it. :meth:`stop` undoes it all."""
 
-    def after_cell(_result: t.Any = None) -> None:
-        loop.prompt_statement_done()
+    def __init__(
+        self, shell: t.Any, loop: SessionLoop, sql: SQLEcho | None, *, adapter: t.Any = None
+    ) -> None:
+        from ..databases.echo import register_ipython_magic
 
-    shell.events.register("post_run_cell", after_cell)
-    line_magics = shell.magics_manager.magics["line"]
-    kept = line_magics.get("sql_echo")
-    if sql is not None:
-        register_ipython_magic(shell, sql)
+        self.shell, self.loop, self.sql, self.adapter = shell, loop, sql, adapter
+        self._saved: list[str | None] = []  # while a cell runs: the variable's value before
+        shell.events.register("post_run_cell", self._after_cell)
+        if is_django(adapter):
+            # Around the cell's own code only: set after the other pre_run_cell callbacks,
+            # unset before the other post_run_cell callbacks.
+            shell.events.register("pre_run_cell", self._before_cell)
+            shell.events.callbacks["post_run_cell"].insert(0, self._end_allowance)
+        self._line_magics = shell.magics_manager.magics["line"]
+        self._kept = self._line_magics.get("sql_echo")
+        if sql is not None:
+            register_ipython_magic(shell, sql)
 
-    def unwatch() -> None:
-        with contextlib.suppress(ValueError):
-            shell.events.unregister("post_run_cell", after_cell)
-        if sql is None:
+    def _before_cell(self, _info: t.Any = None) -> None:
+        if not self._saved:
+            self._saved.append(_allow_async_unsafe())
+
+    def _after_cell(self, _result: t.Any = None) -> None:
+        self.loop.prompt_statement_done()
+
+    def _end_allowance(self, _result: t.Any = None) -> None:
+        while self._saved:
+            _restore_async_unsafe(self._saved.pop())
+
+    def allowed(self) -> t.ContextManager[None]:
+        """Django's async-unsafe calls allowed within the block, for a Django project (the
+        session's close: it may run in the kernel's loop, in a cell or at its shutdown)."""
+        return async_unsafe_allowed(self.adapter)
+
+    def stop(self) -> None:
+        """Undo it all, putting back the ``%sql_echo`` the shell had before (the one of
+        ``appshell shell``'s own session)."""
+        from ..databases.echo import unregister_ipython_magic
+
+        for event, callback in (
+            ("post_run_cell", self._after_cell),
+            ("pre_run_cell", self._before_cell),
+            ("post_run_cell", self._end_allowance),
+        ):
+            with contextlib.suppress(ValueError):
+                self.shell.events.unregister(event, callback)
+        self._end_allowance()
+        if self.sql is None:
             return
-        unregister_ipython_magic(shell)
-        if kept is not None:
-            line_magics["sql_echo"] = kept
+        unregister_ipython_magic(self.shell)
+        if self._kept is not None:
+            self._line_magics["sql_echo"] = self._kept
 
-    return unwatch
+
+#: How a session is hooked into the cells of a shell (the IPython backend, the notebook).
+watch_cells = CellWatch
+
+
+_ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+
+def is_django(adapter: t.Any) -> bool:
+    return getattr(adapter, "framework", None) == "django"
+
+
+@contextlib.contextmanager
+def async_unsafe_allowed(adapter: t.Any) -> t.Iterator[None]:
+    """Within the block, for a Django project's ``adapter``, Django runs its synchronous ORM
+    calls even inside a running event loop; the environment is as it was after."""
+    if not is_django(adapter):
+        yield
+        return
+    previous = _allow_async_unsafe()
+    try:
+        yield
+    finally:
+        _restore_async_unsafe(previous)
+
+
+def _allow_async_unsafe() -> str | None:
+    """Set ``DJANGO_ALLOW_ASYNC_UNSAFE`` (Django reads it at every async-unsafe call);
+    returns its value before."""
+    previous = os.environ.get(_ASYNC_UNSAFE)
+    os.environ[_ASYNC_UNSAFE] = "true"
+    return previous
+
+
+def _restore_async_unsafe(previous: str | None) -> None:
+    if os.environ.get(_ASYNC_UNSAFE) != "true":
+        return  # changed by the cell itself: the user's value stays
+    if previous is None:
+        os.environ.pop(_ASYNC_UNSAFE, None)
+    else:
+        os.environ[_ASYNC_UNSAFE] = previous
 
 
 def request_awaits(notebook: Notebook) -> bool:

@@ -3,8 +3,10 @@
 A script runs with the shell's namespace as its globals and the app context pushed, and
 behaves as ``python`` runs it: a real ``__main__`` module, ``sys.argv`` and ``sys.path[0]``
 as Python sets them, the user's own traceback, the script's own exit code. Top-level
-``await`` works: such code runs on the session's event loop (:class:`SessionLoop`), which
-the REPL of ``-i`` goes on using.
+``await`` works: a script that awaits runs one top-level statement at a time, those that
+await on the session's event loop (:class:`SessionLoop`, which the REPL of ``-i`` goes on
+using), the others with no loop running, as at the prompt (Django's ORM refuses to run
+inside a running loop).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ if t.TYPE_CHECKING:
 __all__ = ["ScriptError", "ScriptRunner", "exit_code_of"]
 
 _FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+# inspect.CO_COROUTINE: set on code that awaits at top level.
+_CO_COROUTINE = 0x0080
 
 
 def exit_code_of(exc: SystemExit) -> int:
@@ -194,16 +198,38 @@ class ScriptRunner:
 
     def _run_source(self, source: str, filename: str) -> int:
         try:
-            code = self._compile(source, filename, "exec")
+            codes = self._compile_script(source, filename)
         except (SyntaxError, ValueError) as e:
             _print_exception(e)
             return 1
-        return self.run_code(code)
+        return self.run_code(*codes)
 
-    def run_code(self, code: CodeType) -> int:
-        """Run compiled ``code`` in the script's globals; the exit code of what happened."""
+    def _compile_script(self, source: str, filename: str) -> list[CodeType]:
+        """The code to run, in order: the whole script if it never awaits at top level, else
+        each top-level statement (those sharing a line together), so that only those that
+        await run on the loop. Compiled whole first, as python does a file: errors found
+        only then (``return`` outside a function) stop it before anything runs."""
+        whole = self._compile(source, filename, "exec")
+        if not whole.co_flags & _CO_COROUTINE:
+            return [whole]
+        tree = self._compile(source, filename, "exec", ast.PyCF_ONLY_AST)
+        futures = whole.co_flags & _future_flags()
+        codes: list[CodeType] = []
+        for index, (_, _, nodes) in enumerate(_statements(t.cast(ast.Module, tree))):
+            # A string statement after the first is no docstring, and must not become the
+            # docstring of a module of its own (replacing ``__doc__``): it does nothing.
+            kept = [n for n in nodes if not (index and isinstance(n, ast.Expr) and _is_str(n))]
+            if kept:
+                piece = ast.Module(body=kept, type_ignores=[])
+                codes.append(self._compile(piece, filename, "exec", futures))
+        return codes
+
+    def run_code(self, *codes: CodeType) -> int:
+        """Run compiled ``codes`` in turn in the script's globals, until one raises; the exit
+        code of what happened."""
         try:
-            self.session.run(code, self.globals)
+            for code in codes:
+                self.session.run(code, self.globals)
         except BaseException as e:
             return self._ended_by(e)
         finally:
@@ -287,12 +313,13 @@ class ScriptRunner:
 
         try:
             python = shell.transform_cell(source)
-            code = self._compile(python, filename, "exec")
+            codes = self._compile_script(python, filename)
         except (SyntaxError, ValueError) as e:
             _print_exception(e)
             return 1
         try:
-            self.session.run(code, self.globals)
+            for code in codes:
+                self.session.run(code, self.globals)
         except BaseException as e:
             if type(e) is UsageError:
                 print(f"UsageError: {e}", file=sys.stderr)
@@ -357,4 +384,12 @@ def _statements(tree: ast.Module) -> t.Iterator[tuple[int, int, list[ast.stmt]]]
         yield first, last, group
 
 
-# -- the end of a session --------------------------------------------------------------------
+def _is_str(node: ast.Expr) -> bool:
+    return isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _future_flags() -> int:
+    """The compiler flags of every ``from __future__`` feature."""
+    import __future__
+
+    return sum(getattr(__future__, name).compiler_flag for name in __future__.all_feature_names)
