@@ -62,10 +62,9 @@ class _Guard:
             return execute(sql, params, many, context)
         if self.vendor == "postgresql" and not real.autocommit and _status(real) == _IDLE:
             self.fix_transaction(real)
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.after(real, sql)
+        result = execute(sql, params, many, context)
+        self.after(real, sql)  # a statement that failed changed nothing
+        return result
 
     def after(self, real: t.Any, sql: str) -> None:
         if self.vendor == "sqlite":
