@@ -218,10 +218,16 @@ class AppShellGroup(AppGroup):
         info.push_app_context(ctx)
         return app_group.get_command(ctx, name)
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def own_command_names(self, ctx: click.Context) -> set[str]:
+        """The names of the commands that are not the app's: built-in, added, plugins'.
+        An app command of one of these names is shadowed (Django's lists itself apart)."""
         names = set(super().list_commands(ctx)) | set(self._lazy_builtins)
         for group in self._plugin_groups():
             names.update(plugins.entry_points(group))
+        return names
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = self.own_command_names(ctx)
         app_group = self._app_commands(ctx)
         if app_group is not None:
             names.update(app_group.list_commands(ctx))

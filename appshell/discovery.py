@@ -14,8 +14,7 @@ import sys
 import types
 import typing as t
 
-from .exceptions import NoAppConfigured, NoAppException
-from .project import find_project
+from .exceptions import NoAppException
 
 if t.TYPE_CHECKING:
     import ast
@@ -25,7 +24,6 @@ __all__ = [
     "NoAppException",
     "find_app_by_string",
     "find_best_app",
-    "find_pyproject_app",
     "locate_app",
     "prepare_import",
     "split_import_string",
@@ -289,6 +287,11 @@ def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool 
 def _import_and_find(module_name: str, app_name: str | None, raise_if_not_found: bool) -> t.Any:
     """:func:`locate_app` for appshell's own command line: an ``ImportError`` raised inside
     the module propagates, to be shown as the user's traceback."""
+    from .djangoproject import project_for_module
+
+    project = project_for_module(module_name, app_name)  # a Django project's settings
+    if project is not None:
+        return project
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
@@ -350,50 +353,10 @@ def _check_not_shadowed(module_name: str, path: str) -> None:
         )
 
 
-#: Tried in the current folder, in this order, when pyproject.toml's [tool.appshell] names
-#: no app; FastAPI's own [tool.fastapi] entrypoint comes after them.
-APP_FILES = ("wsgi.py", "app.py", "asgi.py", "main.py")
-_SETTINGS = {"appshell": ("app", "blog:create_app"), "fastapi": ("entrypoint", "main:app")}
+def __getattr__(name: str) -> t.Any:
+    # The order of discovery when no app is named lives in appshell.defaultapp.
+    if name in ("APP_FILES", "find_default_app", "find_pyproject_app"):
+        from . import defaultapp
 
-
-def find_pyproject_app(start: str | None = None, tool: str = "appshell") -> tuple[str, str] | None:
-    """The import string pyproject.toml gives (``[tool.appshell] app``, or with ``tool``
-    "fastapi" ``[tool.fastapi] entrypoint``), with the folder it is relative to; None when the
-    nearest pyproject.toml (from ``start`` upward) sets none."""
-    project = find_project(start)
-    if project is None:
-        return None
-    key, example = _SETTINGS[tool]
-    table = project.settings if tool == "appshell" else project.tools.get(tool)
-    value = table.get(key) if isinstance(table, dict) else None
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise NoAppException(
-            f"[tool.{tool}] {key} in {project.path!r} must be an import string such as"
-            f" {example!r}, not {value!r}."
-        )
-    return value, project.folder
-
-
-def find_default_app() -> tuple[t.Any, str]:
-    """The app when none is named, and where it was found: pyproject's ``[tool.appshell] app``,
-    then wsgi.py, app.py, asgi.py, main.py, then pyproject's ``[tool.fastapi] entrypoint``."""
-    for step in ("appshell", *APP_FILES, "fastapi"):
-        if step in _SETTINGS:
-            configured = find_pyproject_app(tool=step)
-            if configured is not None:
-                import_string, base_dir = configured
-                origin = f"{import_string} from {os.path.join(base_dir, 'pyproject.toml')}"
-                return load_from_import_string(import_string, base_dir), origin
-        elif os.path.isfile(step):
-            app = _import_and_find(prepare_import(step), None, False)
-            if app is not None:
-                return app, step
-
-    raise NoAppConfigured(
-        "No app to load. Point appshell at one with --app IMPORT or the APPSHELL_APP"
-        ' environment variable (FLASK_APP works too), or set app = "module:name" under'
-        " [tool.appshell] in pyproject.toml, or run it from a folder with a wsgi.py, app.py,"
-        " asgi.py or main.py."
-    )
+        return getattr(defaultapp, name)
+    raise AttributeError(f"module 'appshell.discovery' has no attribute {name!r}")

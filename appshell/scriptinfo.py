@@ -93,7 +93,8 @@ class ScriptInfo:
         return self._loaded[0]
 
     def _find_app(self) -> t.Any:
-        from .discovery import find_default_app, load_from_import_string
+        from .defaultapp import find_default_app
+        from .discovery import load_from_import_string
 
         if self.create_app is not None:
             name = getattr(self.create_app, "__qualname__", repr(self.create_app))

@@ -3,9 +3,9 @@
 An adapter wraps one application object. appshell reaches the framework only through it:
 to tell whether an object is an app, to push the app context, to list routes, to find the
 app's own click commands and its shell names. Built in: :mod:`.flask`, :mod:`.quart`,
-:mod:`.starlette` (FastAPI too), :mod:`.litestar`, :mod:`.asgi` (any ASGI callable) and
-:mod:`.wsgi` (any WSGI callable). Third-party adapters register a class in the entry-point group
-``appshell.adapters``; they are asked before the built-in ones.
+:mod:`.starlette` (FastAPI too), :mod:`.litestar`, :mod:`.django`, :mod:`.asgi` (any ASGI
+callable) and :mod:`.wsgi` (any WSGI callable). Third-party adapters register a class in the
+entry-point group ``appshell.adapters``; they are asked before the built-in ones.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class Route(t.NamedTuple):
     methods: frozenset[str]
     host: str | None = None
     subdomain: str | None = None
+    #: The dotted path of the view, where the endpoint is not it (Django's URL names).
+    view: str | None = None
 
 
 @t.runtime_checkable
@@ -236,6 +238,8 @@ _BUILT_IN: tuple[tuple[str | None, str, str], ...] = (
     ("quart.app", "appshell.adapters.quart", "QuartAdapter"),
     ("starlette.applications", "appshell.adapters.starlette", "StarletteAdapter"),
     ("litestar.app", "appshell.adapters.litestar", "LitestarAdapter"),
+    # A Django project exists only once discovery made one (which imports this module).
+    ("appshell.adapters.django", "appshell.adapters.django", "DjangoAdapter"),
     (None, "appshell.adapters.asgi", "ASGIAdapter"),
     (None, "appshell.adapters.wsgi", "WSGIAdapter"),
 )
@@ -270,7 +274,7 @@ def _candidate_classes(*, every: bool = False) -> t.Iterator[type[AppAdapter]]:
 
 def adapter_classes() -> list[type[AppAdapter]]:
     """Every adapter class, in the order they are asked: plugins, the frameworks' (Flask,
-    Quart, Starlette and FastAPI, Litestar), then any ASGI callable, then any WSGI callable.
+    Quart, Starlette and FastAPI, Litestar, Django), then any ASGI callable, then any WSGI callable.
     None of them imports its framework to answer."""
     return list(_candidate_classes(every=True))
 

@@ -43,12 +43,14 @@ class _Listing:
         domain = [
             field for field in ("host", "subdomain") if any(getattr(r, field) for r in self.routes)
         ][:1]
-        headers = ["Endpoint", "Methods", *(field.capitalize() for field in domain), "Rule"]
+        # A view column only for apps whose endpoints are names, not views (Django's).
+        view = ["view"] if any(r.view for r in self.routes) else []
+        headers = ["Endpoint", "Methods", *(f.capitalize() for f in domain + view), "Rule"]
         rows = [
             [
                 route.endpoint,
                 ", ".join(self.methods(route)),
-                *(getattr(route, field) or "" for field in domain),
+                *(getattr(route, field) or "" for field in domain + view),
                 route.rule,
             ]
             for route in self.routes
@@ -63,6 +65,7 @@ class _Listing:
                 "methods": self.methods(route),
                 "host": route.host,
                 "subdomain": route.subdomain,
+                **({"view": route.view} if route.view else {}),
             }
             for route in self.routes
         ]

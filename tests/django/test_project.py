@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import typing as t
 from pathlib import Path
 
-from tests.conftest import _clean_environ
+import pytest
+
+from tests.conftest import Result, _clean_environ
+
+RunAppshell = t.Callable[..., Result]
 
 
 def _manage(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -44,3 +50,130 @@ def test_the_project_runs_on_postgresql(django_project: Path, postgres_db: str) 
     code = "from django.db import connection; print(connection.vendor, Post.objects.count())"
     shell = _manage(django_project, "shell", "-c", code, APPSHELL_TEST_DATABASE_URL=postgres_db)
     assert shell.stdout.strip().splitlines()[-1] == "postgresql 0", shell.stderr
+
+
+# -- discovery and set-up, through the real command -------------------------------------
+
+NAMES = "print(sorted(n for n in ('Post', 'Comment', 'Item', 'User', 'greet') if n in globals()))"
+ALL_NAMES = "['Comment', 'Item', 'Post', 'User', 'greet']"
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--app", "mysite.settings"], {}),
+        (["--app", "mysite.wsgi:application"], {}),
+        (["--app", "mysite.asgi:application"], {}),
+        ([], {"DJANGO_SETTINGS_MODULE": "mysite.settings"}),
+        ([], {}),  # manage.py in the current folder
+    ],
+    ids=["settings", "wsgi", "asgi", "env", "manage.py"],
+)
+def test_a_django_project_is_found_and_gives_django_shells_names(
+    django_project: Path, run_appshell: RunAppshell, args: list[str], env: dict[str, str]
+) -> None:
+    code = f"print(repr(app)); {NAMES}"
+    result = run_appshell(*args, "shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    first, names = result.stdout.strip().splitlines()[-2:]
+    assert first == "<DjangoProject 'mysite' settings='mysite.settings'>"
+    assert names == ALL_NAMES
+
+
+def test_manage_py_is_read_never_run(django_project: Path, run_appshell: RunAppshell) -> None:
+    manage = django_project / "manage.py"
+    manage.write_text(manage.read_text().replace("import os\n", "import os\nraise SystemExit(9)\n"))
+    result = run_appshell("shell", "-c", "print(app.settings_module)")
+    assert (result.returncode, result.stdout.strip()) == (0, "mysite.settings"), result.stderr
+
+
+def test_the_names_come_from_the_adapter(django_project: Path, run_appshell: RunAppshell) -> None:
+    result = run_appshell("shell", "--print-context", "--json")
+    assert result.returncode == 0, result.stderr
+    sources = {r["name"]: r["source"] for r in json.loads(result.stdout)}
+    assert sources["greet"] == sources["Post"] == sources["Item"] == "adapter"
+    assert sources["app"] == "default"
+
+
+def test_routes_are_flattened_with_namespaces(
+    django_project: Path, run_appshell: RunAppshell
+) -> None:
+    result = run_appshell("routes", "--json")
+    assert result.returncode == 0, result.stderr
+    routes = {r["endpoint"]: (r["rule"], r["view"]) for r in json.loads(result.stdout)}
+    assert routes["index"] == ("/", "blog.views.index")
+    assert routes["blog:detail"] == ("/blog/<int:pk>/", "blog.views.post_detail")
+    assert routes["admin:index"] == ("/admin/", "django.contrib.admin.sites.AdminSite.index")
+
+
+def test_the_client_at_the_prompt_is_djangos(
+    django_project: Path, run_appshell: RunAppshell
+) -> None:
+    code = "r = client.get('/'); print(type(client.made).__module__, r.status_code, r.content)"
+    result = run_appshell("shell", "-c", code)
+    assert result.stdout.strip() == "django.test.client 200 b'hello from mysite'", result.stderr
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+def test_settings_that_cannot_be_found(django_project: Path, run_appshell: RunAppshell) -> None:
+    result = run_appshell("shell", "-c", "1", env={"DJANGO_SETTINGS_MODULE": "nope.settings"})
+    assert result.returncode == 2
+    assert "The Django settings module 'nope.settings' (named by DJANGO_SETTINGS_MODULE)" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_installed_app_that_does_not_exist(
+    django_project: Path, run_appshell: RunAppshell
+) -> None:
+    _append(django_project / "mysite" / "settings.py", 'INSTALLED_APPS += ["nosuchapp"]\n')
+    result = run_appshell("migrate")
+    assert result.returncode == 2
+    assert "INSTALLED_APPS in 'mysite.settings' names 'nosuchapp'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "last_line"),
+    [
+        ("mysite/settings.py", "1 / 0\n", "ZeroDivisionError: division by zero"),
+        (
+            "shop/apps.py",
+            "\n    def ready(self):\n        raise RuntimeError('ready failed')\n",
+            "RuntimeError: ready failed",
+        ),
+        (
+            "shop/models.py",
+            "import nosuchlib\n",
+            "ModuleNotFoundError: No module named 'nosuchlib'",
+        ),
+    ],
+    ids=["settings", "ready", "app-import"],
+)
+def test_the_projects_own_errors_are_its_traceback(
+    django_project: Path, run_appshell: RunAppshell, file: str, text: str, last_line: str
+) -> None:
+    _append(django_project / file, text)
+    result = run_appshell("shell", "-c", "1")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert str(django_project / file) in lines[1]  # from the user's first frame
+    assert lines[-1] == last_line
+
+
+def test_an_other_project_in_the_environment_is_a_warning(
+    django_project: Path, run_appshell: RunAppshell
+) -> None:
+    env = {"DJANGO_SETTINGS_MODULE": "other.settings"}
+    result = run_appshell("--app", "mysite.settings", "shell", "-c", "print(app.project)", env=env)
+    assert (result.returncode, result.stdout.strip()) == (0, "mysite")
+    assert "DJANGO_SETTINGS_MODULE names the project 'other.settings'" in result.stderr

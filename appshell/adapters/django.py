@@ -1,0 +1,341 @@
+"""The Django adapter. With databases/django.py, the only module that imports Django.
+
+A Django project has no app object: :class:`DjangoProject` stands for it, made by discovery
+(:mod:`appshell.djangoproject`) once Django has been set up for the project's settings.
+Django itself is imported only inside functions, when a project has been found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import typing as t
+
+import click
+
+from ..exceptions import NoAppException
+from . import BaseAdapter, Route
+
+__all__ = ["DjangoAdapter", "DjangoProject", "setup_project"]
+
+#: Where a management command whose name appshell uses itself is reachable: django-shell.
+CLASH_PREFIX = "django-"
+_SETTINGS = "DJANGO_SETTINGS_MODULE"
+
+
+class DjangoProject:
+    """A Django project, set up: what appshell loads as "the app" of a Django project.
+
+    It is a WSGI application too (Django's handler, with the static files of
+    ``django.contrib.staticfiles`` while ``DEBUG`` is on, as ``runserver`` serves them).
+    """
+
+    def __init__(self, settings_module: str) -> None:
+        #: The dotted name of the settings module, as DJANGO_SETTINGS_MODULE holds it.
+        self.settings_module = settings_module
+        #: The project's name: the settings module's top package.
+        self.project = settings_module.partition(".")[0]
+        self._wsgi: t.Any = None
+        self._asgi: t.Any = None
+        self._served: t.Any = None
+
+    def __repr__(self) -> str:
+        return f"<DjangoProject {self.project!r} settings={self.settings_module!r}>"
+
+    def wsgi_application(self) -> t.Any:
+        """Django's WSGI handler for the project, made once: the ``WSGI_APPLICATION``
+        setting's, as ``runserver`` takes it, or Django's default one."""
+        if self._wsgi is None:
+            from django.conf import settings
+
+            if getattr(settings, "WSGI_APPLICATION", None):
+                from django.core.servers.basehttp import get_internal_wsgi_application
+
+                self._wsgi = get_internal_wsgi_application()
+            else:
+                from django.core.wsgi import get_wsgi_application
+
+                self._wsgi = get_wsgi_application()
+        return self._wsgi
+
+    def asgi_application(self) -> t.Any:
+        """Django's ASGI handler for the project, made once."""
+        if self._asgi is None:
+            from django.core.asgi import get_asgi_application
+
+            self._asgi = get_asgi_application()
+        return self._asgi
+
+    def served_application(self) -> t.Any:
+        """What a development server serves: the WSGI handler, wrapped to answer
+        ``STATIC_URL`` from the static files finders when ``DEBUG`` is on and
+        ``django.contrib.staticfiles`` is installed."""
+        if self._served is None:
+            from django.apps import apps
+            from django.conf import settings
+
+            handler = self.wsgi_application()
+            if settings.DEBUG and apps.is_installed("django.contrib.staticfiles"):
+                from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+                handler = StaticFilesHandler(handler)
+            self._served = handler
+        return self._served
+
+    def __call__(
+        self, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]
+    ) -> t.Iterable[bytes]:
+        return t.cast("t.Iterable[bytes]", self.served_application()(environ, start_response))
+
+    def test_client(self) -> t.Any:
+        """Django's test ``Client`` (``client`` in the shell)."""
+        from django.test import Client
+
+        return Client()
+
+
+def setup_project(settings_module: str, where: str) -> DjangoProject:
+    """Run ``django.setup()`` for the settings in ``DJANGO_SETTINGS_MODULE`` (once per
+    process) and return the project.
+
+    :raises NoAppException: Django is not installed; an ``INSTALLED_APPS`` entry names a
+        module that does not exist; Django finds the settings unusable (ImproperlyConfigured).
+        :raises UserCodeError: the settings or an app raised (their traceback, exit 1).
+    """
+    try:
+        import django
+    except ImportError:
+        raise NoAppException(
+            f"{where} names the Django settings {settings_module!r}, but Django is not"
+            " installed here: pip install 'appshell[django]'."
+        ) from None
+    from django.apps import apps
+
+    global _setup_failure
+    if _setup_failure is not None:
+        # Django cannot populate its apps twice: the next try would only say so.
+        raise _setup_failure
+    if not apps.ready:
+        try:
+            django.setup()
+        except Exception as e:
+            _setup_failure = _setup_error(e, settings_module)
+            raise _setup_failure from None
+    return DjangoProject(settings_module)
+
+
+#: Why django.setup() failed in this process, given again to whatever asks next.
+_setup_failure: click.ClickException | None = None
+
+
+def _setup_error(error: Exception, settings_module: str) -> click.ClickException:
+    """What a failed ``django.setup()`` is for the user: a paragraph for a mistake in the
+    settings' names, else their own traceback, from their first frame."""
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    from ..exceptions import UserCodeError
+
+    if isinstance(error, ModuleNotFoundError):
+        entry = _missing_installed_app(error)
+        if entry is not None:
+            return NoAppException(
+                f"INSTALLED_APPS in {settings_module!r} names {entry!r}, but no module"
+                f" {error.name!r} was found (sys.path starts with {sys.path[0]!r}). Check the"
+                " spelling of the entry, install the app's package, or remove the entry."
+            )
+    if isinstance(error, ImproperlyConfigured):
+        return NoAppException(f"Django could not set up the project {settings_module!r}: {error}")
+    return UserCodeError(error, internal=(os.path.dirname(django.__file__),))
+
+
+def _missing_installed_app(error: ModuleNotFoundError) -> str | None:
+    """The ``INSTALLED_APPS`` entry whose own module (or a package above it) is the one
+    ``error`` did not find; None when the missing module is one an app imports."""
+    from django.conf import settings
+
+    try:
+        entries = list(settings.INSTALLED_APPS)
+    except Exception:  # the settings themselves failed: not an entry's fault
+        return None
+    for entry in entries:
+        parts = str(entry).split(".")
+        if error.name in {".".join(parts[: i + 1]) for i in range(len(parts))}:
+            return str(entry)
+    return None
+
+
+class DjangoAdapter(BaseAdapter):
+    """A Django project (:class:`DjangoProject`)."""
+
+    framework = "django"
+    scannable = False
+    interface = "wsgi"
+    app_class = ("appshell.adapters.django", "DjangoProject")
+    distribution = ("django", "Django")
+
+    @property
+    def name(self) -> str:
+        return str(self.app.project)
+
+    def set_debug(self, debug: bool) -> None:
+        # The settings' DEBUG holds unless --debug (APPSHELL_DEBUG, FLASK_DEBUG) says.
+        if os.environ.get("APPSHELL_DEBUG") or os.environ.get("FLASK_DEBUG"):
+            from django.conf import settings
+
+            settings.DEBUG = debug
+
+    def request_context(self, path: str = "/") -> t.ContextManager[t.Any]:
+        return _request(path)
+
+    def shell_context(self) -> dict[str, t.Any]:
+        return shell_names()
+
+    def routes(self) -> list[Route]:
+        from django.urls import get_resolver
+
+        return list(_flatten(get_resolver().url_patterns, "/", ""))
+
+    def command_group(self) -> click.Group:
+        return DjangoCommands()
+
+    def lifespan_app(self) -> t.Any | None:
+        return None
+
+
+@contextlib.contextmanager
+def _request(path: str) -> t.Iterator[t.Any]:
+    from django.test import RequestFactory
+
+    yield RequestFactory().get(path)
+
+
+def shell_names() -> dict[str, t.Any]:
+    """The names Django's own ``shell`` imports: on Django 5.2+ those that the project's
+    ``shell`` command (an override included) lists in ``get_auto_imports()``; before,
+    every model (the earlier app's winning a name) and ``settings``."""
+    from django.core.management import get_commands, load_command_class
+
+    command = load_command_class(get_commands()["shell"], "shell")
+    listed = getattr(command, "get_auto_imports", None)
+    if listed is None:
+        from django.apps import apps
+        from django.conf import settings
+
+        names: dict[str, t.Any] = {"settings": settings}
+        for model in reversed(apps.get_models()):
+            names[model.__name__] = model
+        return names
+    from django.utils.module_loading import import_string
+
+    found: dict[str, t.Any] = {}
+    for path in listed() or ():
+        try:
+            value = import_string(path) if "." in path else __import__(path)
+        except ImportError:
+            continue  # Django's shell leaves out what it cannot import, too
+        # A later path wins a name, as in Django's shell (its models come last app first).
+        found[path.rpartition(".")[2]] = value
+    return found
+
+
+def _flatten(patterns: t.Iterable[t.Any], prefix: str, namespace: str) -> t.Iterator[Route]:
+    """Every URL pattern, the ``include()``s flattened: the route, its name with the
+    namespaces above it (``blog:detail``), and the view's dotted path."""
+    from django.urls import URLResolver
+    from django.urls.resolvers import RegexPattern
+
+    for pattern in patterns:
+        text = str(pattern.pattern)
+        if isinstance(pattern.pattern, RegexPattern):
+            text = text.removeprefix("^").removesuffix("$").removesuffix(r"\Z")
+        route = prefix + text
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _flatten(pattern.url_patterns, route, inner)
+            continue
+        view = _dotted(pattern.callback)
+        name = f"{namespace}{pattern.name}" if pattern.name else view
+        yield Route(route, name, frozenset(), view=view)
+
+
+def _dotted(view: t.Any) -> str:
+    wrapped = getattr(view, "view_class", None) or getattr(view, "__wrapped__", None) or view
+    module = getattr(wrapped, "__module__", None) or "?"
+    return f"{module}.{getattr(wrapped, '__qualname__', type(wrapped).__name__)}"
+
+
+class DjangoCommands(click.Group):
+    """The project's management commands (Django's, the installed apps', the project's),
+    run through Django's own parsers. A name appshell has a command of its own for
+    (``shell``) is listed and reached as ``django-shell``; every command answers to its
+    ``django-`` name too."""
+
+    def __init__(self) -> None:
+        super().__init__("django")
+
+    @staticmethod
+    def _known() -> dict[str, str]:
+        from django.core.management import get_commands
+
+        return dict(get_commands())
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        own = getattr(ctx.find_root().command, "own_command_names", None)
+        taken = set(own(ctx)) if callable(own) else set()
+        return sorted(f"{CLASH_PREFIX}{n}" if n in taken else n for n in self._known())
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        known = self._known()
+        name = cmd_name
+        if name not in known and name.startswith(CLASH_PREFIX):
+            name = name[len(CLASH_PREFIX) :]
+        if name in known:
+            return ManagementCommand(cmd_name, name, known[name])
+        if ctx.resilient_parsing:
+            return None
+        from ..exceptions import AppShellUsageError
+
+        raise AppShellUsageError(
+            f"No such command {cmd_name!r}: it is neither one of appshell's commands nor a"
+            f" management command of the Django project {os.environ.get(_SETTINGS)!r}"
+            " (Django's, an installed app's or the project's). 'appshell --help' lists them all."
+        )
+
+
+class ManagementCommand(click.Command):
+    """One management command: its words go to Django's argument parser untouched."""
+
+    def __init__(self, shown: str, name: str, app_name: str) -> None:
+        where = "django" if app_name == "django.core" else app_name.rpartition(".")[2]
+        super().__init__(
+            shown,
+            short_help=f"Management command ({where}).",
+            add_help_option=False,
+        )
+        self.django_name, self.app_name = name, app_name
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.args = list(args)
+        return ctx.args
+
+    def invoke(self, ctx: click.Context) -> None:
+        from django.core.management import load_command_class
+        from django.core.management.base import CommandError
+
+        command = load_command_class(self.app_name, self.django_name)
+        # As manage.py runs it: a usage error is argparse's message and exit 2.
+        command._called_from_command_line = True
+        prog = ctx.find_root().info_name or "appshell"
+        options = vars(command.create_parser(prog, self.name or "").parse_args(ctx.args))
+        args = options.pop("args", ())
+        try:
+            command.execute(*args, **options)
+        except CommandError as e:
+            if options.get("traceback"):
+                raise
+            # manage.py's line and exit code (not its closing of every connection: the
+            # session goes on using them).
+            click.echo(f"{type(e).__name__}: {e}", err=True)
+            raise click.exceptions.Exit(e.returncode) from None
