@@ -100,7 +100,9 @@ def test_sql_names_the_scripts_line(project: Project) -> None:
 
 def test_read_only_refuses_a_write_with_the_databases_error(project: Project) -> None:
     (project.folder / "script.py").write_text(
-        "from blog.models import Post\nprint(Post.objects.count())\nPost.objects.create(title='x')\n"
+        "from blog.models import Post\n"
+        "print(Post.objects.count())\n"
+        "Post.objects.create(title='x')\n"
     )
     before = project.contents()
     done = appshell(project, "shell", "--read-only", "script.py")
@@ -112,5 +114,19 @@ def test_read_only_refuses_a_write_with_the_databases_error(project: Project) ->
         else "cannot execute INSERT in a read-only transaction"
     )
     assert error in done.stderr
-    assert 'File "' in done.stderr and 'script.py", line 3' in done.stderr
+    assert 'script.py", line 3, in <module>' in done.stderr
     assert project.contents() == before
+
+
+def test_sql_counts_without_any_option_and_a_sandbox_imports_no_sqlalchemy(
+    tmp_path: Path,
+) -> None:
+    project = migrated_project(tmp_path / "site", "sqlite")
+    code = (
+        "import sys; Post.objects.count(); Item.objects.count();"
+        " print(sql.count, 'sqlalchemy' in sys.modules)"
+    )
+    plain = appshell(project, "shell", "-c", code)
+    assert (plain.returncode, plain.stdout) == (0, "2 False\n"), plain.stderr
+    sandboxed = appshell(project, "shell", "--sandbox", "-c", code)
+    assert (sandboxed.returncode, sandboxed.stdout) == (0, "2 False\n"), sandboxed.stderr

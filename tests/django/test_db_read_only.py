@@ -43,8 +43,9 @@ def test_writes_are_refused_on_every_road_and_reads_go_on(project: Project) -> N
                 Item.objects.create(name="cup")
         attempt("atomic", in_atomic)
         attempt("acreate", lambda: asyncio.run(Post.objects.acreate(title="async")))
-        results = []
-        worker = threading.Thread(target=lambda: attempt("thread", lambda: Post.objects.create(title="t")))
+        def in_thread():
+            attempt("thread", lambda: Post.objects.create(title="t"))
+        worker = threading.Thread(target=in_thread)
         worker.start(); worker.join()
         close_old_connections(); connection.close()
         attempt("reconnected", lambda: Post.objects.create(title="again"))
@@ -54,15 +55,11 @@ def test_writes_are_refused_on_every_road_and_reads_go_on(project: Project) -> N
         """,
     )
     assert done.returncode == 0, done.stderr
+    refused = "OperationalError" if project.database == "sqlite" else "InternalError"
     assert done.stdout.splitlines() == [
-        "create refused: OperationalError"
-        if project.database == "sqlite"
-        else "create refused: InternalError",
+        f"create refused: {refused}",
         "count 1",
-        *(
-            f"{what} refused: {'OperationalError' if project.database == 'sqlite' else 'InternalError'}"
-            for what in ("atomic", "acreate", "thread", "reconnected")
-        ),
+        *(f"{what} refused: {refused}" for what in ("atomic", "acreate", "thread", "reconnected")),
         "after 2",
     ]
     assert before != project.contents()  # the write after the end went through
