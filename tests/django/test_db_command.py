@@ -4,7 +4,9 @@ and the real PostgreSQL: ``appshell --app mysite.settings shell --sandbox script
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,27 @@ def test_sql_counts_without_any_option_and_a_sandbox_imports_no_sqlalchemy(
     assert (plain.returncode, plain.stdout) == (0, "2 False\n"), plain.stderr
     sandboxed = appshell(project, "shell", "--sandbox", "-c", code)
     assert (sandboxed.returncode, sandboxed.stdout) == (0, "2 False\n"), sandboxed.stderr
+
+
+def test_sigterm_during_a_sandboxed_script_leaves_nothing_committed(project: Project) -> None:
+    (project.folder / "script.py").write_text(
+        "import time\nfrom blog.models import Post\n"
+        "Post.objects.create(title='x')\nprint('saved', flush=True)\ntime.sleep(60)\n"
+    )
+    before = project.contents()
+    process = subprocess.Popen(
+        [str(APPSHELL), "--app", "mysite.settings", "shell", "--sandbox", "script.py"],
+        cwd=project.folder,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "saved\n"
+    time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "appshell: Sandbox: rolled back " in err
+    assert project.contents() == before
