@@ -139,14 +139,20 @@ class NoDatabaseFound(AppShellUsageError):
 
 def integrations(*, load: bool = False) -> list[Integration]:
     """The ORM integrations that apply: appshell's SQLAlchemy one if SQLAlchemy is imported
-    (or ``load``: an option asks for a database), then the ``appshell.databases`` plugins."""
+    (or ``load``: an option asks for a database, and the app is no Django project), its
+    Django one if Django is imported, then the ``appshell.databases`` plugins."""
     from .. import plugins
 
     found: list[Integration] = []
-    if load or "sqlalchemy" in sys.modules:
+    django = "django" in sys.modules
+    if "sqlalchemy" in sys.modules or (load and not django):
         from .sqlalchemy import integration
 
         found.append(integration)
+    if django:
+        from .django import integration as django_integration
+
+        found.append(django_integration)
     for plugin in plugins.load_all(ENTRY_POINTS):
         found.append(plugin() if isinstance(plugin, type) else plugin)
     return found

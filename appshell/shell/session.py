@@ -263,7 +263,8 @@ class ShellSession:
 
         options = self.database_options
         asked = options["sandbox"] or options["read_only"] or options["sql"]
-        if not (asked or "sqlalchemy" in sys.modules or plugins.entry_points("appshell.databases")):
+        imported = "sqlalchemy" in sys.modules or "django" in sys.modules
+        if not (asked or imported or plugins.entry_points("appshell.databases")):
             return None
         from ..databases.tools import DatabaseOptions, SessionDatabases
 

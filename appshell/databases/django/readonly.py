@@ -1,0 +1,181 @@
+"""``--read-only`` for Django: each database refuses writes in its own terms, on every
+connection Django opens for the session's aliases, in any thread.
+
+This guards against mistakes; it is no security boundary (a read-only database role is).
+
+- SQLite: ``PRAGMA query_only = ON`` when the connection opens, and again after any
+  ``PRAGMA`` statement (one could have turned it off).
+- PostgreSQL: the session default ``SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY``
+  when the connection opens, for Django's autocommit statements (each its own transaction);
+  set again after any ``SET``, ``RESET`` or ``DISCARD`` statement. A transaction Django
+  opens (``atomic()``: the driver begins it before the next statement) is made read-only by
+  ``SET TRANSACTION READ ONLY`` as its first statement, and one the app opens by SQL
+  (``BEGIN READ WRITE`` in autocommit) right after it opened: followed by a query, which
+  makes a later ``SET TRANSACTION READ WRITE`` an error rather than a way out.
+
+Connections opened in other threads are given back writable by their own thread, at their
+next statement after the session ended.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import typing as t
+
+from ...exceptions import AppShellUsageError
+from .hooks import EveryConnection
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from .. import Database
+
+__all__ = ["ReadOnly"]
+
+_SETS_SESSION = re.compile(r"\s*(SET|RESET|DISCARD)\b", re.IGNORECASE)
+_PRAGMA = re.compile(r"\s*PRAGMA\b", re.IGNORECASE)
+_IDLE, _IN_TRANSACTION = 0, 2  # libpq's PQTRANS_IDLE and PQTRANS_INTRANS
+
+
+class _Guard:
+    """The execute wrapper of one connection: applies read-only again where a statement
+    could have undone it, and undoes it once after the session ended."""
+
+    def __init__(self, wrapper: t.Any, vendor: str, owner: ReadOnly) -> None:
+        self.wrapper = wrapper
+        self.vendor = vendor
+        self.owner = owner
+        self.fixed = False  # the open transaction was made read-only
+
+    def __call__(
+        self,
+        execute: Callable[..., t.Any],
+        sql: str,
+        params: t.Any,
+        many: bool,
+        context: dict[str, t.Any],
+    ) -> t.Any:
+        real = self.wrapper.connection
+        if self.owner.ended:
+            self.give_back()
+            return execute(sql, params, many, context)
+        if self.vendor == "postgresql" and not real.autocommit and _status(real) == _IDLE:
+            self.fix_transaction(real)
+        result = execute(sql, params, many, context)
+        self.after(real, sql)  # a statement that failed changed nothing
+        return result
+
+    def after(self, real: t.Any, sql: str) -> None:
+        if self.vendor == "sqlite":
+            if _PRAGMA.match(sql):
+                _run(real, "PRAGMA query_only = ON")
+            return
+        status = _status(real)
+        if status == _IDLE:
+            self.fixed = False
+        elif status == _IN_TRANSACTION and not self.fixed:
+            self.fix_transaction(real)  # BEGIN READ WRITE typed in autocommit
+        if _SETS_SESSION.match(sql):
+            _run(real, _SESSION_READ_ONLY)
+
+    def fix_transaction(self, real: t.Any) -> None:
+        _run(real, "SET TRANSACTION READ ONLY", "SELECT 1")
+        self.fixed = True
+
+    def apply(self) -> None:
+        real = self.wrapper.connection
+        if real is None:
+            return
+        if self.vendor == "sqlite":
+            _run(real, "PRAGMA query_only = ON")
+        else:
+            _session_default(real, _SESSION_READ_ONLY)
+        self.fixed = False
+
+    def give_back(self) -> None:
+        """Make the connection writable again and stop guarding it."""
+        if self in self.wrapper.execute_wrappers:
+            self.wrapper.execute_wrappers.remove(self)
+        real = self.wrapper.connection
+        if real is None:
+            return
+        try:
+            if self.vendor == "sqlite":
+                _run(real, "PRAGMA query_only = OFF")
+            else:
+                _session_default(real, "RESET default_transaction_read_only")
+        except Exception:
+            self.wrapper.close()  # broken: better closed than left read-only
+
+
+class ReadOnly:
+    """Makes every connection of the session's aliases refuse writes, from :meth:`start` to
+    :meth:`end`."""
+
+    def __init__(self, databases: Sequence[Database]) -> None:
+        self.databases = list(databases)
+        self.vendors = {db.name: db.dialect for db in self.databases}
+        self.ended = False
+        self._guards: dict[int, _Guard] = {}
+        self._lock = threading.Lock()
+        self._every = EveryConnection(self.vendors, self._connected)
+
+    def start(self) -> None:
+        """:raises AppShellUsageError: an alias is neither SQLite nor PostgreSQL (exit 2)."""
+        unsupported = [db for db in self.databases if db.dialect not in ("sqlite", "postgresql")]
+        if unsupported:
+            named = ", ".join(f"{db.name} ({db.dialect})" for db in unsupported)
+            raise AppShellUsageError(
+                f"--read-only is not supported for the Django database {named}: appshell can"
+                " make only SQLite and PostgreSQL refuse writes; connect with a read-only"
+                " database role instead."
+            )
+        self._every.start()
+
+    def _connected(self, wrapper: t.Any) -> None:
+        with self._lock:
+            guard = self._guards.get(id(wrapper))
+            if guard is None or guard.wrapper is not wrapper:
+                guard = self._guards[id(wrapper)] = _Guard(
+                    wrapper, self.vendors[wrapper.alias], self
+                )
+                wrapper.execute_wrappers.append(guard)
+        guard.apply()
+
+    def end(self) -> None:
+        """Stop: this thread's connections are writable again at once, other threads' at
+        their next statement."""
+        self._every.stop()
+        self.ended = True
+        me = threading.get_ident()
+        for wrapper, ident in self._every.wrappers():
+            guard = self._guards.get(id(wrapper))
+            if ident == me and guard is not None and guard.wrapper is wrapper:
+                guard.give_back()
+
+
+_SESSION_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+
+
+def _run(real: t.Any, *statements: str) -> None:
+    cursor = real.cursor()
+    try:
+        for statement in statements:
+            cursor.execute(statement)
+    finally:
+        cursor.close()
+
+
+def _session_default(real: t.Any, statement: str) -> None:
+    """A session-level SET, its transaction ended when the driver opened one for it (an
+    open transaction of the app's is left open: the setting takes effect with it)."""
+    idle = _status(real) == _IDLE
+    _run(real, statement)
+    if idle and not getattr(real, "autocommit", True):
+        real.commit()
+
+
+def _status(real: t.Any) -> int | None:
+    status = getattr(getattr(real, "info", None), "transaction_status", None)
+    return None if status is None else int(status)

@@ -1,0 +1,331 @@
+"""The stand-in DBAPI connections a Django sandbox gives Django's connection objects.
+
+Each of Django's connections of a sandboxed alias (one per thread) holds a
+:class:`StandIn` instead of a driver connection of its own. All the stand-ins of an alias
+share its one real connection (:class:`Shared`), which runs the sandbox's outer
+transaction, begun in the driver's autocommit mode so that the driver never begins or ends
+one by itself. Django believes it is in autocommit as usual; what it does to its
+"connection" is turned into savepoints:
+
+- ``autocommit = False`` (PostgreSQL) or ``BEGIN`` (SQLite, as Django's ``atomic()`` sends
+  it) opens a savepoint of the stand-in's own before the next statement; ``commit()``
+  releases it and ``rollback()`` rolls back to it. ``COMMIT``, ``ROLLBACK`` and ``BEGIN``
+  sent as SQL are treated the same way.
+- A statement in Django's autocommit is its own unit: on PostgreSQL, inside a savepoint of
+  its own, so that a failed one (a constraint violation) leaves the outer transaction intact.
+- Stand-ins take turns: one holds the real connection from its first statement of a
+  transaction to its end, or for one statement in autocommit; the others wait.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import typing as t
+
+__all__ = ["SandboxEnded", "SandboxError", "Shared", "StandIn"]
+
+_BEGIN = re.compile(r"\s*(BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
+_COMMIT = re.compile(r"\s*(COMMIT|END)\s*(WORK|TRANSACTION)?\s*;?\s*$", re.IGNORECASE)
+_ROLLBACK = re.compile(r"\s*(ROLLBACK|ABORT)\s*(WORK|TRANSACTION)?\s*;?\s*$", re.IGNORECASE)
+_TWO_PHASE = re.compile(r"\s*(PREPARE\s+TRANSACTION|COMMIT\s+PREPARED)\b", re.IGNORECASE)
+
+
+class SandboxError(Exception):
+    """Something was refused because it would reach the database outside the sandbox."""
+
+
+class SandboxEnded(SandboxError):
+    """The sandbox is over (the session ended) or the database ended its transaction."""
+
+
+def run(real: t.Any, sql: str) -> t.Any:
+    cursor = real.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall() if cursor.description else None
+    finally:
+        cursor.close()
+
+
+class Shared:
+    """The one real connection of a sandboxed database, its outer transaction, and whose
+    turn it is."""
+
+    def __init__(self, names: list[str], vendor: str, wait: float) -> None:
+        self.names = names
+        self.vendor = vendor
+        self.wait = wait
+        self.real: t.Any = None
+        self.turn = threading.Condition(threading.Lock())
+        self.owner: StandIn | None = None
+        self.statements = 0
+        self.savepoints = 0
+        self.sequences: dict[str, t.Any] = {}
+        self.ended: str | None = None
+        self.finished = False
+
+    @property
+    def label(self) -> str:
+        return ", ".join(repr(n) for n in self.names)
+
+    def adopt(self, real: t.Any) -> None:
+        """Make ``real`` (the first connection Django opened for the database) the
+        sandbox's: driver autocommit, then the outer ``BEGIN``."""
+        if self.vendor == "sqlite":
+            real.isolation_level = None
+        else:
+            real.autocommit = True
+            self.sequences = self.read_sequences(real)
+        run(real, "BEGIN")
+        self.real = real
+
+    @staticmethod
+    def read_sequences(real: t.Any) -> dict[str, t.Any]:
+        rows = run(real, "SELECT schemaname, sequencename, last_value FROM pg_sequences")
+        return {f"{schema}.{name}": value for schema, name, value in rows or ()}
+
+    def take(self, standin: StandIn) -> None:
+        with self.turn:
+            if self.owner not in (None, standin) and not self.turn.wait_for(
+                lambda: self.owner is None, timeout=self.wait
+            ):
+                raise SandboxError(
+                    f"appshell's sandbox refused a statement on database {self.label} in"
+                    f" thread {threading.current_thread().name!r}: the sandbox's one"
+                    f" connection has been in a transaction of another thread for"
+                    f" {self.wait:g} s; connections take turns in a sandbox."
+                )
+            self.check()
+            self.owner = standin
+
+    def give(self, standin: StandIn) -> None:
+        with self.turn:
+            if self.owner is standin:
+                self.owner = None
+                self.turn.notify_all()
+
+    def check(self) -> None:
+        if self.finished:
+            raise SandboxEnded(
+                f"the sandbox on database {self.label} is over: the session ended and"
+                " everything it did was rolled back."
+            )
+        if self.ended is not None:
+            raise SandboxEnded(
+                f"the sandbox on database {self.label} has ended: {self.ended}. Nothing the"
+                " session did was committed, and appshell will not go on outside the"
+                " sandbox: end this session and start a new one."
+            )
+
+    def verify(self, error: BaseException | None = None) -> None:
+        """After a statement: is the outer transaction still open?"""
+        real = self.real
+        if self.vendor == "sqlite":
+            open_ = bool(real.in_transaction)
+        else:
+            open_ = not real.closed and int(real.info.transaction_status) in (1, 2, 3)
+        if not open_:
+            gone = self.vendor != "sqlite" and bool(real.closed)
+            how = "the server closed the connection" if gone else "its transaction was ended"
+            self.ended = f"{how} ({error})" if error else how
+            self.check()
+
+    def close(self) -> list[str]:
+        """Roll the outer transaction back and close the real connection; the sequences
+        that advanced meanwhile (PostgreSQL does not roll them back)."""
+        with self.turn:
+            self.turn.wait_for(lambda: self.owner is None, timeout=5)
+            self.finished = True
+            real, self.real = self.real, None
+        if real is None:
+            return []
+        advanced: list[str] = []
+        try:
+            if self.ended is None:
+                run(real, "ROLLBACK")
+                if self.vendor == "postgresql":
+                    after = self.read_sequences(real)
+                    advanced = sorted(n for n, v in after.items() if v != self.sequences.get(n, v))
+        finally:
+            real.close()
+        return advanced
+
+
+class StandIn:
+    """What one of Django's connection objects holds as its driver connection."""
+
+    def __init__(self, shared: Shared) -> None:
+        object.__setattr__(self, "_shared", shared)
+        object.__setattr__(self, "_autocommit", True)
+        object.__setattr__(self, "_savepoint", None)
+        object.__setattr__(self, "_closed", False)
+
+    # Django's switches between its autocommit and a transaction.
+    @property
+    def autocommit(self) -> bool:
+        return bool(self._autocommit)
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        if value and self._savepoint is not None:
+            self.commit()
+        object.__setattr__(self, "_autocommit", bool(value))
+
+    @property
+    def isolation_level(self) -> t.Any:
+        if self._shared.vendor != "sqlite":
+            return self._shared.real.isolation_level
+        return None if self._autocommit else ""
+
+    @isolation_level.setter
+    def isolation_level(self, value: t.Any) -> None:
+        if self._shared.vendor != "sqlite":
+            self._shared.real.isolation_level = value
+        else:
+            self.autocommit = value is None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._savepoint is not None
+
+    def begin(self) -> None:
+        """Open this stand-in's savepoint (taking the turn) if it has none."""
+        if self._savepoint is not None:
+            return
+        shared = self._shared
+        shared.take(self)
+        try:
+            shared.savepoints += 1
+            name = f"appshell_sandbox_{shared.savepoints}"
+            run(shared.real, f"SAVEPOINT {name}")
+        except BaseException:
+            shared.give(self)
+            raise
+        object.__setattr__(self, "_savepoint", name)
+
+    def _end(self, how: str) -> None:
+        name = self._savepoint
+        if name is None:
+            return
+        object.__setattr__(self, "_savepoint", None)
+        shared = self._shared
+        try:
+            if not shared.finished and shared.ended is None:
+                if how == "rollback":
+                    run(shared.real, f"ROLLBACK TO SAVEPOINT {name}")
+                run(shared.real, f"RELEASE SAVEPOINT {name}")
+        finally:
+            shared.give(self)
+
+    def commit(self) -> None:
+        self._end("commit")
+
+    def rollback(self) -> None:
+        self._end("rollback")
+
+    def close(self) -> None:
+        """Django closing its connection: the real one stays, the stand-in's transaction
+        (if any) is rolled back."""
+        if not self._closed:
+            object.__setattr__(self, "_closed", True)
+            self._end("rollback")
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._closed or self._shared.finished)
+
+    def cursor(self, *args: t.Any, **kwargs: t.Any) -> StandInCursor:
+        self._shared.check()
+        return StandInCursor(self, self._shared.real.cursor(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> t.Any:
+        real = self._shared.real
+        if real is None:
+            self._shared.check()
+        return getattr(real, name)
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        if name in ("autocommit", "isolation_level"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._shared.real, name, value)
+
+
+class StandInCursor:
+    """A driver cursor on the real connection, whose statements run as their stand-in's."""
+
+    def __init__(self, standin: StandIn, cursor: t.Any) -> None:
+        self._standin = standin
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: t.Any = None) -> t.Any:
+        return self._run("execute", sql, () if params is None else (params,))
+
+    def executemany(self, sql: str, params: t.Any) -> t.Any:
+        return self._run("executemany", sql, (params,))
+
+    def _run(self, method: str, sql: str, params: tuple[t.Any, ...]) -> t.Any:
+        standin, shared = self._standin, self._standin._shared
+        shared.check()
+        if isinstance(sql, str) and (
+            _BEGIN.match(sql) or _COMMIT.match(sql) or _ROLLBACK.match(sql)
+        ):
+            if _BEGIN.match(sql):
+                standin.autocommit = False
+                standin.begin()
+            elif _COMMIT.match(sql):
+                standin.commit()
+            else:
+                standin.rollback()
+            return self
+        if isinstance(sql, str) and _TWO_PHASE.match(sql):
+            raise SandboxError("appshell's sandbox refused a two-phase commit statement.")
+        call = getattr(self._cursor, method)
+        if not standin._autocommit:
+            standin.begin()
+            return self._done(self._call(call, sql, params))
+        own = shared.vendor == "postgresql"
+        shared.take(standin)
+        try:
+            if not own:
+                return self._done(self._call(call, sql, params))
+            shared.savepoints += 1
+            name = f"appshell_statement_{shared.savepoints}"
+            run(shared.real, f"SAVEPOINT {name}")
+            try:
+                result = self._call(call, sql, params)
+            except BaseException:
+                if shared.ended is None:
+                    run(shared.real, f"ROLLBACK TO SAVEPOINT {name}")
+                raise
+            run(shared.real, f"RELEASE SAVEPOINT {name}")
+            return self._done(result)
+        finally:
+            shared.give(standin)
+
+    def _call(self, call: t.Callable[..., t.Any], sql: str, params: tuple[t.Any, ...]) -> t.Any:
+        shared = self._standin._shared
+        shared.statements += 1
+        try:
+            result = call(sql, *params)
+        except BaseException as error:
+            shared.verify(error)
+            raise
+        shared.verify()
+        return result
+
+    def _done(self, result: t.Any) -> t.Any:
+        return self if result is self._cursor else result
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self._cursor, name)
+
+    def __iter__(self) -> t.Iterator[t.Any]:
+        return iter(self._cursor)
+
+    def __enter__(self) -> StandInCursor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._cursor.close()

@@ -1,0 +1,158 @@
+"""The database options of a Django project through the real command, on a real SQLite file
+and the real PostgreSQL: ``appshell --app mysite.settings shell --sandbox script.py``,
+``--sql`` and ``--read-only``."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import APPSHELL
+from tests.django.db_harness import Project, migrated_project
+
+pytestmark = pytest.mark.slow
+
+SAVES = """\
+import threading
+from django.db import transaction
+from blog.models import Comment, Post
+from shop.models import Item
+
+post = Post.objects.create(title="from the script")
+Comment.objects.create(post=post, text="hi")
+with transaction.atomic():
+    Item.objects.create(name="cup")
+await Post.objects.acreate(title="through acreate")
+worker = threading.Thread(target=lambda: Post.objects.create(title="from a thread"))
+worker.start()
+worker.join()
+Post.objects.filter(title="first").delete()
+print(sorted(Post.objects.values_list("title", flat=True)))
+"""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Project:
+    database = "sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres_db")
+    return migrated_project(tmp_path / "site", database)
+
+
+def appshell(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(APPSHELL), "--app", "mysite.settings", *args],
+        cwd=project.folder,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_sandboxed_script_that_saves_leaves_the_database_unchanged(project: Project) -> None:
+    (project.folder / "script.py").write_text(SAVES)
+    before = project.contents()
+    done = appshell(project, "shell", "--sandbox", "script.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "['from a thread', 'from the script', 'through acreate']"
+    )
+    assert "appshell: Sandbox: rolled back " in done.stderr
+    assert project.contents() == before
+
+
+def test_a_sandboxed_script_that_exits_keeps_its_code_and_nothing_it_did(
+    project: Project,
+) -> None:
+    (project.folder / "script.py").write_text(
+        "import sys\nfrom blog.models import Post\nPost.objects.create(title='x')\nsys.exit(3)\n"
+    )
+    before = project.contents()
+    done = appshell(project, "shell", "--sandbox", "script.py")
+    assert done.returncode == 3, done.stderr
+    assert "appshell: Sandbox: rolled back " in done.stderr
+    assert project.contents() == before
+
+
+def test_migrate_in_a_sandbox_on_sqlite_is_refused_with_one_line(tmp_path: Path) -> None:
+    project = migrated_project(tmp_path / "site", "sqlite")
+    before = project.contents()
+    done = appshell(project, "shell", "--sandbox", "-c", "cli('migrate blog zero')")
+    assert (
+        "appshell's sandbox refused migrate on database 'default': SQLite cannot change its"
+        " schema inside the sandbox's transaction. Run migrate without --sandbox."
+    ) in done.stderr
+    assert project.contents() == before
+
+
+def test_sql_names_the_scripts_line(project: Project) -> None:
+    (project.folder / "script.py").write_text(
+        "from blog.models import Post\n\nprint(Post.objects.filter(title='first').count())\n"
+    )
+    done = appshell(project, "shell", "--sql", "script.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "1\n"
+    header = next(line for line in done.stderr.splitlines() if line.startswith("-- [default]"))
+    assert header.startswith("-- [default]  script.py:3  ")
+    assert 'FROM "blog_post"' in done.stderr
+
+
+def test_read_only_refuses_a_write_with_the_databases_error(project: Project) -> None:
+    (project.folder / "script.py").write_text(
+        "from blog.models import Post\n"
+        "print(Post.objects.count())\n"
+        "Post.objects.create(title='x')\n"
+    )
+    before = project.contents()
+    done = appshell(project, "shell", "--read-only", "script.py")
+    assert done.returncode == 1
+    assert done.stdout == "1\n"
+    error = (
+        "attempt to write a readonly database"
+        if project.database == "sqlite"
+        else "cannot execute INSERT in a read-only transaction"
+    )
+    assert error in done.stderr
+    assert 'script.py", line 3, in <module>' in done.stderr
+    assert project.contents() == before
+
+
+def test_sql_counts_without_any_option_and_a_sandbox_imports_no_sqlalchemy(
+    tmp_path: Path,
+) -> None:
+    project = migrated_project(tmp_path / "site", "sqlite")
+    code = (
+        "import sys; Post.objects.count(); Item.objects.count();"
+        " print(sql.count, 'sqlalchemy' in sys.modules)"
+    )
+    plain = appshell(project, "shell", "-c", code)
+    assert (plain.returncode, plain.stdout) == (0, "2 False\n"), plain.stderr
+    sandboxed = appshell(project, "shell", "--sandbox", "-c", code)
+    assert (sandboxed.returncode, sandboxed.stdout) == (0, "2 False\n"), sandboxed.stderr
+
+
+def test_sigterm_during_a_sandboxed_script_leaves_nothing_committed(project: Project) -> None:
+    (project.folder / "script.py").write_text(
+        "import time\nfrom blog.models import Post\n"
+        "Post.objects.create(title='x')\nprint('saved', flush=True)\ntime.sleep(60)\n"
+    )
+    before = project.contents()
+    process = subprocess.Popen(
+        [str(APPSHELL), "--app", "mysite.settings", "shell", "--sandbox", "script.py"],
+        cwd=project.folder,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "saved\n"
+    time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "appshell: Sandbox: rolled back " in err
+    assert project.contents() == before

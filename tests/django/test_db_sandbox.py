@@ -1,0 +1,207 @@
+"""The Django sandbox in-process, on a real SQLite file and the real PostgreSQL: whatever road
+the project's code takes to its databases, every table is the same afterwards, row for row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.django.db_harness import Project, migrated_project
+
+START = """
+from appshell.databases.django.sandbox import Sandbox, SandboxError
+sandbox = Sandbox(databases, wait={wait})
+sandbox.start()
+"""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Project:
+    database = "sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres_db")
+    return migrated_project(tmp_path / "site", database)
+
+
+def sandboxed(project: Project, code: str, *, wait: float = 30) -> str:
+    """Run ``code`` inside a started sandbox, then end it; its output (the summary last)."""
+    done = project.python(START.format(wait=wait), code, "\nprint(sandbox.end())\n")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_every_road_to_the_database_is_rolled_back(project: Project) -> None:
+    before = project.contents()
+    out = sandboxed(
+        project,
+        """
+        post = Post.objects.create(title="second")
+        Comment.objects.create(post=post, text="hi")
+        with transaction.atomic():
+            Item.objects.create(name="cup")
+            with transaction.atomic():
+                Item.objects.filter(name="pen").update(price=9)
+        asyncio.run(Post.objects.acreate(title="through acreate"))
+        worker = threading.Thread(target=lambda: Post.objects.create(title="from a thread"))
+        worker.start(); worker.join()
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM shop_item WHERE name = 'cup'")
+            cursor.execute("COMMIT")
+        Post.objects.filter(title="first").delete()
+        print(sorted(Post.objects.values_list("title", flat=True)))
+        """,
+    )
+    assert out.splitlines()[0] == "['from a thread', 'second', 'through acreate']"
+    assert out.splitlines()[-1].startswith("Sandbox: rolled back ")
+    assert project.contents() == before
+
+
+def test_the_apps_atomic_blocks_are_savepoints(project: Project) -> None:
+    before = project.contents()
+    out = sandboxed(
+        project,
+        """
+        try:
+            with transaction.atomic():
+                Post.objects.create(title="undone by the app")
+                raise ValueError
+        except ValueError:
+            pass
+        with transaction.atomic():
+            Post.objects.create(title="kept by the app")
+        print(sorted(Post.objects.values_list("title", flat=True)))
+        """,
+    )
+    assert out.splitlines()[0] == "['first', 'kept by the app']"
+    assert project.contents() == before
+
+
+def test_a_failed_statement_leaves_the_sandbox_intact(project: Project) -> None:
+    before = project.contents()
+    out = sandboxed(
+        project,
+        """
+        from django.db import IntegrityError
+        Post.objects.create(title="before")
+        try:
+            Post.objects.create(title=None)
+        except IntegrityError as e:
+            print("refused:", type(e).__name__)
+        Post.objects.create(title="after")
+        print(Post.objects.count())
+        """,
+    )
+    assert out.splitlines()[:2] == ["refused: IntegrityError", "3"]
+    assert project.contents() == before
+
+
+def test_close_old_connections_keeps_the_sandbox(project: Project) -> None:
+    before = project.contents()
+    out = sandboxed(
+        project,
+        """
+        Post.objects.create(title="second")
+        close_old_connections()
+        connection.close()
+        print(Post.objects.count())
+        """,
+    )
+    assert out.splitlines()[0] == "2"
+    assert project.contents() == before
+
+
+def test_an_alias_never_used_is_never_connected_to(project: Project) -> None:
+    (project.folder / "withreplica.py").write_text(
+        "from mysite.settings import *\n"
+        "DATABASES = {**DATABASES, 'replica': {'ENGINE': 'django.db.backends.postgresql',"
+        " 'NAME': 'gone', 'HOST': '127.0.0.1', 'PORT': '9', 'USER': 'nobody'}}\n"
+    )
+    done = project.python(
+        """
+        print([db.name for db in databases])
+        """,
+        START.format(wait=30),
+        """
+        Post.objects.create(title="second")
+        print(sandbox.end())
+        """,
+        DJANGO_SETTINGS_MODULE="withreplica",
+    )
+    assert done.returncode == 0, done.stderr
+    names, summary = done.stdout.splitlines()
+    assert names == "['default', 'replica']"
+    assert summary.startswith("Sandbox: rolled back ")
+    assert "(default, replica)" in summary
+
+
+def test_threads_take_turns_and_one_that_waits_too_long_is_refused(project: Project) -> None:
+    before = project.contents()
+    out = sandboxed(
+        project,
+        """
+        import time
+        failures = []
+        def other():
+            try:
+                Post.objects.create(title="from another thread")
+            except SandboxError as e:
+                failures.append(str(e))
+        with transaction.atomic():
+            Post.objects.create(title="held")
+            worker = threading.Thread(target=other, name="worker")
+            worker.start(); worker.join()
+        print(failures)
+        worker = threading.Thread(target=other, name="worker")
+        worker.start(); worker.join()
+        print(sorted(Post.objects.values_list("title", flat=True)))
+        """,
+        wait=0.5,
+    )
+    refused, titles = out.splitlines()[:2]
+    assert "refused a statement on database 'default' in thread 'worker'" in refused
+    assert titles == "['first', 'from another thread', 'held']"
+    assert project.contents() == before
+
+
+def test_migrate_on_sqlite_is_refused_with_one_line(tmp_path: Path) -> None:
+    project = migrated_project(tmp_path / "site", "sqlite")
+    before = project.contents()
+    out = sandboxed(
+        project,
+        """
+        from django.core.management import CommandError, call_command
+        try:
+            call_command("migrate", "blog", "zero", verbosity=0)
+        except CommandError as e:
+            print(e)
+        """,
+    )
+    assert out.splitlines()[0] == (
+        "appshell's sandbox refused migrate on database 'default': SQLite cannot change its"
+        " schema inside the sandbox's transaction. Run migrate without --sandbox."
+    )
+    assert project.contents() == before
+
+
+def test_migrate_on_postgresql_runs_inside_and_is_rolled_back(
+    tmp_path: Path, postgres_db: str
+) -> None:
+    project = migrated_project(tmp_path / "site", postgres_db)
+    before = project.contents()
+    out = sandboxed(
+        project,
+        """
+        from django.core.management import call_command
+        from django.db import connection
+        call_command("migrate", "blog", "zero", verbosity=0)
+        print("blog_post" in connection.introspection.table_names())
+        """,
+    )
+    assert out.splitlines()[0] == "False"
+    assert project.contents() == before
+
+
+def test_postgresql_names_the_sequences_that_advanced(tmp_path: Path, postgres_db: str) -> None:
+    project = migrated_project(tmp_path / "site", postgres_db)
+    out = sandboxed(project, 'Post.objects.create(title="second")\n')
+    assert "PostgreSQL does not roll back sequences, these advanced: 'default':" in out
+    assert "public.blog_post_id_seq" in out
