@@ -15,6 +15,7 @@ stderr naming it and its error, and is left out; everything else keeps working.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -148,8 +149,109 @@ def _scan_path() -> dict[str, t.Any]:
 def _scanned() -> dict[str, t.Any]:
     global _scan
     if _scan is None:
-        _scan = _scan_path()
+        _scan = _cached_scan()
     return _scan
+
+
+# -- the scan, kept between runs -------------------------------------------------------------
+#
+# Reading every distribution's entry points costs every command more than the rest of its
+# start-up, so the scan is written to a cache file and read back while nothing it read has
+# changed: the sys.path folders (a package installed or removed adds or removes a metadata
+# folder in one of them) and the entry_points.txt files that hold one of appshell's groups.
+# A stamp that is not yet two seconds old may still change within the same clock tick, so
+# a scan that saw one is not written (git's "racy" rule).
+
+_CACHE_FORMAT = "appshell entry points 1"
+_RACY_NS = 2_000_000_000
+
+
+def _cache_file() -> str:
+    import zlib
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = zlib.crc32("\0".join([sys.executable, *sys.path]).encode("utf-8", "replace"))
+    return os.path.join(base, "appshell", f"entry-points-{key:08x}.txt")
+
+
+def _stamp(path: str) -> str:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "-"
+    return f"{info.st_mtime_ns}:{info.st_size}"
+
+
+def _stamps(scan: dict[str, t.Any]) -> list[str]:
+    """What the scan depends on: each sys.path folder, each entry_points.txt it read."""
+    folders = [os.path.abspath(folder or ".") for folder in sys.path]
+    files = sorted({os.path.join(e.dist.path, "entry_points.txt") for e in _all_entry_points(scan)})
+    return [f"{path}\t{_stamp(path)}" for path in (*folders, *files)]
+
+
+def _all_entry_points(scan: dict[str, t.Any]) -> list[EntryPoint]:
+    return [ep for found in scan["groups"].values() for ep in found]
+
+
+def _cached_scan() -> dict[str, t.Any]:
+    path = _cache_file()
+    try:
+        with open(path, encoding="utf-8") as f:
+            cached = _parse_cache(f.read())
+    except (OSError, ValueError, KeyError, IndexError):  # unreadable or not one of ours
+        cached = None
+    if cached is not None:
+        return cached
+    scan = _scan_path()
+    _write_cache(path, scan)
+    return scan
+
+
+def _parse_cache(text: str) -> dict[str, t.Any] | None:
+    """The scan a cache file holds, or None when it is stale or not one of ours."""
+    header, _, rest = text.partition("\n\n")
+    lines = header.split("\n")
+    if lines[0] != _CACHE_FORMAT:
+        return None
+    dists: dict[str, Distribution] = {}
+    groups: dict[str, list[EntryPoint]] = {}
+    for line in rest.split("\n"):
+        fields = line.split("\t")
+        if fields[0] == "D":
+            dists[fields[1]] = Distribution(fields[1], fields[2])
+        elif fields[0] == "E":
+            ep = EntryPoint(fields[2], fields[3], fields[1], dists[fields[4]])
+            groups.setdefault(ep.group, []).append(ep)
+    scan = {"dists": dists, "groups": groups}
+    return scan if lines[1:] == _stamps(scan) else None
+
+
+def _write_cache(path: str, scan: dict[str, t.Any]) -> None:
+    """Write ``scan`` for the next run, atomically; quietly not when it cannot be trusted
+    (a stamp too new, a name with a tab or a line break) or the folder is not writable."""
+    import time
+
+    stamps = _stamps(scan)
+    now = time.time_ns()
+    for line in stamps:
+        stamp = line.rsplit("\t", 1)[1]
+        if stamp != "-" and now - int(stamp.split(":")[0]) < _RACY_NS:
+            return
+    records: list[tuple[str, ...]] = [("D", d.name, d.path) for d in scan["dists"].values()]
+    records += [("E", e.group, e.name, e.value, e.dist.name) for e in _all_entry_points(scan)]
+    if any("\t" in field or "\n" in field for record in records for field in record):
+        return
+    rows = ["\t".join(record) for record in records]
+    text = "\n".join([_CACHE_FORMAT, *stamps]) + "\n\n" + "\n".join(rows)
+    temporary = f"{path}.{os.getpid()}"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
 
 
 def distributions() -> dict[str, Distribution]:

@@ -35,7 +35,7 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> t.Iterator[None
         if name.startswith(("APPSHELL_", "FLASK_")):
             monkeypatch.delenv(name)
     # Nothing a test runs may write to the real user's data, state or config folders.
-    for xdg in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+    for xdg in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(xdg, str(tmp_path / "home" / xdg.lower()))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", sys.path[:])

@@ -169,6 +169,87 @@ def test_entry_points_read_once_per_process(
     assert len(calls) == 1
 
 
+# -- the scan kept between runs -------------------------------------------------------------
+
+
+def _age(folder: Path) -> None:
+    """Make ``folder`` and everything in it an hour old: a scan that saw a stamp under two
+    seconds old is never written, since it may change again within the same clock tick."""
+    import time
+
+    old = time.time() - 3600
+    for path in (folder, *folder.rglob("*")):
+        os.utime(path, (old, old))
+
+
+def _cache_files(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "home" / "xdg_cache_home" / "appshell").glob("entry-points-*"))
+
+
+def test_the_scan_is_kept_and_read_back(
+    run_appshell: t.Callable[..., t.Any], hello_dist: Path, tmp_path: Path
+) -> None:
+    _age(hello_dist)
+    first = run_appshell("--help", env=pythonpath(hello_dist))
+    assert first.returncode == 0, first.stderr
+    [cache] = _cache_files(tmp_path)
+    # A row only the cache has: the next run lists it, so the cache is what it read.
+    cache.write_text(
+        cache.read_text() + "\nE\tappshell.commands\tcached\thello_plugin:hello\thelloplugin"
+    )
+    second = run_appshell("--help", env=pythonpath(hello_dist))
+    assert second.returncode == 0, second.stderr
+    assert set(listed_commands(second.stdout)) == set(listed_commands(first.stdout)) | {"cached"}
+
+
+def test_a_plugin_installed_after_the_scan_was_kept_is_seen(
+    run_appshell: t.Callable[..., t.Any], make_dist: MakeDist, tmp_path: Path
+) -> None:
+    site = make_dist("other", {"appshell.commands": {}})
+    _age(site)
+    assert "hello" not in listed_commands(run_appshell("--help", env=pythonpath(site)).stdout)
+    assert _cache_files(tmp_path)
+    make_dist("helloplugin", {"appshell.commands": {"hello": "hello_plugin:hello"}})
+    assert "hello" in listed_commands(run_appshell("--help", env=pythonpath(site)).stdout)
+
+
+def test_entry_points_changed_in_place_are_seen(
+    run_appshell: t.Callable[..., t.Any], hello_dist: Path, tmp_path: Path
+) -> None:
+    [info] = hello_dist.glob("helloplugin-*.dist-info")
+    _age(hello_dist)
+    assert "hello" in listed_commands(run_appshell("--help", env=pythonpath(hello_dist)).stdout)
+    assert _cache_files(tmp_path)
+    entry_points = info / "entry_points.txt"
+    entry_points.write_text(entry_points.read_text().replace("hello =", "bonjour ="))
+    listed = listed_commands(run_appshell("--help", env=pythonpath(hello_dist)).stdout)
+    assert "bonjour" in listed
+    assert "hello" not in listed
+
+
+def test_a_scan_that_saw_a_fresh_stamp_is_not_kept(
+    run_appshell: t.Callable[..., t.Any], hello_dist: Path, tmp_path: Path
+) -> None:
+    result = run_appshell("--help", env=pythonpath(hello_dist))
+    assert result.returncode == 0, result.stderr
+    assert "hello" in listed_commands(result.stdout)
+    assert _cache_files(tmp_path) == []
+
+
+def test_a_cache_file_that_is_not_ours_is_ignored_and_replaced(
+    run_appshell: t.Callable[..., t.Any], hello_dist: Path, tmp_path: Path
+) -> None:
+    _age(hello_dist)
+    run_appshell("--help", env=pythonpath(hello_dist))
+    [cache] = _cache_files(tmp_path)
+    cache.write_text("appshell entry points 1\nnonsense\n\nE\tx")
+    result = run_appshell("--help", env=pythonpath(hello_dist))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "hello" in listed_commands(result.stdout)
+    assert cache.read_text().startswith("appshell entry points 1\n/")
+
+
 # -- flask.commands -------------------------------------------------------------------------
 
 

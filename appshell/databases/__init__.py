@@ -19,7 +19,7 @@ import typing as t
 from ..exceptions import AppShellUsageError
 
 if t.TYPE_CHECKING:
-    from .echo import SQLEcho
+    from .protocols import Integration, Tool
 
 __all__ = [
     "ENTRY_POINTS",
@@ -84,15 +84,6 @@ class Database:
         }
 
 
-class Tool(t.Protocol):
-    """A sandbox or a read-only setting: started before the first statement, ended after
-    the last. ``end`` returns a one-line summary, or None."""
-
-    def start(self) -> None: ...
-
-    def end(self) -> t.Any: ...
-
-
 class Scope:
     """Where an integration looks: the app and what it keeps, found once per session."""
 
@@ -107,34 +98,18 @@ class Scope:
         self.objects = objects
 
 
-@t.runtime_checkable
-class Integration(t.Protocol):
-    """What an ORM integration does for a session."""
-
-    #: A short name: ``"sqlalchemy"``, ``"django"``.
-    name: str
-    #: What it looks for, for the message when no database is found.
-    looks_for: str
-
-    def find_databases(self, scope: Scope) -> list[Database]:
-        """The app's databases, each once, the default one first."""
-
-    def find_models(self, scope: Scope) -> list[type]:
-        """Every model class mapped by the app's registries, in the order registered."""
-
-    def sandbox(self, databases: t.Sequence[Database]) -> Tool:
-        """A sandbox over ``databases``: ``start()`` raises AppShellUsageError when it
-        cannot be set up, ``end()`` rolls everything back and returns the summary."""
-
-    def read_only(self, databases: t.Sequence[Database]) -> Tool:
-        """A read-only setting over ``databases``."""
-
-    def attach_echo(self, databases: t.Sequence[Database], sql: SQLEcho) -> t.Callable[[], None]:
-        """Report each statement run on ``databases`` to ``sql``; returns the detach."""
-
-
 class NoDatabaseFound(AppShellUsageError):
     """A database option was given and no integration found a database for the app."""
+
+
+def __getattr__(name: str) -> t.Any:
+    # The protocols are for type checkers and plugin authors: making Protocol classes
+    # costs start-up in every session with a database, so they are made when asked for.
+    if name in ("Integration", "Tool"):
+        from . import protocols
+
+        return getattr(protocols, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def integrations(*, load: bool = False) -> list[Integration]:

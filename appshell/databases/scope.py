@@ -77,8 +77,9 @@ def app_modules(app: t.Any, origin: str = "") -> list[types.ModuleType]:
     libraries = _library_dirs()
     mine = [module for module in roots if _is_users(module, libraries)]
     packages = {module.__name__.split(".")[0] for module in mine} - {"__main__"}
+    inside = tuple(package + "." for package in packages)
     for name, module in list(modules.items()):
-        if name.split(".")[0] in packages and isinstance(module, types.ModuleType):
+        if (name in packages or name.startswith(inside)) and isinstance(module, types.ModuleType):
             mine.append(module)
     # One level further: the user's modules the app's modules hold (`import db`).
     for module in list(mine):
@@ -92,12 +93,22 @@ def app_modules(app: t.Any, origin: str = "") -> list[types.ModuleType]:
 
 
 def _library_dirs() -> tuple[str, ...]:
-    import sysconfig
+    """The standard library's folder and the installed packages' folders.
 
-    paths = sysconfig.get_paths()
-    return tuple(
-        os.path.join(paths[key], "") for key in ("stdlib", "platstdlib", "purelib", "platlib")
-    )
+    Asked of ``site`` (imported at start-up already), not ``sysconfig``, whose path table
+    costs more than the rest of the scope.
+    """
+    import site
+
+    getsitepackages = getattr(site, "getsitepackages", None)
+    if getsitepackages is None:  # an interpreter whose site module lacks it
+        import sysconfig
+
+        packages = [sysconfig.get_paths()[key] for key in ("purelib", "platlib")]
+    else:
+        packages = getsitepackages()
+    stdlib = os.path.dirname(os.__file__)
+    return tuple(os.path.join(folder, "") for folder in (stdlib, *packages))
 
 
 def _is_users(module: types.ModuleType, libraries: tuple[str, ...]) -> bool:

@@ -14,9 +14,7 @@ import typing as t
 
 from . import (
     Database,
-    Integration,
     NoDatabaseFound,
-    Tool,
     find_databases,
     find_models,
     integrations,
@@ -26,6 +24,7 @@ from . import (
 
 if t.TYPE_CHECKING:
     from .echo import SQLEcho
+    from .protocols import Integration, Tool
 
 __all__ = ["DatabaseOptions", "SessionDatabases"]
 
