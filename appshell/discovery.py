@@ -287,11 +287,16 @@ def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool 
 def _import_and_find(module_name: str, app_name: str | None, raise_if_not_found: bool) -> t.Any:
     """:func:`locate_app` for appshell's own command line: an ``ImportError`` raised inside
     the module propagates, to be shown as the user's traceback."""
-    from .djangoproject import project_for_module
+    from . import plugins
 
-    project = project_for_module(module_name, app_name)  # a Django project's settings
-    if project is not None:
-        return project
+    # A Django project's settings or wsgi/asgi module, asked only where Django is installed
+    # (read from the installed packages' scan, which is kept between runs).
+    if "django" in sys.modules or "django" in plugins.distributions():
+        from .djangoproject import project_for_module
+
+        project = project_for_module(module_name, app_name)
+        if project is not None:
+            return project
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:

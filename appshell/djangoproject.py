@@ -26,13 +26,11 @@ MANAGE_PY = "manage.py"
 def settings_named_in(path: str) -> str | None:
     """The settings module that the file at ``path`` names for ``DJANGO_SETTINGS_MODULE``
     (``os.environ.setdefault(...)`` or ``os.environ[...] = ...`` with a literal), or None."""
+    tree = _parse_if_mentions(path, SETTINGS_VARIABLE)
+    if tree is None:
+        return None
     import ast
 
-    try:
-        with open(path, "rb") as file:
-            tree = ast.parse(file.read(), path)
-    except (OSError, SyntaxError, ValueError):
-        return None
     for node in ast.walk(tree):
         value: ast.expr | None = None
         if isinstance(node, ast.Call) and len(node.args) == 2:
@@ -47,6 +45,24 @@ def settings_named_in(path: str) -> str | None:
         if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value:
             return value.value
     return None
+
+
+def _parse_if_mentions(path: str, word: str) -> t.Any | None:
+    """The syntax tree of the file at ``path`` if its text has ``word`` at all: most app
+    modules do not, and are not parsed (``ast`` and a parse cost every Flask session)."""
+    try:
+        with open(path, "rb") as file:
+            source = file.read()
+    except OSError:
+        return None
+    if word.encode() not in source:
+        return None
+    import ast
+
+    try:
+        return ast.parse(source, path)
+    except (SyntaxError, ValueError):
+        return None
 
 
 def _is_literal(node: t.Any, text: str) -> bool:
@@ -74,13 +90,11 @@ def _looks_like_settings(module_name: str, path: str) -> bool:
     """A module named ``...settings...`` or one that sets ``INSTALLED_APPS``."""
     if "settings" in module_name.split("."):
         return True
+    tree = _parse_if_mentions(path, "INSTALLED_APPS")
+    if tree is None:
+        return False
     import ast
 
-    try:
-        with open(path, "rb") as file:
-            tree = ast.parse(file.read(), path)
-    except (OSError, SyntaxError, ValueError):
-        return False
     return any(
         isinstance(target, ast.Name) and target.id == "INSTALLED_APPS"
         for node in tree.body

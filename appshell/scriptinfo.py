@@ -93,7 +93,6 @@ class ScriptInfo:
         return self._loaded[0]
 
     def _find_app(self) -> t.Any:
-        from .defaultapp import find_default_app
         from .discovery import load_from_import_string
 
         if self.create_app is not None:
@@ -108,6 +107,8 @@ class ScriptInfo:
         if self.app_import_path:
             self.app_origin = self.app_import_path
             return load_from_import_string(self.app_import_path)
+        from .defaultapp import find_default_app
+
         app, self.app_origin = find_default_app()
         return app
 
