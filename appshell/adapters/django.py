@@ -88,6 +88,13 @@ class DjangoProject:
     ) -> t.Iterable[bytes]:
         return t.cast("t.Iterable[bytes]", self.served_application()(environ, start_response))
 
+    def propagate_errors(self) -> None:
+        """Let a request's exception out of Django's handler (``DEBUG_PROPAGATE_EXCEPTIONS``)
+        instead of its 500 page: asked by ``run`` when werkzeug's debugger is on."""
+        from django.conf import settings
+
+        settings.DEBUG_PROPAGATE_EXCEPTIONS = True
+
     def test_client(self) -> t.Any:
         """Django's test ``Client`` (``client`` in the shell)."""
         from django.test import Client

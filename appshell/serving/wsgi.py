@@ -67,6 +67,7 @@ def serve(
     from werkzeug.serving import run_simple
 
     _werkzeug_colour()
+    _let_errors_reach_the_debugger(app, plan)
     # SIGTERM ends the server as Ctrl-C does: cleanly, with exit 0 (the reloader's child too).
     signal.signal(signal.SIGTERM, _interrupt)
     run_simple(
@@ -80,6 +81,15 @@ def serve(
         extra_files=extra_files,
         exclude_patterns=exclude_patterns,
     )
+
+
+def _let_errors_reach_the_debugger(app: t.Any, plan: ServePlan) -> None:
+    """With the debugger on, ask an app that answers its own errors with a page of its own
+    (a Django project's 500 page) to let them through to the debugger instead."""
+    if plan.debugger:
+        propagate = getattr(app, "propagate_errors", None)
+        if callable(propagate):
+            propagate()
 
 
 def _interrupt(signum: int, frame: t.Any) -> None:
@@ -125,6 +135,7 @@ def serve_in_background(app: t.Any, plan: ServePlan, *, threaded: bool = True) -
     from werkzeug.serving import make_server
 
     _werkzeug_colour()
+    _let_errors_reach_the_debugger(app, plan)
     if plan.debugger:
         from werkzeug.debug import DebuggedApplication
 

@@ -63,3 +63,41 @@ def test_a_background_server_from_the_prompt(
     result = run_appshell("shell", "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == '{"posts": []}'
+
+
+BOOM_URLS = """
+from django.urls import path
+
+
+def boom(request):
+    return 1 / 0
+
+
+urlpatterns += [path("boom/", boom)]
+"""
+
+
+def test_the_debugger_shows_a_failing_view_on_loopback(django_project: Path) -> None:
+    urls = django_project / "mysite" / "urls.py"
+    urls.write_text(urls.read_text() + BOOM_URLS)
+    proc, url = _start(["run", "--port", "0", "--debugger"], django_project, {})
+    try:
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            _get(url + "/boom/")
+        page = failed.value.read().decode()
+        failed.value.close()
+        # werkzeug's debugger page, not Django's own 500 page.
+        assert failed.value.code == 500
+        assert "Werkzeug Debugger" in page
+        assert "ZeroDivisionError" in page
+    finally:
+        _stop_and_read(proc)
+
+
+def test_the_debugger_is_refused_on_a_reachable_host(
+    django_project: Path, run_appshell: RunAppshell
+) -> None:
+    result = run_appshell("run", "--host", "0.0.0.0", "--debugger", cwd=django_project)
+    assert result.returncode == 2
+    assert "--allow-remote-debugger" in result.stderr
+    assert "Traceback" not in result.stderr
