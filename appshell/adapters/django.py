@@ -327,6 +327,44 @@ class ManagementCommand(click.Command):
         ctx.args = list(args)
         return ctx.args
 
+    def options_to_argv(self, options: dict[str, t.Any]) -> tuple[list[str], list[str]]:
+        """``cli.migrate(noinput=True, database="other")`` as the command line spells it,
+        read from the command's own parser: an option by its destination (``interactive=
+        False``) or by its name (``noinput=True``), as ``call_command`` takes them.
+
+        :raises TypeError: a name the command has no option or argument for.
+        """
+        from django.core.management import load_command_class
+
+        parser = load_command_class(self.app_name, self.django_name).create_parser("", "")
+        # argparse lists its actions only in this attribute (call_command reads it too).
+        actions = [a for a in parser._actions if a.dest != "help"]
+        by_name = {a.dest: a for a in actions}
+        for action in actions:
+            for spelled in action.option_strings:
+                by_name.setdefault(spelled.lstrip("-").replace("-", "_"), action)
+        argv: list[str] = []
+        values: list[str] = []
+        for key, value in options.items():
+            action = by_name.get(key)
+            if action is None:
+                known = ", ".join(sorted(a.dest for a in actions if a.option_strings))
+                raise TypeError(f"{self.name}() has no option {key!r}; its options are: {known}")
+            given = list(value) if isinstance(value, list | tuple) else [value]
+            if not action.option_strings:
+                values.extend(str(v) for v in given)
+            elif action.nargs == 0 and action.const is None:  # a count (-v -v)
+                argv.extend(action.option_strings[-1:] * int(value or 0))
+            elif action.nargs == 0:
+                # A flag: by its destination it is given when the value is the one the flag
+                # stores (interactive=False for --noinput); by its name when true.
+                wanted = value == action.const if key == action.dest else bool(value)
+                argv.extend(action.option_strings[-1:] if wanted else [])
+            elif value is not None:
+                for v in given:
+                    argv.extend([action.option_strings[-1], str(v)])
+        return argv, values
+
     def invoke(self, ctx: click.Context) -> None:
         from django.core.management import load_command_class
         from django.core.management.base import CommandError

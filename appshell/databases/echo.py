@@ -29,6 +29,14 @@ _STDLIB = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
 _STDLIB_RUNNERS = tuple(
     _STDLIB + name for name in ("asyncio" + os.sep, "contextlib.py", "threading.py", "concurrent")
 )
+
+
+def _click_folder() -> tuple[str, ...]:
+    """click's folder: a command run with ``cli(...)`` reaches the ORM through it."""
+    file = getattr(sys.modules.get("click"), "__file__", None)
+    return (os.path.join(os.path.dirname(os.path.abspath(file)), ""),) if file else ()
+
+
 _IPYTHON_CELL = r"<ipython-input-(\d+)-[0-9a-f]+>"  # compiled on first use
 #: How much of a statement's parameters a printed statement shows.
 _PARAMETERS_SHOWN = 300
@@ -108,7 +116,7 @@ class SQLEcho:
         self._count = 0
         self._last: Statement | None = None
         self._repeats: dict[str, _Repeats] = {}
-        self._skipped: tuple[str, ...] = (_APPSHELL, *_STDLIB_RUNNERS)
+        self._skipped: tuple[str, ...] = (_APPSHELL, *_STDLIB_RUNNERS, *_click_folder())
 
     # -- what the user sees ------------------------------------------------------------------
 

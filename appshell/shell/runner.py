@@ -358,6 +358,9 @@ def _options_to_argv(
     Returns the option tokens and, apart, the values of arguments given by keyword. An
     option given as None is left out (its default applies).
     """
+    own = getattr(command, "options_to_argv", None)
+    if callable(own):  # a command whose options are not click's (Django's management ones)
+        return t.cast("tuple[list[str], list[str]]", own(options))
     params = {p.name: p for p in command.params if p.name}
     argv: list[str] = []
     values: list[str] = []

@@ -108,6 +108,34 @@ def test_commands_from_cli_in_the_shell(django_project: Path, run_appshell: RunA
     ]
 
 
+def test_cli_takes_keywords_as_djangos_parser_spells_them(
+    django_project: Path, run_appshell: RunAppshell
+) -> None:
+    code = "\n".join(
+        [
+            "print('plain', cli.migrate(noinput=True, verbosity=0).exit_code)",
+            "r = cli.migrate(interactive=False, database='default', plan=True, capture=True)",
+            "print('plan', r.exit_code, 'No planned migration operations' in r.stdout)",
+            "r = cli.createsuperuser(no_input=True, username='b', email='b@b.co', capture=True)",
+            "print('user', r.exit_code, User.objects.get().username)",
+            "print('positional', cli.showmigrations('blog', capture=True).stdout.split())",
+            "print('unknown', cli.migrate(nosuch=1).exit_code)",
+        ]
+    )
+    result = run_appshell("shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "plain 0",
+        "plan 0 True",
+        "user 0 b",
+        "positional ['blog', '[X]', '0001_initial']",
+        "unknown 2",
+    ]
+    assert "migrate() has no option 'nosuch'; its options are:" in result.stderr
+    assert "interactive" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("repl", ["ipython", "ptpython", "python"])
 def test_commands_and_the_orm_at_each_prompt(django_project: Path, repl: str) -> None:
