@@ -311,9 +311,14 @@ def _import_and_find(module_name: str, app_name: str | None, raise_if_not_found:
             " --app path/to/app.py."
         ) from None
     app = find_best_app(module) if app_name is None else find_app_by_string(module, app_name)
-    from .adapters.asgi import check_arity
+    from .adapters import find_adapter_class
 
-    check_arity(app, module_name)
+    # Only a plain async callable has its parameters checked (the ASGI adapter's module is
+    # not imported for an app of a framework).
+    if getattr(find_adapter_class(app), "framework", None) == "asgi":
+        from .adapters.asgi import check_arity
+
+        check_arity(app, module_name)
     return app
 
 
