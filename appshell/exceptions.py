@@ -157,11 +157,42 @@ def trim_traceback(
     return current if current is not None else tb
 
 
+_APPSHELL_PATH = _INTERNAL_PATHS[0]
+
+
+def _passes_through_appshell(tb: TracebackType) -> bool:
+    filename = tb.tb_frame.f_code.co_filename
+    if tb.tb_next is None or not filename.startswith(_APPSHELL_PATH):
+        return False
+    return not filename.startswith(os.path.join(_APPSHELL_PATH, "demo", ""))
+
+
+def _skip_passing_frames(exc: BaseException | None, seen: set[int]) -> None:
+    """Unlink appshell's frames that an exception only passed through on its way from the
+    user's code to where it was raised (a database hook around each statement, the runner of
+    ``cli(...)``), in ``exc`` and the exceptions chained to it. The frame it was raised in
+    is always kept, so that a bug of appshell's still shows where it is."""
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        current = exc.__traceback__
+        while current is not None and current.tb_next is not None:
+            if _passes_through_appshell(current.tb_next):
+                current.tb_next = current.tb_next.tb_next
+            else:
+                current = current.tb_next
+        if exc.__context__ is not exc.__cause__:
+            _skip_passing_frames(exc.__context__, seen)
+        exc = exc.__cause__
+
+
 def format_user_exception(exc: BaseException, internal: tuple[str, ...] = ()) -> str:
-    """The traceback of ``exc`` as Python prints it, from the user's first frame on."""
+    """The traceback of ``exc`` as Python prints it, from the user's first frame on, without
+    the appshell frames it only passed through."""
     import traceback
 
     tb = trim_traceback(exc.__traceback__, internal)
+    if tb is not None and not _is_internal(tb.tb_frame.f_code.co_filename, internal):
+        _skip_passing_frames(exc, set())  # a user's traceback only, never a bug's of appshell
     if (
         isinstance(exc, (SyntaxError, KeyboardInterrupt))
         and tb is not None

@@ -3,6 +3,8 @@ Python run in a process of its own with Django set up, and a database's whole co
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -84,12 +86,48 @@ def postgres_contents(url: str) -> list[tuple[str, list[tuple[t.Any, ...]]]]:
         return found
 
 
+#: The migrated project of each kind of database, made once per test session and copied
+#: for each test (migrating takes a new interpreter and a second or two every time).
+_templates: dict[str, Project] = {}
+
+
 def migrated_project(folder: Path, database: str) -> Project:
-    """The test project in ``folder`` on ``database`` (``sqlite`` or a URL), migrated, with
-    one post and one item in it."""
+    """The test project in ``folder`` on ``database`` (``sqlite`` or the URL of a new empty
+    PostgreSQL database), migrated, with one post and one item in it: a copy of a project
+    migrated once per session (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on
+    PostgreSQL)."""
     write_project(folder, database)
     project = Project(folder, database)
-    done = project.python(
+    kind = "sqlite" if database == "sqlite" else "postgresql"
+    template = _templates.get(kind)
+    if template is None:
+        template = _templates[kind] = _migrate(_template_location(database))
+    if kind == "sqlite":
+        shutil.copyfile(template.folder / "db.sqlite3", folder / "db.sqlite3")
+    else:
+        _copy_postgres_database(template.database, database)
+    return project
+
+
+def _template_location(database: str) -> Project:
+    import atexit
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="appshell-django-template-"))
+    atexit.register(shutil.rmtree, folder, True)
+    if database == "sqlite":
+        return Project(folder, "sqlite")
+    import sqlalchemy as sa
+
+    url = sa.make_url(database)
+    name = f"appshell_template_{os.getpid()}"
+    _admin(database, f"CREATE DATABASE {name}")
+    return Project(folder, url.set(database=name).render_as_string(hide_password=False))
+
+
+def _migrate(template: Project) -> Project:
+    write_project(template.folder, template.database)
+    done = template.python(
         """
         from django.core.management import call_command
         call_command("migrate", verbosity=0)
@@ -98,4 +136,26 @@ def migrated_project(folder: Path, database: str) -> Project:
         """
     )
     assert done.returncode == 0, done.stderr
-    return project
+    return template
+
+
+def _copy_postgres_database(template_url: str, url: str) -> None:
+    """Make the (new, empty) database of ``url`` a copy of the template's."""
+    import sqlalchemy as sa
+
+    name = sa.make_url(url).database
+    template = sa.make_url(template_url).database
+    _admin(url, f"DROP DATABASE {name} WITH (FORCE)", f"CREATE DATABASE {name} TEMPLATE {template}")
+
+
+def _admin(url: str, *statements: str) -> None:
+    import sqlalchemy as sa
+
+    server = sa.make_url(url).set(database="postgres")
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()

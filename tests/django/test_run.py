@@ -101,3 +101,16 @@ def test_the_debugger_is_refused_on_a_reachable_host(
     assert result.returncode == 2
     assert "--allow-remote-debugger" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_reload_serves_a_changed_view(django_project: Path) -> None:
+    from tests.test_run_asgi import _answers_eventually
+
+    proc, url = _start(["run", "--port", "0", "--reload"], django_project, {})
+    try:
+        assert _answers_eventually(url + "/", b"hello from mysite")
+        views = django_project / "blog" / "views.py"
+        views.write_text(views.read_text().replace("hello from mysite", "hello again"))
+        assert _answers_eventually(url + "/", b"hello again")
+    finally:
+        _stop_and_read(proc)
