@@ -24,6 +24,7 @@ import threading
 import typing as t
 
 from ...exceptions import AppShellUsageError
+from ..dbapi import execute
 from .hooks import EveryConnection
 
 if t.TYPE_CHECKING:
@@ -69,7 +70,7 @@ class _Guard:
     def after(self, real: t.Any, sql: str) -> None:
         if self.vendor == "sqlite":
             if _PRAGMA.match(sql):
-                _run(real, "PRAGMA query_only = ON")
+                execute(real, "PRAGMA query_only = ON")
             return
         status = _status(real)
         if status == _IDLE:
@@ -77,10 +78,10 @@ class _Guard:
         elif status == _IN_TRANSACTION and not self.fixed:
             self.fix_transaction(real)  # BEGIN READ WRITE typed in autocommit
         if _SETS_SESSION.match(sql):
-            _run(real, _SESSION_READ_ONLY)
+            execute(real, _SESSION_READ_ONLY)
 
     def fix_transaction(self, real: t.Any) -> None:
-        _run(real, "SET TRANSACTION READ ONLY", "SELECT 1")
+        execute(real, "SET TRANSACTION READ ONLY", "SELECT 1")
         self.fixed = True
 
     def apply(self) -> None:
@@ -88,7 +89,7 @@ class _Guard:
         if real is None:
             return
         if self.vendor == "sqlite":
-            _run(real, "PRAGMA query_only = ON")
+            execute(real, "PRAGMA query_only = ON")
         else:
             _session_default(real, _SESSION_READ_ONLY)
         self.fixed = False
@@ -102,7 +103,7 @@ class _Guard:
             return
         try:
             if self.vendor == "sqlite":
-                _run(real, "PRAGMA query_only = OFF")
+                execute(real, "PRAGMA query_only = OFF")
             else:
                 _session_default(real, "RESET default_transaction_read_only")
         except Exception:
@@ -158,20 +159,11 @@ class ReadOnly:
 _SESSION_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
 
-def _run(real: t.Any, *statements: str) -> None:
-    cursor = real.cursor()
-    try:
-        for statement in statements:
-            cursor.execute(statement)
-    finally:
-        cursor.close()
-
-
 def _session_default(real: t.Any, statement: str) -> None:
     """A session-level SET, its transaction ended when the driver opened one for it (an
     open transaction of the app's is left open: the setting takes effect with it)."""
     idle = _status(real) == _IDLE
-    _run(real, statement)
+    execute(real, statement)
     if idle and not getattr(real, "autocommit", True):
         real.commit()
 

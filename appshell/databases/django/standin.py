@@ -23,29 +23,14 @@ import re
 import threading
 import typing as t
 
+from ..dbapi import SandboxEnded, SandboxError, check_not_over, execute
+
 __all__ = ["SandboxEnded", "SandboxError", "Shared", "StandIn"]
 
 _BEGIN = re.compile(r"\s*(BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
 _COMMIT = re.compile(r"\s*(COMMIT|END)\s*(WORK|TRANSACTION)?\s*;?\s*$", re.IGNORECASE)
 _ROLLBACK = re.compile(r"\s*(ROLLBACK|ABORT)\s*(WORK|TRANSACTION)?\s*;?\s*$", re.IGNORECASE)
 _TWO_PHASE = re.compile(r"\s*(PREPARE\s+TRANSACTION|COMMIT\s+PREPARED)\b", re.IGNORECASE)
-
-
-class SandboxError(Exception):
-    """Something was refused because it would reach the database outside the sandbox."""
-
-
-class SandboxEnded(SandboxError):
-    """The sandbox is over (the session ended) or the database ended its transaction."""
-
-
-def run(real: t.Any, sql: str) -> t.Any:
-    cursor = real.cursor()
-    try:
-        cursor.execute(sql)
-        return cursor.fetchall() if cursor.description else None
-    finally:
-        cursor.close()
 
 
 class Shared:
@@ -77,12 +62,12 @@ class Shared:
         else:
             real.autocommit = True
             self.sequences = self.read_sequences(real)
-        run(real, "BEGIN")
+        execute(real, "BEGIN")
         self.real = real
 
     @staticmethod
     def read_sequences(real: t.Any) -> dict[str, t.Any]:
-        rows = run(real, "SELECT schemaname, sequencename, last_value FROM pg_sequences")
+        rows = execute(real, "SELECT schemaname, sequencename, last_value FROM pg_sequences")
         return {f"{schema}.{name}": value for schema, name, value in rows or ()}
 
     def take(self, standin: StandIn) -> None:
@@ -106,17 +91,7 @@ class Shared:
                 self.turn.notify_all()
 
     def check(self) -> None:
-        if self.finished:
-            raise SandboxEnded(
-                f"the sandbox on database {self.label} is over: the session ended and"
-                " everything it did was rolled back."
-            )
-        if self.ended is not None:
-            raise SandboxEnded(
-                f"the sandbox on database {self.label} has ended: {self.ended}. Nothing the"
-                " session did was committed, and appshell will not go on outside the"
-                " sandbox: end this session and start a new one."
-            )
+        check_not_over(self.label, finished=self.finished, ended=self.ended)
 
     def verify(self, error: BaseException | None = None) -> None:
         """After a statement: is the outer transaction still open?"""
@@ -143,7 +118,7 @@ class Shared:
         advanced: list[str] = []
         try:
             if self.ended is None:
-                run(real, "ROLLBACK")
+                execute(real, "ROLLBACK")
                 if self.vendor == "postgresql":
                     after = self.read_sequences(real)
                     advanced = sorted(n for n, v in after.items() if v != self.sequences.get(n, v))
@@ -198,7 +173,7 @@ class StandIn:
         try:
             shared.savepoints += 1
             name = f"appshell_sandbox_{shared.savepoints}"
-            run(shared.real, f"SAVEPOINT {name}")
+            execute(shared.real, f"SAVEPOINT {name}")
         except BaseException:
             shared.give(self)
             raise
@@ -213,8 +188,8 @@ class StandIn:
         try:
             if not shared.finished and shared.ended is None:
                 if how == "rollback":
-                    run(shared.real, f"ROLLBACK TO SAVEPOINT {name}")
-                run(shared.real, f"RELEASE SAVEPOINT {name}")
+                    execute(shared.real, f"ROLLBACK TO SAVEPOINT {name}")
+                execute(shared.real, f"RELEASE SAVEPOINT {name}")
         finally:
             shared.give(self)
 
@@ -292,14 +267,14 @@ class StandInCursor:
                 return self._done(self._call(call, sql, params))
             shared.savepoints += 1
             name = f"appshell_statement_{shared.savepoints}"
-            run(shared.real, f"SAVEPOINT {name}")
+            execute(shared.real, f"SAVEPOINT {name}")
             try:
                 result = self._call(call, sql, params)
             except BaseException:
                 if shared.ended is None:
-                    run(shared.real, f"ROLLBACK TO SAVEPOINT {name}")
+                    execute(shared.real, f"ROLLBACK TO SAVEPOINT {name}")
                 raise
-            run(shared.real, f"RELEASE SAVEPOINT {name}")
+            execute(shared.real, f"RELEASE SAVEPOINT {name}")
             return self._done(result)
         finally:
             shared.give(standin)

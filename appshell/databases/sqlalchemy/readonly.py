@@ -23,6 +23,7 @@ import typing as t
 from sqlalchemy import event
 
 from ...exceptions import AppShellUsageError
+from ..dbapi import execute
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -77,15 +78,6 @@ class ReadOnly:
                     event.remove(engine, identifier, hook)
 
 
-def _run(dbapi_connection: t.Any, *statements: str) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        for statement in statements:
-            cursor.execute(statement)
-    finally:
-        cursor.close()
-
-
 def _give_back(dbapi_connection: t.Any, record: t.Any, undo: Callable[[], None]) -> None:
     """Undo read-only on a connection going back to the pool; one that cannot be undone
     (broken, closed by the server) is discarded rather than pooled read-only."""
@@ -102,15 +94,15 @@ def _give_back(dbapi_connection: t.Any, record: t.Any, undo: Callable[[], None])
 
 def _sqlite_hooks() -> _Hooks:
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
-        _run(dbapi_connection, "PRAGMA query_only = ON")
+        execute(dbapi_connection, "PRAGMA query_only = ON")
 
     def returned(dbapi_connection: t.Any, record: t.Any) -> None:
         _give_back(
-            dbapi_connection, record, lambda: _run(dbapi_connection, "PRAGMA query_only = OFF")
+            dbapi_connection, record, lambda: execute(dbapi_connection, "PRAGMA query_only = OFF")
         )
 
     def begun(conn: t.Any) -> None:
-        _run(conn.connection.dbapi_connection, "PRAGMA query_only = ON")
+        execute(conn.connection.dbapi_connection, "PRAGMA query_only = ON")
 
     return (("checkout", handed_out), ("checkin", returned), ("begin", begun))
 
@@ -158,13 +150,13 @@ def _make_transaction_read_only(dbapi_connection: t.Any) -> None:
     """Open the transaction read-only and fix it so: until its first query, a later
     ``BEGIN READ WRITE`` or ``SET TRANSACTION READ WRITE`` would switch it back (PostgreSQL
     only warns of the nested BEGIN); after one, either is an error."""
-    _run(dbapi_connection, "SET TRANSACTION READ ONLY", "SELECT 1")
+    execute(dbapi_connection, "SET TRANSACTION READ ONLY", "SELECT 1")
 
 
 def _set_session_default(dbapi_connection: t.Any, statement: str) -> None:
     """Run a session-level SET and end the transaction the driver opened for it, so that
     the connection is handed on idle, as the pool gave it."""
-    _run(dbapi_connection, statement)
+    execute(dbapi_connection, statement)
     if not getattr(dbapi_connection, "autocommit", False):
         dbapi_connection.commit()
 

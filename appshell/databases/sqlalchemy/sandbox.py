@@ -20,8 +20,8 @@ import threading
 import typing as t
 
 from ...exceptions import AppShellUsageError
+from ..dbapi import SandboxEnded, SandboxError, check_not_over
 from . import sandbox_connection as sandbox_sql
-from .sandbox_connection import SandboxEnded, SandboxError
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -167,17 +167,7 @@ class _Outer:
                 self.turn.notify_all()
 
     def check(self) -> None:
-        if self.finished:
-            raise SandboxEnded(
-                f"the sandbox on database {self.label} is over: the session ended and"
-                " everything it did was rolled back."
-            )
-        if self.ended is not None:
-            raise SandboxEnded(
-                f"the sandbox on database {self.label} has ended: {self.ended}. Nothing the "
-                "session did was committed, and appshell will not go on outside the sandbox: "
-                "end this session and start a new one."
-            )
+        check_not_over(self.label, finished=self.finished, ended=self.ended)
 
     def verify(self, error: BaseException | None) -> None:
         """After a statement: is the outer transaction still open on the server?"""

@@ -14,18 +14,12 @@ import re
 import typing as t
 from dataclasses import dataclass
 
+from ..dbapi import SandboxEnded, SandboxError
+
 if t.TYPE_CHECKING:
     from .sandbox import _Outer
 
 __all__ = ["SandboxConnection", "SandboxEnded", "SandboxError", "hide_own_frames"]
-
-
-class SandboxError(Exception):
-    """Something was refused because it would reach the database outside the sandbox."""
-
-
-class SandboxEnded(SandboxError):
-    """The database ended the sandbox's transaction itself: nothing was committed."""
 
 
 def hide_own_frames(context: t.Any) -> None:

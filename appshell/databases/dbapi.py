@@ -1,0 +1,47 @@
+"""What the ORM integrations share beneath their ORMs: statements run straight on a DB-API
+connection, and the sandbox's refusals with the two ways a sandbox can be over.
+
+Imported by a sandbox or a read-only setting when it starts, never at start-up.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+__all__ = ["SandboxEnded", "SandboxError", "check_not_over", "execute"]
+
+
+class SandboxError(Exception):
+    """Something was refused because it would reach the database outside the sandbox."""
+
+
+class SandboxEnded(SandboxError):
+    """The sandbox is over (the session ended) or the database ended its transaction."""
+
+
+def execute(dbapi_connection: t.Any, *statements: str) -> t.Any:
+    """Run ``statements`` on a DB-API connection, one cursor for all; the last one's rows,
+    or None when it returns none."""
+    cursor = dbapi_connection.cursor()
+    try:
+        for statement in statements:
+            cursor.execute(statement)
+        return cursor.fetchall() if statements and cursor.description else None
+    finally:
+        cursor.close()
+
+
+def check_not_over(label: str, *, finished: bool, ended: str | None) -> None:
+    """Refuse a statement on the sandbox of database ``label`` once it is over: ``finished``
+    (the session ended) or ``ended`` (why the database ended its transaction)."""
+    if finished:
+        raise SandboxEnded(
+            f"the sandbox on database {label} is over: the session ended and everything it"
+            " did was rolled back."
+        )
+    if ended is not None:
+        raise SandboxEnded(
+            f"the sandbox on database {label} has ended: {ended}. Nothing the session did"
+            " was committed, and appshell will not go on outside the sandbox: end this"
+            " session and start a new one."
+        )
