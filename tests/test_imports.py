@@ -148,3 +148,26 @@ def test_django_help_loads_no_management_command(tmp_path: Path) -> None:
     # Listing the commands reads their names, never imports them (nor the migrations).
     assert not {m for m in loaded if m.startswith("django.core.management.commands.")}
     assert "django.db.migrations.executor" not in loaded
+
+
+def test_the_start_up_objects_are_frozen_and_the_users_are_collected(tmp_path: Path) -> None:
+    # The console script freezes what exists before the app's import (the collector then
+    # skips it); the user's own garbage is still collected as in plain Python.
+    code = (
+        "import gc, weakref\n"
+        "class Node: pass\n"
+        "node = Node(); node.me = node; ref = weakref.ref(node); del node\n"
+        "gc.collect()\n"
+        "print('frozen', gc.get_freeze_count() > 0, 'freed', ref() is None)\n"
+    )
+    appshell = str(Path(sys.executable).parent / "appshell")
+    result = subprocess.run(
+        [appshell, "--app", "appshell.demo", "shell", "--repl", "python", "-c", code],
+        cwd=tmp_path,
+        env=_clean_environ() | {"APPSHELL_DEMO_DATABASE": str(tmp_path / "demo.sqlite3")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "frozen True freed True"
