@@ -10,12 +10,14 @@ import re
 import sys
 import textwrap
 import threading
+import time
 import typing as t
 from pathlib import Path
 
 import pytest
 
 from .conftest import Result
+from .e2e.test_repls import PROMPTS, Session, spawn_appshell, stop_all
 
 RunAppshell = t.Callable[..., Result]
 
@@ -38,6 +40,9 @@ class Project(t.NamedTuple):
     def imports(self) -> int:
         """How many times heavymod's code ran."""
         return self.log.read_text().count("imported") if self.log.exists() else 0
+
+
+MakeProject = t.Callable[[str], Project]
 
 
 def write(path: Path, text: str) -> Path:
@@ -69,7 +74,7 @@ def project(tmp_path: Path, run_appshell: RunAppshell) -> t.Callable[[str], Proj
 
 
 def test_a_session_that_does_not_use_the_module_never_imports_it(
-    project: t.Callable[[str], Project],
+    project: MakeProject,
 ) -> None:
     team = project('imports = ["heavymod", "heavymod as hm"]')
     result = team.run("-c", "import sys; print('heavymod' in sys.modules, type(hm).__name__)")
@@ -79,7 +84,7 @@ def test_a_session_that_does_not_use_the_module_never_imports_it(
 
 
 def test_print_context_lists_the_module_without_importing_it(
-    project: t.Callable[[str], Project],
+    project: MakeProject,
 ) -> None:
     team = project('imports = ["heavymod as hm"]')
     result = team.run("--print-context")
@@ -90,7 +95,7 @@ def test_print_context_lists_the_module_without_importing_it(
 
 
 def test_first_use_imports_it_once_and_the_name_becomes_the_module(
-    project: t.Callable[[str], Project],
+    project: MakeProject,
 ) -> None:
     team = project('imports = ["heavymod"]')
     script = textwrap.dedent(
@@ -109,7 +114,7 @@ def test_first_use_imports_it_once_and_the_name_becomes_the_module(
     assert team.imports() == 1
 
 
-def test_two_threads_using_it_at_once_import_it_once(project: t.Callable[[str], Project]) -> None:
+def test_two_threads_using_it_at_once_import_it_once(project: MakeProject) -> None:
     team = project('imports = ["heavymod", "heavymod as hm"]')
     script = textwrap.dedent(
         """
@@ -164,7 +169,7 @@ def test_a_lazy_module_touched_by_many_threads_imports_once(
 
 
 def test_another_modules_import_gets_the_real_module_loaded_once(
-    project: t.Callable[[str], Project],
+    project: MakeProject,
 ) -> None:
     team = project('imports = ["heavymod"]')
     write(team.folder / "other.py", "import heavymod\n\ndef get():\n    return heavymod\n")
@@ -183,7 +188,7 @@ def test_another_modules_import_gets_the_real_module_loaded_once(
 
 
 def test_a_module_that_fails_on_first_use_says_so_in_one_line_naming_the_profile(
-    project: t.Callable[[str], Project],
+    project: MakeProject,
 ) -> None:
     team = project('imports = ["explodes", "heavymod"]')
     write(team.folder / "explodes.py", "raise RuntimeError('boom at import')\n")
@@ -199,7 +204,7 @@ def test_a_module_that_fails_on_first_use_says_so_in_one_line_naming_the_profile
     assert "RuntimeError: boom at import" in line
 
 
-def test_after_a_failed_first_use_the_session_goes_on(project: t.Callable[[str], Project]) -> None:
+def test_after_a_failed_first_use_the_session_goes_on(project: MakeProject) -> None:
     team = project('imports = ["broken_dep"]')
     write(team.folder / "broken_dep.py", "import dependency_that_is_not_installed\n")
     result = team.run(
@@ -217,7 +222,7 @@ def test_after_a_failed_first_use_the_session_goes_on(project: t.Callable[[str],
 
 
 def test_a_missing_module_is_still_reported_before_the_prompt(
-    project: t.Callable[[str], Project],
+    project: MakeProject,
 ) -> None:
     team = project('imports = ["not_installed_anywhere", "heavymod"]')
     result = team.run("-c", "print('ran')")
@@ -233,9 +238,7 @@ def test_a_missing_module_is_still_reported_before_the_prompt(
     ["not_installed_anywhere as nia", "not_installed_anywhere", "json.not_a_submodule as ns"],
     ids=["alias", "module", "submodule"],
 )
-def test_an_optional_module_not_installed_is_absent(
-    project: t.Callable[[str], Project], missing: str
-) -> None:
+def test_an_optional_module_not_installed_is_absent(project: MakeProject, missing: str) -> None:
     team = project(f'optional_imports = ["{missing}", "heavymod as hm"]')
     result = team.run(
         "-c", "print(sorted({'nia', 'not_installed_anywhere', 'ns', 'hm'} & set(dir())))"
@@ -245,7 +248,7 @@ def test_an_optional_module_not_installed_is_absent(
     assert team.imports() == 0
 
 
-def test_strict_imports_every_module_before_the_script(project: t.Callable[[str], Project]) -> None:
+def test_strict_imports_every_module_before_the_script(project: MakeProject) -> None:
     team = project('imports = ["heavymod"]\noptional_imports = ["explodes"]')
     result = team.run("--strict", "-c", "import sys; print('heavymod' in sys.modules)")
     assert (result.returncode, result.stdout, result.stderr) == (0, "True\n", "")
@@ -258,7 +261,7 @@ def test_strict_imports_every_module_before_the_script(project: t.Callable[[str]
     assert "RuntimeError: boom at import" in failing.stderr
 
 
-def test_an_eager_import_is_imported_before_the_script(project: t.Callable[[str], Project]) -> None:
+def test_an_eager_import_is_imported_before_the_script(project: MakeProject) -> None:
     team = project('eager_imports = ["heavymod as hm"]\nimports = ["explodes"]')
     write(team.folder / "explodes.py", "raise RuntimeError('boom at import')\n")
     result = team.run(
@@ -270,59 +273,57 @@ def test_an_eager_import_is_imported_before_the_script(project: t.Callable[[str]
     assert re.search(r"^hm\s+profile:team\s+module\s*$", listed.stdout, re.M), listed.stdout
 
 
-@pytest.mark.slow
-def test_tab_completes_the_modules_names_in_the_python_repl(
-    project: t.Callable[[str], Project],
-) -> None:
-    from .e2e.test_repls import PROMPTS, Session, spawn_appshell, stop_all
+@pytest.fixture
+def repl(project: MakeProject) -> t.Iterator[t.Callable[[str, str], Session]]:
+    """``appshell shell --repl REPL`` in a pseudo-terminal, with the profile given."""
+    children: list[t.Any] = []
 
-    team = project('imports = ["heavymod"]')
-    child = spawn_appshell(
-        team.folder,
-        ["shell", "--repl", "python", "--no-history"],
-        {"PYTHONPATH": str(team.folder), "HEAVY_LOG": str(team.log)},
-    )
-    try:
-        shell = Session(child, PROMPTS["python"])
+    def start(name: str, profile: str) -> Session:
+        team = project(profile)
+        environ = {"PYTHONPATH": str(team.folder), "HEAVY_LOG": str(team.log)}
+        args = ["shell", "--repl", name, "--no-history", "-q"]
+        children.append(spawn_appshell(team.folder, args, environ))
+        shell = Session(children[-1], PROMPTS[name])
         shell.wait_prompt()
         assert team.imports() == 0
-        child.send("heavymod.VA\t")
-        child.expect("VALUE")
-        child.sendline(" + 0 == 6 * 7")
-        child.expect("True")
-        shell.wait_prompt()
-        shell.run("import sys; sys.modules['heavymod'] is heavymod or 'not' + 'rebound'", "True")
-        assert shell.exit("python") == 0
-    finally:
-        stop_all([child])
-    assert team.imports() == 1
+        return shell
+
+    yield start
+    stop_all(children)
 
 
 @pytest.mark.slow
-def test_ipython_inspects_and_completes_it_as_a_module(
-    project: t.Callable[[str], Project],
+@pytest.mark.parametrize("name", ["python", "ptpython", "ipython"])
+def test_tab_completes_the_modules_names_in_every_repl(
+    repl: t.Callable[[str, str], Session], tmp_path: Path, name: str
 ) -> None:
-    from .e2e.test_repls import PROMPTS, Session, spawn_appshell, stop_all
-
-    team = project('imports = ["heavymod as hm"]')
-    child = spawn_appshell(
-        team.folder,
-        ["shell", "--repl", "ipython", "--no-history", "-q"],
-        {"PYTHONPATH": str(team.folder), "HEAVY_LOG": str(team.log)},
+    shell = repl(name, 'imports = ["heavymod"]')
+    shell.child.send("heavymod.VA")
+    if name == "ptpython":
+        # It completes while typing, in a thread of its own: the menu shows VALUE.
+        shell.child.expect("VALUE")
+    shell.child.send("\t")
+    # 84 only if the Tab made heavymod.VALUE.
+    shell.child.send(" * 2")
+    time.sleep(0.5)
+    shell.child.sendline("")
+    shell.child.expect("84")
+    shell.wait_prompt()
+    shell.run(
+        "import sys; print(sys.modules['heavymod'] is heavymod, 'is', 'the module')", "True is"
     )
-    try:
-        shell = Session(child, PROMPTS["ipython"])
-        shell.wait_prompt()
-        child.sendline("hm?")
-        child.expect(r"Type:\S*\s+module")
-        child.expect(r"File:\S*\s+\S+heavymod\.py")
-        shell.wait_prompt()
-        child.send("hm.VA\t")
-        child.expect("LUE")  # what completion adds
-        child.sendline(" * 2")
-        child.expect("84")
-        shell.wait_prompt()
-        assert shell.exit("ipython") == 0
-    finally:
-        stop_all([child])
-    assert team.imports() == 1
+    assert shell.exit(name) == 0
+    assert (tmp_path / "heavy.log").read_text() == "imported\n"
+
+
+@pytest.mark.slow
+def test_ipython_inspects_it_as_a_module(
+    repl: t.Callable[[str, str], Session], tmp_path: Path
+) -> None:
+    shell = repl("ipython", 'imports = ["heavymod as hm"]')
+    shell.child.sendline("hm?")
+    shell.child.expect(r"Type:\S*\s+module")
+    shell.child.expect(r"File:\S*\s+\S+heavymod\.py")
+    shell.wait_prompt()
+    assert shell.exit("ipython") == 0
+    assert (tmp_path / "heavy.log").read_text() == "imported\n"
