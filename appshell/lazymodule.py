@@ -108,7 +108,7 @@ def _load(lazy: LazyModule, frame: types.FrameType | None) -> types.ModuleType:
             if module is None and _get(lazy, "_lazy_error") is None:
                 module = _import(lazy)
     if module is None:
-        spec, source = _get(lazy, "_lazy_spec")[0], _get(lazy, "_lazy_spec")[3]
+        spec, _, _, source = _get(lazy, "_lazy_spec")
         raise LazyImportError(
             f"{source}: the import {spec!r} failed on first use: {_get(lazy, '_lazy_error')}"
         ) from None

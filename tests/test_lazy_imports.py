@@ -7,6 +7,7 @@ time its code runs, so that "not imported" and "imported once" are read from the
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import textwrap
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Result
+from .conftest import Result, _clean_environ
 from .e2e.test_repls import PROMPTS, Session, spawn_appshell, stop_all
 
 RunAppshell = t.Callable[..., Result]
@@ -327,3 +328,41 @@ def test_ipython_inspects_it_as_a_module(
     shell.wait_prompt()
     assert shell.exit("ipython") == 0
     assert (tmp_path / "heavy.log").read_text() == "imported\n"
+
+
+NOTEBOOK = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()
+for cell in [
+    "%load_ext appshell",
+    "%appshell --app lazyapp:app --profile team",
+    "import sys; before = 'heavymod' in sys.modules",
+    "value = hm.VALUE * 2",
+    "after = hm is sys.modules['heavymod']",
+    "%unload_ext appshell",
+]:
+    result = shell.run_cell(cell, store_history=True)
+    assert result.success, (cell, result.error_in_exec)
+ns = shell.user_ns
+print(ns["before"], ns["value"], ns["after"], "hm" in ns)
+"""
+
+
+def test_a_notebook_cell_imports_it_on_first_use(project: MakeProject) -> None:
+    team = project('imports = ["heavymod as hm"]')
+    notebook = write(team.folder / "notebook.py", NOTEBOOK)
+    environ = _clean_environ() | {"HEAVY_LOG": str(team.log), "IPYTHONDIR": str(team.folder)}
+    result = subprocess.run(
+        [sys.executable, str(notebook)],
+        cwd=team.folder,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    # The cell saw the module; %unload_ext took the name away, rebound or not.
+    assert result.stdout.splitlines()[-1] == "False 84 True False"
+    assert team.imports() == 1
