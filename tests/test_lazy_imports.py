@@ -95,8 +95,9 @@ def test_print_context_lists_the_module_without_importing_it(
     assert team.imports() == 0
 
 
+@pytest.mark.parametrize("way", ["-c", "file", "stdin"], ids=["command", "file", "stdin"])
 def test_first_use_imports_it_once_and_the_name_becomes_the_module(
-    project: MakeProject,
+    project: MakeProject, way: str
 ) -> None:
     team = project('imports = ["heavymod"]')
     script = textwrap.dedent(
@@ -109,7 +110,12 @@ def test_first_use_imports_it_once_and_the_name_becomes_the_module(
         print("VALUE" in dir(heavymod), vars(heavymod)["VALUE"])
         """
     )
-    result = team.run("-c", script)
+    if way == "-c":
+        result = team.run("-c", script)
+    elif way == "file":
+        result = team.run(str(write(team.folder / "use_it.py", script)))
+    else:
+        result = team.run(input=script)
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == "42 42 42\nTrue True\nTrue 42\n"
     assert team.imports() == 1
@@ -294,7 +300,9 @@ def repl(project: MakeProject) -> t.Iterator[t.Callable[[str, str], Session]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["python", "ptpython", "ipython"])
+@pytest.mark.parametrize(
+    "name", ["python", "ptpython", "ipython"], ids=["python", "ptpython", "ipython"]
+)
 def test_tab_completes_the_modules_names_in_every_repl(
     repl: t.Callable[[str, str], Session], tmp_path: Path, name: str
 ) -> None:
