@@ -91,11 +91,8 @@ def _installed(module_name: str) -> bool | None:
     package's path (its ``__init__`` may make it), so only importing can tell."""
     import importlib.machinery
     import importlib.util
-    import sys
 
     parts = module_name.split(".")
-    if parts[0] in sys.modules and sys.modules[parts[0]] is None:
-        return False  # blocked, as Python's own import would say
     try:
         spec = importlib.util.find_spec(parts[0])
     except (ImportError, ValueError):
@@ -113,10 +110,11 @@ def _installed(module_name: str) -> bool | None:
 
 
 def profile_importer(
-    spec: str, *, optional: bool, source: str, lazy: dict[str, t.Any] | None
+    spec: str, *, optional: bool, source: str, home: dict[str, t.Any] | None
 ) -> t.Callable[[], dict[str, t.Any]]:
     """The provider of a profile's ``imports`` entry, with its errors as the shell reports
-    them. With ``lazy`` (the namespace being built), a whole module is imported on first use.
+    them. With a ``home`` (the namespace being built), a whole module is imported on first
+    use, and its name rebound there then; without one, now.
     """
 
     def provide() -> dict[str, t.Any]:
@@ -124,8 +122,8 @@ def profile_importer(
 
         try:
             names = None
-            if lazy is not None:
-                names = _lazy_names(spec, optional=optional, source=source, home=lazy)
+            if home is not None:
+                names = _lazy_names(spec, optional=optional, source=source, home=home)
             return import_names(spec, optional=optional) if names is None else names
         except (ModuleNotFoundError, ValueError) as e:
             if isinstance(e, ModuleNotFoundError) and (e.name or "") not in spec:

@@ -30,7 +30,7 @@ from .exceptions import ProfileImportError
 
 __all__ = ["LazyImportError", "LazyModule", "is_pending"]
 
-_STATE = ("_lazy_spec", "_lazy_name", "_lazy_lock", "_lazy_module", "_lazy_error", "_lazy_homes")
+_STATE = ("_lazy_spec", "_lazy_name", "_lazy_lock", "_lazy_module", "_lazy_error", "_lazy_home")
 # Asked of every object by isinstance() and by the stand-in itself: answered without loading.
 _OWN = frozenset((*_STATE, "__class__"))
 _get = object.__getattribute__
@@ -69,7 +69,7 @@ class LazyModule(types.ModuleType):
         setter(self, "_lazy_lock", threading.RLock())
         setter(self, "_lazy_module", None)
         setter(self, "_lazy_error", None)
-        setter(self, "_lazy_homes", [] if home is None else [home])
+        setter(self, "_lazy_home", home)
 
     def __getattribute__(self, name: str) -> t.Any:
         if name in _OWN:
@@ -100,7 +100,7 @@ def is_pending(value: object) -> bool:
 
 def _load(lazy: LazyModule, frame: types.FrameType | None) -> types.ModuleType:
     """The real module of ``lazy``, imported by the first caller (the others wait for it);
-    the name rebound to it in the homes and in ``frame``'s globals."""
+    the name rebound to it in its home and in ``frame``'s globals."""
     module: types.ModuleType | None = _get(lazy, "_lazy_module")
     if module is None:
         with _get(lazy, "_lazy_lock"):
@@ -113,9 +113,8 @@ def _load(lazy: LazyModule, frame: types.FrameType | None) -> types.ModuleType:
             f"{source}: the import {spec!r} failed on first use: {_get(lazy, '_lazy_error')}"
         ) from None
     name = _get(lazy, "_lazy_name")
-    homes: list[dict[str, t.Any]] = _get(lazy, "_lazy_homes")
-    for home in (*homes, frame.f_globals if frame is not None else {}):
-        if home.get(name) is lazy:
+    for home in (_get(lazy, "_lazy_home"), frame.f_globals if frame is not None else None):
+        if home is not None and home.get(name) is lazy:
             home[name] = module
     return module
 

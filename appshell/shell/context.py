@@ -341,18 +341,18 @@ def build_namespace(
         builder.add_models(models)
     builder.add_providers(providers)
     if profile is not None:
-        # A profile without imports never needs importspec.
-        from ..importspec import profile_importer
-
         source = f"profile:{profile.name}"
         # A whole module is imported on first use, unless --strict or eager_imports.
         lazy = None if strict else builder.namespace
         entries = [(spec, False, lazy) for spec in profile.imports]
         entries += [(spec, False, None) for spec in profile.eager_imports]
         entries += [(spec, True, lazy) for spec in profile.optional_imports]
+        if entries:  # a profile without imports never needs importspec
+            from ..importspec import profile_importer
+
         for spec, optional, home in entries:
             builder.add_provider(
-                source, profile_importer(spec, optional=optional, source=source, lazy=home)
+                source, profile_importer(spec, optional=optional, source=source, home=home)
             )
         if session is not None:
             for entry in profile.startup:
