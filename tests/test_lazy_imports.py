@@ -78,9 +78,14 @@ def test_a_session_that_does_not_use_the_module_never_imports_it(
     project: MakeProject,
 ) -> None:
     team = project('imports = ["heavymod", "heavymod as hm"]')
-    result = team.run("-c", "import sys; print('heavymod' in sys.modules, type(hm).__name__)")
+    script = (
+        "import sys, types, inspect\n"
+        "print(isinstance(hm, types.ModuleType), inspect.ismodule(heavymod), type(hm).__name__)\n"
+        "print('heavymod' in sys.modules)"
+    )
+    result = team.run("-c", script)
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout == "False module\n"
+    assert result.stdout == "True True module\nFalse\n"
     assert team.imports() == 0
 
 
