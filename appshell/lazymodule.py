@@ -28,7 +28,7 @@ import typing as t
 
 from .exceptions import ProfileImportError
 
-__all__ = ["LazyImportError", "LazyModule", "is_pending"]
+__all__ = ["LazyImportError", "LazyModule", "is_pending", "resolved"]
 
 _STATE = ("_lazy_spec", "_lazy_name", "_lazy_lock", "_lazy_module", "_lazy_error", "_lazy_home")
 # Asked of every object by isinstance() and by the stand-in itself: answered without loading.
@@ -95,7 +95,21 @@ LazyModule.__name__ = LazyModule.__qualname__ = "module"
 
 def is_pending(value: object) -> bool:
     """True for a :class:`LazyModule` whose module has not been imported yet."""
-    return isinstance(value, LazyModule) and _get(value, "_lazy_module") is None
+    return isinstance(value, LazyModule) and resolved(value) is value
+
+
+def resolved(value: object) -> object:
+    """``value``, or for a :class:`LazyModule` the module it stands for if that is loaded
+    (by it or by anyone's import), without importing anything."""
+    if not isinstance(value, LazyModule):
+        return value
+    module = _get(value, "_lazy_module")
+    if module is None:
+        _, target, top, _ = _get(value, "_lazy_spec")
+        module = sys.modules.get(target.split(".")[0] if top else target)
+        if target not in sys.modules:
+            module = None
+    return value if module is None else module
 
 
 def _load(lazy: LazyModule, frame: types.FrameType | None) -> types.ModuleType:

@@ -6,6 +6,7 @@ time its code runs, so that "not imported" and "imported once" are read from the
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -378,4 +379,18 @@ def test_a_notebook_cell_imports_it_on_first_use(project: MakeProject) -> None:
     assert result.returncode == 0, result.stderr
     # The cell saw the module; %unload_ext took the name away, rebound or not.
     assert result.stdout.splitlines()[-1] == "False 84 True False"
+    assert team.imports() == 1
+
+
+def test_startup_code_importing_the_module_itself_overrides_nothing(project: MakeProject) -> None:
+    team = project('imports = ["heavymod"]\nstartup = ["import heavymod, sys"]')
+    result = team.run("--print-context", "--json")
+    assert result.returncode == 0, result.stderr
+    (record,) = [r for r in json.loads(result.stdout) if r["name"] == "heavymod"]
+    assert record == {
+        "name": "heavymod",
+        "source": "profile:team",
+        "type": "module",
+        "overrides": [],
+    }
     assert team.imports() == 1

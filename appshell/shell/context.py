@@ -291,13 +291,16 @@ class ContextBuilder:
             self.failures.append((source, e))
             warn(f"{source} raised {type(e).__name__}: {e} (the rest of it is skipped)")
             click.echo(format_user_exception(e), err=True, nl=False)
+        from ..lazymodule import resolved  # `import pandas as pd` over a lazy pd rebinds nothing
+
         current = self.namespace
         self.add(
             source,
             {
                 name: value
                 for name, value in scratch.items()
-                if not name.startswith("__") and (name not in current or current[name] is not value)
+                if not name.startswith("__")
+                and (name not in current or resolved(current[name]) is not value)
             },
         )
 
