@@ -1,11 +1,12 @@
 """Import specs, as a profile's ``imports`` lists them: ``"json"``, ``"pathlib:Path"``,
-``"datetime:datetime as dt"``, ``"myapp.models:*"``, and the names each one gives."""
+``"datetime:datetime as dt"``, ``"myapp.models:*"``, and the names each one gives; a
+whole module's made on first use (:mod:`appshell.lazymodule`) unless it is to be eager."""
 
 from __future__ import annotations
 
 import typing as t
 
-__all__ = ["import_names"]
+__all__ = ["import_names", "profile_importer"]
 
 
 def _parse_import(spec: str) -> tuple[str, str | None, str | None]:
@@ -58,3 +59,84 @@ def import_names(spec: str, *, optional: bool = False) -> dict[str, t.Any]:
     except AttributeError:
         raise ImportError(f"cannot import name {name!r} from {module_name!r}") from None
     return {alias or name: value}
+
+
+def _lazy_names(
+    spec: str, *, optional: bool, source: str, home: dict[str, t.Any]
+) -> dict[str, t.Any] | None:
+    """The name a whole-module entry gives, bound to a :class:`~.lazymodule.LazyModule`;
+    ``{}`` for an optional module that is not installed; None when the entry is to be
+    imported now (it imports a name, the module is loaded already or is not installed, or
+    whether it is installed cannot be told without importing a package).
+    """
+    import sys
+
+    module_name, name, alias = _parse_import(spec)
+    if name is not None or module_name in sys.modules:
+        return None
+    found = _installed(module_name)
+    if not found:
+        # Not installed: an optional entry gives nothing, another one fails as it is imported.
+        return {} if optional and found is not None else None
+    from .lazymodule import LazyModule
+
+    bound = alias or module_name.split(".")[0]
+    lazy = LazyModule(spec, module_name, bound, top=alias is None, source=source, home=home)
+    return {bound: lazy}
+
+
+def _installed(module_name: str) -> bool | None:
+    """Whether ``module_name`` can be imported, found without importing it: False when its
+    top-level module is not there; None when a package's submodule is not found on the
+    package's path (its ``__init__`` may make it), so only importing can tell."""
+    import importlib.machinery
+    import importlib.util
+
+    parts = module_name.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return False
+    for depth in range(1, len(parts)):
+        locations = spec.submodule_search_locations
+        if not locations:
+            return None  # not a package: its own code makes the submodule (os.path)
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[: depth + 1]), locations)
+        if spec is None:
+            return None
+    return True
+
+
+def profile_importer(
+    spec: str, *, optional: bool, source: str, home: dict[str, t.Any] | None
+) -> t.Callable[[], dict[str, t.Any]]:
+    """The provider of a profile's ``imports`` entry, with its errors as the shell reports
+    them. With a ``home`` (the namespace being built), a whole module is imported on first
+    use, and its name rebound there then; without one, now.
+    """
+
+    def provide() -> dict[str, t.Any]:
+        from .exceptions import ProfileImportError
+
+        try:
+            names = None
+            if home is not None:
+                names = _lazy_names(spec, optional=optional, source=source, home=home)
+            return import_names(spec, optional=optional) if names is None else names
+        except (ModuleNotFoundError, ValueError) as e:
+            if isinstance(e, ModuleNotFoundError) and (e.name or "") not in spec:
+                # Raised inside the user's module: say which entry, keep their traceback.
+                raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
+            raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
+        except ImportError as e:
+            if e.name is not None and e.name not in spec:
+                raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
+            raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
+        except Exception as e:
+            # The module ran and raised: its traceback is the user's; say which import it was.
+            e.add_note(f"in the import {spec!r}")
+            raise
+
+    return provide

@@ -3,8 +3,8 @@
 A profile says once, for every backend, how a shell starts: the REPL preference, imports,
 startup code, banner and history, IPython extensions and config, ptpython options. Layers
 of the same name merge key by key, the higher layer winning, except ``imports``,
-``optional_imports`` and ``startup``, which are concatenated (lower layer first); a profile
-that ``extends`` another is merged over it the same way.
+``optional_imports``, ``eager_imports`` and ``startup``, which are concatenated (lower layer
+first); a profile that ``extends`` another is merged over it the same way.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ KEYS: dict[str, str] = {
     "repl": "a list of REPL names",
     "imports": "a list of import specs such as 'json', 'pathlib:Path', 'datetime:datetime as dt'",
     "optional_imports": "a list of import specs",
+    "eager_imports": "a list of import specs",
     "startup": "a list of files (ending in .py) and/or code strings",
     "ipython": "a table with 'extensions' and/or 'config'",
     "ptpython": "a table with 'options'",
@@ -59,7 +60,7 @@ _SUBKEYS = {
     "ipython": {"extensions": "a list of extension names", "config": "a table of tables"},
     "ptpython": {"options": "a table of option names and values"},
 }
-_CONCATENATED = ("imports", "optional_imports", "startup")
+_CONCATENATED = ("imports", "optional_imports", "eager_imports", "startup")
 
 
 class ProfileLayer(t.NamedTuple):
@@ -74,6 +75,11 @@ class ProfileLayer(t.NamedTuple):
 def _flag(key: str, default: bool) -> t.Any:
     """A property: the profile's true-or-false ``key``, ``default`` when it is not set."""
     return property(lambda self: bool(self.data.get(key, default)))
+
+
+def _list(key: str) -> t.Any:
+    """A property: a copy of the profile's list ``key``, empty when it is not set."""
+    return property(lambda self: list(self.data.get(key, [])))
 
 
 class Profile:
@@ -120,17 +126,10 @@ class Profile:
         warn(f"{what}; it is left out.")
         return [name for name in names if name not in unknown]
 
-    @property
-    def imports(self) -> list[str]:
-        return list(self.data.get("imports", []))
-
-    @property
-    def optional_imports(self) -> list[str]:
-        return list(self.data.get("optional_imports", []))
-
-    @property
-    def startup(self) -> list[str]:
-        return list(self.data.get("startup", []))
+    imports = _list("imports")
+    optional_imports = _list("optional_imports")
+    eager_imports = _list("eager_imports")
+    startup = _list("startup")
 
     banner = _flag("banner", True)
     history = _flag("history", True)
@@ -191,7 +190,7 @@ _SHAPES: dict[str, t.Callable[[t.Any], bool]] = {
         lambda v: isinstance(v, bool),
     ),
     "sql_repeat_threshold": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-    **dict.fromkeys(("repl", "imports", "optional_imports", "startup"), _strings),
+    **dict.fromkeys(("repl", *_CONCATENATED), _strings),
     **dict.fromkeys(("ipython", "ptpython", "ptpython.options"), lambda v: isinstance(v, dict)),
     "ipython.extensions": _strings,
     "ipython.config": lambda v: (

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import os
 import typing as t
+from types import ModuleType
 
 import click
 
@@ -55,6 +56,10 @@ class Binding(t.NamedTuple):
         ``class`` and the class's own dotted name (not its metaclass's)."""
         if isinstance(value, type):
             return f"class {_dotted(value)}"
+        if isinstance(value, ModuleType):
+            from ..lazymodule import is_pending
+
+            return "module (imported on first use)" if is_pending(value) else "module"
         return _dotted(type(value))
 
 
@@ -286,13 +291,16 @@ class ContextBuilder:
             self.failures.append((source, e))
             warn(f"{source} raised {type(e).__name__}: {e} (the rest of it is skipped)")
             click.echo(format_user_exception(e), err=True, nl=False)
+        from ..lazymodule import resolved  # `import pandas as pd` over a lazy pd rebinds nothing
+
         current = self.namespace
         self.add(
             source,
             {
                 name: value
                 for name, value in scratch.items()
-                if not name.startswith("__") and (name not in current or current[name] is not value)
+                if not name.startswith("__")
+                and (name not in current or resolved(current[name]) is not value)
             },
         )
 
@@ -337,37 +345,22 @@ def build_namespace(
     builder.add_providers(providers)
     if profile is not None:
         source = f"profile:{profile.name}"
-        for spec in profile.imports:
-            builder.add_provider(source, _importer(spec, optional=False))
-        for spec in profile.optional_imports:
-            builder.add_provider(source, _importer(spec, optional=True))
+        # A whole module is imported on first use, unless --strict or eager_imports.
+        lazy = None if strict else builder.namespace
+        entries = [(spec, False, lazy) for spec in profile.imports]
+        entries += [(spec, False, None) for spec in profile.eager_imports]
+        entries += [(spec, True, lazy) for spec in profile.optional_imports]
+        if entries:  # a profile without imports never needs importspec
+            from ..importspec import profile_importer
+
+        for spec, optional, home in entries:
+            builder.add_provider(
+                source, profile_importer(spec, optional=optional, source=source, home=home)
+            )
         if session is not None:
             for entry in profile.startup:
                 builder.add_run("startup", _startup_runner(entry, profile.name, session))
     return builder.build()
-
-
-def _importer(spec: str, *, optional: bool) -> t.Callable[[], dict[str, t.Any]]:
-    def provide() -> dict[str, t.Any]:
-        try:
-            from ..importspec import import_names  # a profile without imports never needs it
-
-            return import_names(spec, optional=optional)
-        except (ModuleNotFoundError, ValueError) as e:
-            if isinstance(e, ModuleNotFoundError) and (e.name or "") not in spec:
-                # Raised inside the user's module: say which entry, keep their traceback.
-                raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
-            raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
-        except ImportError as e:
-            if e.name is not None and e.name not in spec:
-                raise ImportError(f"the import {spec!r} failed: {type(e).__name__}: {e}") from e
-            raise ProfileImportError(f"the import {spec!r} failed: {e}") from None
-        except Exception as e:
-            # The module ran and raised: its traceback is the user's; say which import it was.
-            e.add_note(f"in the import {spec!r}")
-            raise
-
-    return provide
 
 
 def _startup_runner(
