@@ -67,12 +67,13 @@ def bench(session: nox.Session) -> None:
     The Flask peers run from a second virtualenv without appshell (with appshell installed,
     ``flask shell`` is appshell's). Whole commands are judged on the instructions they execute
     under valgrind's callgrind, if installed (``-- --only commands`` measures those alone).
+    pandas and numpy (the ``bench`` extra) are there for the ``data`` profile's figure.
     """
-    session.install(".[test]")
+    session.install(".[test,bench]")
     peer = Path(session.virtualenv.location).parent / "bench-peer"
     if not (peer / "bin" / "flask").exists():
-        session.run(sys.executable, "-m", "venv", str(peer), external=True)
-        session.run(str(peer / "bin" / "pip"), "install", "-q", "flask", external=True)
+        session.run_install(sys.executable, "-m", "venv", str(peer), external=True)
+        session.run_install(str(peer / "bin" / "pip"), "install", "-q", "flask", external=True)
     session.env.pop("PYTHONDONTWRITEBYTECODE", None)
     session.run("python", "-m", "compileall", "-q", session.virtualenv.location, silent=True)
     session.run("python", "tests/benchmarks/bench.py", "--peer-venv", str(peer), *session.posargs)
