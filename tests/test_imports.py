@@ -124,6 +124,34 @@ def test_a_wsgi_session_imports_no_asgi_framework(tmp_path: Path, args: list[str
         assert f"appshell.adapters.{adapter}" not in loaded
     assert "django" not in loaded  # nor Django, nor its adapter
     assert "appshell.adapters.django" not in loaded
+    assert not {m for m in loaded if m.split(".")[0] == "sqlalchemy"}  # nor any ORM
+    assert "appshell.databases" not in loaded
+
+
+FRAMEWORKS = {"flask", "werkzeug", "starlette", "fastapi", "litestar", "quart", "django"}
+
+
+@pytest.mark.parametrize("app", ["asgi_fastapi", "asgi_starlette", "asgi_litestar", "asgi_quart"])
+def test_an_asgi_session_imports_no_other_framework_and_no_orm(app: str) -> None:
+    from .conftest import APPS
+
+    loaded = modules_after(["--app", app, "shell", "-c", "pass"], APPS)
+    assert "appshell.lifespan" in loaded  # the session did run
+    # The frameworks the app's own import loads (Litestar imports some of Starlette's).
+    own = subprocess.run(
+        [sys.executable, "-c", f"import sys, {app}; print(*sys.modules)"],
+        cwd=APPS,
+        env=_clean_environ(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    tops = {m.split(".")[0] for m in loaded}
+    assert not (tops & FRAMEWORKS) - {m.split(".")[0] for m in own}
+    assert "sqlalchemy" not in tops
+    assert "appshell.databases" not in loaded
+    assert "appshell.adapters.django" not in loaded
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,10 @@ def test_a_flask_sqlalchemy_app_without_options_imports_no_sandbox_or_read_only(
         not {"appshell.databases.sqlalchemy.sandbox", "appshell.databases.sqlalchemy.readonly"}
         & loaded
     )
+    # Nor another ORM's integration or another framework.
+    assert not {m for m in loaded if m.startswith("appshell.databases.django")}
+    others = {"django", "starlette", "fastapi", "litestar", "quart"}
+    assert not {m.split(".")[0] for m in loaded} & others
     # `sql` counts every statement: its hooks are attached, and detached at the end.
     assert tool_log(tmp_path)[-3:] == [
         "attach default,audit echo=False",
