@@ -30,6 +30,7 @@ __all__ = [
     "ReplNotAvailable",
     "ScriptError",
     "UserCodeError",
+    "format_at_prompt",
 ]
 
 
@@ -183,6 +184,15 @@ def _skip_passing_frames(exc: BaseException | None, seen: set[int]) -> None:
         if exc.__context__ is not exc.__cause__:
             _skip_passing_frames(exc.__context__, seen)
         exc = exc.__cause__
+
+
+def format_at_prompt(exc: BaseException) -> str:
+    """What a prompt or a transcript shows for ``exc`` raised by a statement: appshell's own
+    error raised into the user's code (a profile's import failing on first use, ``client``
+    with no httpx) as its one line, anything else as the user's traceback."""
+    if isinstance(exc, (AppShellError, AppShellUsageError)):
+        return "\n".join(exc._render_traceback_()) + "\n"
+    return format_user_exception(exc)
 
 
 def format_user_exception(exc: BaseException, internal: tuple[str, ...] = ()) -> str:

@@ -232,6 +232,9 @@ def test_after_a_failed_first_use_the_session_goes_on(project: MakeProject) -> N
     assert failures
     assert all("profile:team" in line for line in failures)
     assert "No module named 'dependency_that_is_not_installed'" in failures[0]
+    # The one line only: no traceback through appshell's stand-in.
+    assert "Traceback" not in result.stdout
+    assert "lazymodule" not in result.stdout
 
 
 def test_a_missing_module_is_still_reported_before_the_prompt(

@@ -20,7 +20,7 @@ import sys
 import types
 import typing as t
 
-from ..exceptions import AppShellError, AppShellUsageError, ScriptError, format_user_exception
+from ..exceptions import AppShellError, AppShellUsageError, ScriptError, format_at_prompt
 from .session import SessionLoop
 
 if t.TYPE_CHECKING:
@@ -45,7 +45,7 @@ def exit_code_of(exc: SystemExit) -> int:
 
 
 def _print_exception(exc: BaseException) -> None:
-    sys.stderr.write(format_user_exception(exc))
+    sys.stderr.write(format_at_prompt(exc))
 
 
 def _quiet_broken_pipe() -> None:

@@ -9,7 +9,7 @@ import platform
 import sys
 import typing as t
 
-from ...exceptions import format_user_exception
+from ...exceptions import format_at_prompt, format_user_exception
 from ...term import warn
 from ..loop import SessionLoop
 from .base import BaseBackend, ShellSettings, history_file
@@ -42,7 +42,7 @@ def _console(namespace: dict[str, t.Any], session: SessionLoop) -> t.Any:
             kind, value, tb = sys.exc_info()
             sys.last_type, sys.last_value, sys.last_traceback = kind, value, tb
             if value is not None:
-                self.write(format_user_exception(value))
+                self.write(format_at_prompt(value))
 
     console = Console(namespace, filename="<console>")
     console.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
