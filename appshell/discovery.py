@@ -15,6 +15,7 @@ import types
 import typing as t
 
 from .exceptions import NoAppException
+from .inspection import is_instance
 
 if t.TYPE_CHECKING:
     import ast
@@ -51,18 +52,20 @@ def find_best_app(module: ModuleType) -> t.Any:
     a plain WSGI callable is never found by scanning); a factory ``create_app`` or
     ``make_app`` called without arguments.
     """
+    # Read from the module's namespace: a module's __getattr__ is the user's code.
+    namespace: dict[str, t.Any] = vars(module)
     for attr_name in _APP_NAMES:
-        app = getattr(module, attr_name, None)
+        app = namespace.get(attr_name)
         if app is not None and _is_app(app):
             return app
 
     found: dict[int, list[str]] = {}
-    for name, value in list(vars(module).items()):
+    for name, value in list(namespace.items()):
         if not name.startswith("__") and _is_app(value, scanning=True):
             found.setdefault(id(value), []).append(name)
     if len(found) == 1:
         (only,) = found.values()
-        return getattr(module, only[0])
+        return namespace[only[0]]
     if len(found) > 1:
         names = " and ".join(repr(f"{module.__name__}:{n[0]}") for n in found.values())
         raise NoAppException(
@@ -72,8 +75,10 @@ def find_best_app(module: ModuleType) -> t.Any:
         )
 
     for attr_name in _FACTORY_NAMES:
-        factory = getattr(module, attr_name, None)
-        if isinstance(factory, types.FunctionType):
+        factory: t.Any = namespace.get(attr_name)
+        if is_instance(factory, staticmethod):  # a class standing in for a module
+            factory = factory.__func__
+        if factory is not None and is_instance(factory, types.FunctionType):
             return _call_factory(module, attr_name, factory, [], {})
 
     raise NoAppException(
@@ -191,7 +196,7 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
             f" Check the name after the colon in {module.__name__ + ':' + app_name!r}."
         ) from None
 
-    if isinstance(attr, types.FunctionType):
+    if is_instance(attr, types.FunctionType):
         # A function is a factory, as in flask.cli, unless it was named bare and is an app
         # itself: a coroutine function (ASGI), or one that takes exactly two arguments (WSGI).
         if is_call or name in _FACTORY_NAMES or not _is_app_function(attr):

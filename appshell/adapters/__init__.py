@@ -135,9 +135,12 @@ class BaseAdapter:
             return False
         import sys
 
+        from ..inspection import is_class, is_instance, static_attribute
+
         module, name = cls.app_class
-        kind = getattr(sys.modules.get(module), name, None)
-        return isinstance(kind, type) and isinstance(obj, kind)
+        kind = static_attribute(sys.modules.get(module), name, None)
+        # By the object's type alone: a proxy (werkzeug's current_app) is not an app.
+        return is_class(kind) and is_instance(obj, kind)
 
     @classmethod
     def framework_version(cls) -> tuple[str, str] | None:

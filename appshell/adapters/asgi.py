@@ -7,9 +7,12 @@ never by scanning a module. Frameworks with their own adapter are asked before t
 
 from __future__ import annotations
 
+import functools
 import inspect
+import types
 
 from ..exceptions import NoAppException
+from ..inspection import is_class, is_instance, is_module, static_attribute
 from . import BaseAdapter
 
 __all__ = ["ASGIAdapter", "check_arity", "is_asgi_callable"]
@@ -17,12 +20,17 @@ __all__ = ["ASGIAdapter", "check_arity", "is_asgi_callable"]
 
 def is_asgi_callable(obj: object) -> bool:
     """Whether ``obj`` is a coroutine function, or an instance whose ``__call__`` is one."""
-    if inspect.isclass(obj) or inspect.ismodule(obj) or not callable(obj):
+    if is_class(obj) or is_module(obj) or not callable(obj):
         return False
-    if inspect.iscoroutinefunction(obj):
-        return True
-    # callable(obj) holds, so its type has __call__.
-    return inspect.iscoroutinefunction(type(obj).__call__)
+    if is_instance(obj, _FUNCTIONS):
+        return inspect.iscoroutinefunction(obj)
+    # An instance: its class's __call__, read without asking the instance (a proxy's
+    # __class__ and __getattr__ run the user's code).
+    call = static_attribute(type(obj), "__call__", None)
+    return is_instance(call, types.FunctionType) and inspect.iscoroutinefunction(call)
+
+
+_FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
 
 
 def check_arity(app: object, module_name: str) -> None:

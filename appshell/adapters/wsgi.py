@@ -9,8 +9,7 @@ a werkzeug ``Map`` as ``url_map`` for routes, a click group as ``cli`` for comma
 
 from __future__ import annotations
 
-import inspect
-
+from ..inspection import is_class, is_module
 from . import BaseAdapter
 
 __all__ = ["WSGIAdapter"]
@@ -26,7 +25,7 @@ class WSGIAdapter(BaseAdapter):
     @classmethod
     def matches(cls, obj: object) -> bool:
         # Classes and modules are not apps; instances with __call__ and functions are.
-        return callable(obj) and not inspect.isclass(obj) and not inspect.ismodule(obj)
+        return callable(obj) and not is_class(obj) and not is_module(obj)
 
     def __repr__(self) -> str:
         return f"<WSGIAdapter {self.name!r}>"

@@ -9,9 +9,12 @@ Nothing is imported: only modules already loaded are read.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import types
 import typing as t
+
+from ..inspection import MISSING, instance_dict, is_class, is_instance, is_module, static_attribute
 
 __all__ = ["app_modules", "app_objects"]
 
@@ -30,10 +33,13 @@ def app_objects(
         objects.extend(
             (f"{prefix}.{name}", value)
             for name, value in list(vars(module).items())
-            if not name.startswith("__") and not isinstance(value, types.ModuleType)
+            if not name.startswith("__") and not is_module(value)
         )
-    extensions = getattr(app, "extensions", None)
-    if isinstance(extensions, dict):
+    # What extension objects among those keep (an engine on an extension's attribute, in
+    # a dict of engines), looked at last so that a name found directly wins.
+    kept = [held for where, value in objects for held in _held(where, value)]
+    extensions = static_attribute(app, "extensions")
+    if type(extensions) is dict:
         objects.extend((f"app.extensions[{key!r}]", value) for key, value in extensions.items())
     objects.extend((f"app.state.{key}", value) for key, value in _state_values(app).items())
     if state:
@@ -41,22 +47,39 @@ def app_objects(
     named = getattr(adapter, "database_objects", None)
     if callable(named):
         objects.extend((f"adapter: {key}", value) for key, value in dict(named()).items())
-    return objects
+    return objects + kept
+
+
+def _held(where: str, value: object) -> t.Iterator[tuple[str, t.Any]]:
+    """The attributes an instance keeps in its ``__dict__``, and the values of a plain dict
+    among them, read without running any of its code."""
+    if is_class(value) or is_instance(value, _NOT_HOLDERS):
+        return
+    own = instance_dict(value)
+    if not own:
+        return
+    for name, item in list(own.items()):
+        yield f"{where}.{name}", item
+        if type(item) is dict:
+            yield from ((f"{where}.{name}[{key!r}]", inner) for key, inner in list(item.items()))
+
+
+_NOT_HOLDERS = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, types.ModuleType)
 
 
 def _state_values(app: t.Any) -> dict[str, t.Any]:
     """What an ASGI app keeps in ``app.state`` (Starlette's State keeps its values in one
     dict of its own; another framework's may be a plain namespace)."""
-    holder = getattr(app, "state", None)
-    if holder is None or isinstance(holder, (str, bytes, int, float, bool)):
+    holder = static_attribute(app, "state")
+    if holder is MISSING or holder is None or is_instance(holder, (str, bytes, int, float, bool)):
         return {}
-    values = getattr(holder, "_state", None)
-    if isinstance(values, dict):
+    values = static_attribute(holder, "_state")
+    if type(values) is dict:
         return dict(values)
-    try:
-        return {k: v for k, v in vars(holder).items() if not k.startswith("_")}
-    except TypeError:
+    own = static_attribute(holder, "__dict__")
+    if type(own) is not dict:
         return {}
+    return {k: v for k, v in own.items() if not k.startswith("_")}
 
 
 def app_modules(app: t.Any, origin: str = "") -> list[types.ModuleType]:
@@ -67,29 +90,41 @@ def app_modules(app: t.Any, origin: str = "") -> list[types.ModuleType]:
         spec = os.path.splitext(os.path.basename(spec))[0]
     if spec:
         names.append(spec)
-    import_name = getattr(app, "import_name", None)
-    if isinstance(import_name, str):
+    import_name = static_attribute(app, "import_name")
+    if type(import_name) is str:
         names.append(import_name)
     # The module the app's class was made in, when that is the user's (a subclass).
     names.append(type(app).__module__)
     modules = sys.modules
-    roots = [modules[name] for name in dict.fromkeys(names) if name in modules]
+    roots = [modules[name] for name in dict.fromkeys(names) if is_module(modules.get(name))]
     libraries = _library_dirs()
     mine = [module for module in roots if _is_users(module, libraries)]
     packages = {module.__name__.split(".")[0] for module in mine} - {"__main__"}
     inside = tuple(package + "." for package in packages)
+    # The project's folder: the one holding the app's top-level module or package. Its
+    # other modules are the user's too (a sibling `models.py` or `db/` that `main.py`
+    # imports), as are those of the app's package wherever they live.
+    folders = tuple(_project_folder(module) for module in mine if module.__name__ != "__main__")
     for name, module in list(modules.items()):
-        if (name in packages or name.startswith(inside)) and isinstance(module, types.ModuleType):
+        if not is_module(module):
+            continue
+        in_package = name in packages or name.startswith(inside)
+        beside = bool(folders) and _file(module).startswith(folders)
+        if in_package or (beside and _is_users(module, libraries)):
             mine.append(module)
     # One level further: the user's modules the app's modules hold (`import db`).
     for module in list(mine):
         for value in list(vars(module).values()):
-            if isinstance(value, types.ModuleType) and _is_users(value, libraries):
+            if is_module(value) and _is_users(value, libraries):
                 mine.append(value)
     unique: dict[int, types.ModuleType] = {}
     for module in mine:
         unique.setdefault(id(module), module)
     return list(unique.values())
+
+
+#: A folder pip installs into, wherever it is (a virtualenv inside the project included).
+_INSTALLED = re.compile(r"[\\/](?:site|dist)-packages[\\/]")
 
 
 def _library_dirs() -> tuple[str, ...]:
@@ -114,9 +149,29 @@ def _library_dirs() -> tuple[str, ...]:
 def _is_users(module: types.ModuleType, libraries: tuple[str, ...]) -> bool:
     """Whether ``module`` is the user's code: a file outside the standard library and the
     installed packages (appshell's own demo counts as the user's when it is the app)."""
-    path = getattr(module, "__file__", None)
-    if not isinstance(path, str):
+    path = _file(module)
+    if not path:
         return False
     if module.__name__.split(".")[0] == "appshell":
         return module.__name__.startswith("appshell.demo")
-    return not os.path.abspath(path).startswith(libraries)
+    return not path.startswith(libraries) and not _INSTALLED.search(path)
+
+
+def _file(module: types.ModuleType) -> str:
+    """The module's file as an absolute path, or "" (read from its ``__dict__``: a module's
+    ``__getattr__`` is never asked)."""
+    path = vars(module).get("__file__")
+    return os.path.abspath(path) if type(path) is str else ""
+
+
+def _project_folder(module: types.ModuleType) -> str:
+    """The folder that holds ``module``'s top-level package (or the module itself), with a
+    trailing separator."""
+    folder = os.path.dirname(_file(module))
+    for _ in range(module.__name__.count(".") + (1 if _is_package(module) else 0)):
+        folder = os.path.dirname(folder)
+    return os.path.join(folder, "")
+
+
+def _is_package(module: types.ModuleType) -> bool:
+    return "__path__" in vars(module)

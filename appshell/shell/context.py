@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import os
 import typing as t
-from types import ModuleType
 
 import click
 
@@ -25,6 +24,7 @@ from ..exceptions import (
     UserCodeError,
     format_user_exception,
 )
+from ..inspection import is_class, is_module
 from ..profiles import is_startup_file
 from ..term import warn
 
@@ -54,9 +54,10 @@ class Binding(t.NamedTuple):
     def type_name(self, value: object) -> str:
         """What ``value`` is, for listings: its type's dotted name, or, for a class,
         ``class`` and the class's own dotted name (not its metaclass's)."""
-        if isinstance(value, type):
-            return f"class {_dotted(value)}"
-        if isinstance(value, ModuleType):
+        # By the value's type alone: a proxy in the namespace (Flask's g) is not evaluated.
+        if is_class(value):
+            return f"class {_dotted(t.cast(type, value))}"
+        if is_module(value):
             from ..lazymodule import is_pending
 
             return "module (imported on first use)" if is_pending(value) else "module"

@@ -21,9 +21,10 @@ class SQLAlchemyIntegration:
 
     name = "sqlalchemy"
     looks_for = (
-        "SQLAlchemy engines, async engines, sessionmakers and declarative bases"
-        " (Flask-SQLAlchemy's db too) in the app's module, app.extensions, app.state and"
-        " the lifespan state"
+        "SQLAlchemy engines, async engines, sessionmakers, declarative bases and mapped"
+        " classes (Flask-SQLAlchemy's db and SQLModel's tables too) in the app's modules"
+        " and the other modules of its project folder, on the objects those keep,"
+        " in app.extensions, app.state and the lifespan state"
     )
 
     def find_databases(self, scope: Scope) -> list[Database]:

@@ -1,10 +1,12 @@
 """SQLAlchemy's engines and declarative bases, found among the objects an app keeps.
 
-Only public SQLAlchemy API is used: an ``Engine`` (or an ``AsyncEngine``'s
+Every object is looked at as :mod:`appshell.inspection` says (its type first, no code of the
+user's run). Only public SQLAlchemy API is used: an ``Engine`` (or an ``AsyncEngine``'s
 ``sync_engine``), a ``sessionmaker``'s configured ``bind`` and ``binds`` (its ``kw``), a
 ``scoped_session``'s ``session_factory``, Flask-SQLAlchemy's ``db.engines`` (every bind
-key) and ``db.Model``, and a declarative base's ``registry.mappers``. SQLAlchemy's list of
-every registry is private, so the models are those of the bases found.
+key) and ``db.Model``, a declarative base's ``registry`` and a mapped class's
+``sqlalchemy.inspect(cls).registry``, and each registry's ``mappers``. SQLAlchemy's list of
+every registry is private, so the models are those of the registries found.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import sys
 import typing as t
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapper, scoped_session, sessionmaker
 from sqlalchemy.orm import registry as Registry
-from sqlalchemy.orm import scoped_session, sessionmaker
 
+from ...inspection import is_class, is_instance, static_attribute
 from .. import Database
 
 if t.TYPE_CHECKING:
@@ -33,23 +37,26 @@ def _async_types() -> tuple[type, ...]:
     return (AsyncEngine, async_sessionmaker, async_scoped_session)
 
 
-def _flask_sqlalchemy(value: t.Any) -> bool:
-    module = sys.modules.get("flask_sqlalchemy")
-    kind = getattr(module, "SQLAlchemy", None)
-    return isinstance(kind, type) and isinstance(value, kind)
+def _flask_sqlalchemy_type() -> type | None:
+    """Flask-SQLAlchemy's extension class, if the app imported it."""
+    kind = static_attribute(sys.modules.get("flask_sqlalchemy"), "SQLAlchemy", None)
+    return kind if is_class(kind) else None
 
 
 def _engines_of(value: t.Any, async_types: tuple[type, ...]) -> list[tuple[t.Any, bool]]:
-    """(sync engine, is_async) for each engine ``value`` is or is configured with."""
-    if isinstance(value, Engine):
+    """(sync engine, is_async) for each engine ``value`` is or is configured with.
+
+    ``value`` is any object of the app's: its type is checked before anything of it is
+    read, and what is read then is SQLAlchemy's own attributes.
+    """
+    if is_instance(value, Engine):
         return [(value, False)]
-    if async_types and isinstance(value, async_types[0]):
-        return [(getattr(value, "sync_engine"), True)]  # noqa: B009 (typed as object here)
-    factory = getattr(value, "session_factory", None)
-    if isinstance(value, scoped_session) or (async_types and isinstance(value, async_types[2])):
-        value = factory
-    if isinstance(value, sessionmaker) or (async_types and isinstance(value, async_types[1])):
-        kw = getattr(value, "kw", {})
+    if async_types and is_instance(value, async_types[0]):
+        return [(value.sync_engine, True)]
+    if is_instance(value, scoped_session) or (async_types and is_instance(value, async_types[2])):
+        value = value.session_factory
+    if is_instance(value, sessionmaker) or (async_types and is_instance(value, async_types[1])):
+        kw = value.kw
         bound = [kw.get("bind"), *dict(kw.get("binds") or {}).values()]
         found: list[tuple[t.Any, bool]] = []
         for bind in bound:
@@ -67,11 +74,12 @@ def find_engines(scope: Scope) -> list[tuple[str, t.Any, bool]]:
     only one engine.
     """
     async_types = _async_types()
+    flask_sqlalchemy = _flask_sqlalchemy_type()
     named: list[tuple[str, t.Any, bool]] = []
     others: list[tuple[str, t.Any, bool]] = []
     seen: set[int] = set()
     for where, value in scope.objects:
-        if _flask_sqlalchemy(value):
+        if flask_sqlalchemy and is_instance(value, flask_sqlalchemy):
             try:
                 engines = dict(value.engines)  # needs the app context: the session pushed it
             except RuntimeError:
@@ -121,19 +129,36 @@ def to_database(name: str, engine: t.Any, is_async: bool) -> Database:
 
 
 def find_registries(scope: Scope) -> list[t.Any]:
-    """The registries of the declarative bases (and Flask-SQLAlchemy ``db.Model``) found."""
+    """The registries of the declarative bases and mapped classes found (Flask-SQLAlchemy's
+    ``db.Model``, a ``DeclarativeBase``, SQLModel's table models), each once."""
+    flask_sqlalchemy = _flask_sqlalchemy_type()
     registries: dict[int, t.Any] = {}
     for _, value in scope.objects:
-        if _flask_sqlalchemy(value):
-            value = getattr(value, "Model", None)
-        if isinstance(value, Registry):
+        if flask_sqlalchemy and is_instance(value, flask_sqlalchemy):
+            value = value.Model
+        if is_instance(value, Registry):
             registries.setdefault(id(value), value)
-            continue
-        if isinstance(value, type):
-            found = getattr(value, "registry", None)
-            if isinstance(found, Registry):
+        elif is_class(value):
+            found = _registry_of(value)
+            if found is not None:
                 registries.setdefault(id(found), found)
     return list(registries.values())
+
+
+def _registry_of(cls: type) -> t.Any | None:
+    """The registry of a declarative base or of a mapped class, read without running the
+    class's code: a base keeps it as its ``registry`` attribute; a mapped class (SQLModel's
+    table models, whose base is not mapped) is asked through SQLAlchemy's inspection."""
+    found = static_attribute(cls, "registry", None)
+    if is_instance(found, Registry):
+        return found
+    try:
+        mapper: t.Any = sa_inspect(cls, raiseerr=False)
+    except Exception:  # a class SQLAlchemy's inspection cannot read
+        return None
+    if is_instance(mapper, Mapper):
+        return mapper.registry
+    return None
 
 
 def model_classes(registries: t.Iterable[t.Any]) -> list[type]:
