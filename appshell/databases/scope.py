@@ -161,7 +161,9 @@ def _file(module: types.ModuleType) -> str:
     """The module's file as an absolute path, or "" (read from its ``__dict__``: a module's
     ``__getattr__`` is never asked)."""
     path = vars(module).get("__file__")
-    return os.path.abspath(path) if type(path) is str else ""
+    if type(path) is not str:
+        return ""
+    return path if os.path.isabs(path) else os.path.abspath(path)
 
 
 def _project_folder(module: types.ModuleType) -> str:

@@ -75,6 +75,57 @@ def test_the_apps_atomic_blocks_are_savepoints(project: Project) -> None:
     assert project.contents() == before
 
 
+def test_on_commit_callbacks_are_held_never_run_and_named(project: Project) -> None:
+    """Django runs on_commit callbacks at once outside a transaction and at the end of the
+    outermost atomic block: in the sandbox nothing commits, so neither runs (a callback that
+    deletes a file, as Wagtail's do, would delete it for a row that is still there)."""
+    before = project.contents()
+    (project.folder / "media.txt").write_text("kept")
+    out = sandboxed(
+        project,
+        """
+        import os
+
+
+        def delete_file():
+            os.remove("media.txt")
+
+
+        def notify():
+            print("notified")
+
+
+        Post.objects.filter(title="first").delete()
+        transaction.on_commit(delete_file)
+        with transaction.atomic():
+            Post.objects.create(title="second")
+            transaction.on_commit(notify)
+            transaction.on_commit(delete_file)
+        with transaction.atomic():
+            transaction.on_commit(delete_file, robust=True)
+        print(Post.objects.count(), os.path.exists("media.txt"))
+        """,
+    )
+    lines = out.splitlines()
+    assert lines[0] == "1 True"
+    assert "notified" not in out
+    assert lines[-1].startswith("Sandbox: rolled back ")
+    assert lines[-1].endswith(
+        "; 4 transaction.on_commit callbacks not run, since nothing was committed"
+        " (__main__.delete_file x3, __main__.notify)"
+    )
+    assert (project.folder / "media.txt").read_text() == "kept"
+    assert project.contents() == before
+    after = project.python(
+        START.format(wait=30),
+        """
+        sandbox.end()
+        transaction.on_commit(lambda: print("runs again once the sandbox is over"))
+        """,
+    )
+    assert after.stdout == "runs again once the sandbox is over\n", after.stderr
+
+
 def test_a_failed_statement_leaves_the_sandbox_intact(project: Project) -> None:
     before = project.contents()
     out = sandboxed(

@@ -9,6 +9,7 @@ connection Django opens for the session's aliases is inside the sandbox; one for
 alias (PostgreSQL's maintenance connection) is refused. ``close_old_connections`` closes
 only a stand-in; the real connection lives until the session ends. ``migrate`` on SQLite,
 whose schema editor cannot run inside a transaction, is refused before it changes anything.
+``transaction.on_commit`` callbacks are held, never run: nothing is committed.
 """
 
 from __future__ import annotations
@@ -44,6 +45,87 @@ class _Refusing(EveryConnection):
         )
 
 
+class _HeldCallbacks:
+    """``transaction.on_commit`` callbacks of the sandboxed aliases, held and never run.
+
+    Django runs them after a commit: at once when no transaction is open, at the end of
+    the outermost ``atomic()`` block otherwise. Inside the sandbox nothing commits, though
+    Django believes it does, so they would run for a change that is rolled back: a file
+    deleted for a row that is still there (Wagtail deletes an image's files so). The two
+    methods of Django's connection class that run them are replaced while the sandbox lasts.
+    """
+
+    def __init__(self, aliases: t.Iterable[str]) -> None:
+        self.aliases = frozenset(aliases)
+        self.names: list[str] = []
+        self._lock = threading.Lock()
+        self._originals: tuple[t.Any, t.Any] | None = None
+
+    def start(self) -> None:
+        from django.db.backends.base.base import BaseDatabaseWrapper
+
+        on_commit = BaseDatabaseWrapper.on_commit
+        run_hooks = BaseDatabaseWrapper.run_and_clear_commit_hooks
+        held = self
+
+        def sandboxed_on_commit(wrapper: t.Any, func: t.Any, robust: bool = False) -> None:
+            if (
+                wrapper.alias in held.aliases
+                and callable(func)
+                and not wrapper.in_atomic_block
+                and wrapper.get_autocommit()
+            ):
+                held.hold(func)  # Django would run it now: no transaction is open
+                return
+            on_commit(wrapper, func, robust)  # kept until the outermost block ends
+
+        def sandboxed_run_hooks(wrapper: t.Any) -> None:
+            if wrapper.alias not in held.aliases:
+                return run_hooks(wrapper)  # type: ignore[no-any-return]
+            wrapper.validate_no_atomic_block()
+            pending, wrapper.run_on_commit = wrapper.run_on_commit, []
+            for _, func, _ in pending:
+                held.hold(func)
+            return None
+
+        self._originals = (on_commit, run_hooks)
+        BaseDatabaseWrapper.on_commit = sandboxed_on_commit
+        BaseDatabaseWrapper.run_and_clear_commit_hooks = sandboxed_run_hooks
+
+    def hold(self, func: t.Any) -> None:
+        name = getattr(func, "__qualname__", None) or type(func).__qualname__
+        module = getattr(func, "__module__", None)
+        with self._lock:
+            self.names.append(f"{module}.{name}" if module else str(name))
+
+    def stop(self) -> None:
+        if self._originals is None:
+            return
+        from django.db.backends.base.base import BaseDatabaseWrapper
+
+        on_commit, run_hooks = self._originals
+        BaseDatabaseWrapper.on_commit = on_commit
+        BaseDatabaseWrapper.run_and_clear_commit_hooks = run_hooks
+        self._originals = None
+
+    def summary(self) -> str:
+        """What was held, for the end line ("" when nothing was)."""
+        if not self.names:
+            return ""
+        counts: dict[str, int] = {}
+        for name in self.names:
+            counts[name] = counts.get(name, 0) + 1
+        listed = ", ".join(
+            f"{name} x{count}" if count > 1 else name for name, count in list(counts.items())[:3]
+        )
+        more = f" and {len(counts) - 3} more" if len(counts) > 3 else ""
+        n = len(self.names)
+        return (
+            f"{n} transaction.on_commit callback{'' if n == 1 else 's'} not run, since"
+            f" nothing was committed ({listed}{more})"
+        )
+
+
 class Sandbox:
     """One outer transaction per database for a whole session, rolled back by :meth:`end`.
 
@@ -60,6 +142,7 @@ class Sandbox:
         self._adopting = threading.Lock()
         self._every: _Refusing | None = None
         self._migrate_uid = f"appshell-sandbox-{id(self)}"
+        self._callbacks = _HeldCallbacks(())
         self._started = False
 
     def start(self) -> None:
@@ -101,6 +184,8 @@ class Sandbox:
                 f"--sandbox: could not begin the sandbox's transaction: {error}"
             ) from None
         pre_migrate.connect(self._refuse_migrate, weak=False, dispatch_uid=self._migrate_uid)
+        self._callbacks = _HeldCallbacks(self.shared)
+        self._callbacks.start()
         self._started = True
 
     def connected(self, wrapper: t.Any) -> None:
@@ -143,6 +228,7 @@ class Sandbox:
         every, self._every = self._every, None
         if every is not None:
             every.stop()
+        self._callbacks.stop()
         notes = []
         done: set[int] = set()
         for shared in self.shared.values():
@@ -169,6 +255,9 @@ class Sandbox:
         )
         if notes:
             line += "; PostgreSQL does not roll back sequences, these advanced: " + "; ".join(notes)
+        held = self._callbacks.summary()
+        if held:
+            line += f"; {held}"
         ended = [s.label for s in shared if s.ended]
         if ended:
             line += f"; the sandbox on {', '.join(ended)} had already ended (nothing was committed)"
