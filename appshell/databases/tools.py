@@ -168,6 +168,14 @@ class SessionDatabases:
             sys.stderr.write(line.rstrip("\n") + "\n")
             sys.stderr.flush()
 
+    def end_on_loop(self, loop: t.Any) -> None:
+        """What the tools must still do on the session's event loop before it closes (the
+        sandbox's rollback on an asyncpg connection, which only that loop can run)."""
+        for tool in self._tools:
+            on_loop = getattr(tool, "end_on_loop", None)
+            if on_loop is not None:
+                on_loop(loop)
+
     def end(self) -> list[str]:
         """Detach the echo and end the tools (the sandbox rolls back): their summaries."""
         detach, self._detach = self._detach, []

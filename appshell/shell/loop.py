@@ -58,6 +58,10 @@ class SessionLoop:
         #: Called by the REPLs after each statement typed at the prompt, and after a script
         #: (the session's ``sql`` line), in order.
         self.after_prompt_statement: list[t.Callable[[], None]] = []
+        #: Called with the loop when the session closes it, after the pending tasks ended
+        #: and before it is closed: what must still run on it (an asyncpg connection's
+        #: rollback).
+        self.before_close: list[t.Callable[[t.Any], None]] = []
 
     def prompt_statement_done(self) -> None:
         """Run the :attr:`after_prompt_statement` callbacks: what one raises is said in one
@@ -169,6 +173,8 @@ class SessionLoop:
                 self._say_cancelled(pending)
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
+            for last in self.before_close:
+                last(loop)
         finally:
             asyncio.set_event_loop(None)
             loop.close()

@@ -226,6 +226,7 @@ class ShellSession:
             run(databases.start)
             defaults = {**databases.names(), **defaults}
             self.loop.after_prompt_statement.append(databases.after_statement)
+            self.loop.before_close.append(databases.end_on_loop)
 
         self.runner = CommandRunner(
             self.group,

@@ -579,3 +579,69 @@ def test_a_signalled_sandboxed_session_leaves_nothing_committed(
         proc.kill()
         proc.communicate()
     assert [snapshot(url) for url in flask_app_with_binds] == before
+
+
+ASYNCPG_APP = """
+from fastapi import FastAPI
+from sqlalchemy import String
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+engine = create_async_engine({url!r})
+Session = async_sessionmaker(engine, expire_on_commit=False)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Item(Base):
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(50), unique=True)
+
+
+app = FastAPI()
+"""
+
+ASYNC_FIX = """
+from sqlalchemy import delete, func, select, update
+
+from main import Session
+
+async with Session() as session:
+    session.add(Item(title="third"))
+    await session.execute(update(Item).where(Item.title == "first").values(title="FIRST"))
+    await session.execute(delete(Item).where(Item.title == "second"))
+    await session.commit()
+    print(await session.scalar(select(func.count()).select_from(Item)))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["script", "prompt-statements"])
+def test_an_asyncpg_sandbox_rolls_back_on_the_loop_its_connection_belongs_to(
+    postgres_db: str, tmp_path: Path, run_appshell: t.Callable[..., t.Any], how: str
+) -> None:
+    """asyncpg's connections can be used on the loop they were made on only: the sandbox's
+    rollback at the end runs there, before the session's loop closes (it used to run on a
+    loop of its own: 60 lines of 'attached to a different loop', and no end line)."""
+    url = postgres_with_items(postgres_db)
+    before = snapshot(url)
+    async_url = sa.make_url(url).set(drivername="postgresql+asyncpg")
+    (tmp_path / "main.py").write_text(
+        ASYNCPG_APP.format(url=async_url.render_as_string(hide_password=False))
+    )
+    (tmp_path / "fix.py").write_text(ASYNC_FIX)
+    if how == "script":
+        result = run_appshell("--app", "main:app", "shell", "--sandbox", "fix.py")
+    else:
+        result = run_appshell(
+            "--app", "main:app", "shell", "--sandbox", "--echo", input=ASYNC_FIX + "\n"
+        )
+    assert result.returncode == 0, result.stderr
+    assert "2" in result.stdout.split()
+    end_lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(end_lines) == 1, result.stderr
+    assert end_lines[0].startswith("appshell: Sandbox: rolled back 4 statements on 1 database")
+    assert snapshot(url) == before

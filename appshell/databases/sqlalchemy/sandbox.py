@@ -16,6 +16,7 @@ started, or one appshell was not given) is refused, and so is ``AUTOCOMMIT`` iso
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import typing as t
 
@@ -57,6 +58,11 @@ class _Outer:
         self.sequences: dict[str, int | None] = {}
         self.ended: str | None = None
         self.finished = False  # close() ran: the session is over
+        #: The event loop an asyncio driver's real connection belongs to (asyncpg's can be
+        #: used on that loop only).
+        self.loop: t.Any = None
+        #: The sequences that advanced, once close() ran.
+        self.advanced: list[str] = []
 
     @property
     def label(self) -> str:
@@ -71,6 +77,11 @@ class _Outer:
         finally:
             _OPENING.active = False
         self.real = self.fairy.dbapi_connection
+        if self.is_async:
+            import asyncio
+
+            with contextlib.suppress(RuntimeError):  # opened in a greenlet, on a loop
+                self.loop = asyncio.get_running_loop()
         for attr in ("isolation_level", "autocommit"):
             if attr in _SAVED_ATTRS.get(self.dialect_name, ()):
                 self.saved_attrs[attr] = getattr(self.real, attr)
@@ -137,7 +148,19 @@ class _Outer:
             # A stand-in that outlives the session (a Session the app's teardown never
             # closed) is refused from now on; its rollback and close do nothing.
             self.finished = True
-        return sorted(advanced)
+        self.advanced = sorted(advanced)
+        return self.advanced
+
+    def abandon(self) -> None:
+        """Drop the real connection without a statement (the server rolls back a
+        transaction whose connection is gone): for an asyncio driver whose loop is running
+        this very thread, which cannot wait here for its rollback."""
+        try:
+            if self.fairy is not None:
+                self.fairy.invalidate()
+        finally:
+            self.fairy = self.real = None
+            self.finished = True
 
     # -- turns: one thread at a time ------------------------------------------------------
     def enter(self) -> None:
@@ -228,6 +251,17 @@ class Sandbox:
             raise
         self._started = True
 
+    def end_on_loop(self, loop: t.Any) -> None:
+        """Roll back, on ``loop``, the outer transactions of the asyncio databases whose
+        connections belong to it: called by the session just before its loop closes (an
+        asyncpg connection can be closed on its own loop only). :meth:`end` does the rest."""
+        for outer in self._outers:
+            ours = outer.is_async and outer.fairy is not None and outer.loop is loop
+            if ours and not loop.is_closed() and not loop.is_running():
+                from sqlalchemy.util import greenlet_spawn
+
+                loop.run_until_complete(greenlet_spawn(outer.close))
+
     def end(self) -> str:
         """Roll everything back, give the engines their pools again, and say what was undone."""
         if not self._started:
@@ -236,10 +270,12 @@ class Sandbox:
         self._uninstall()
         notes: list[str] = []
         for outer in self._outers:
-            in_greenlet = outer.is_async and outer.fairy is not None
-            advanced = _call_in_greenlet(outer.close) if in_greenlet else outer.close()
-            if advanced:
-                notes.append(f"{outer.label}: {', '.join(advanced)}")
+            if outer.is_async and outer.fairy is not None:
+                _close_async(outer)
+            else:
+                outer.close()
+            if outer.advanced:
+                notes.append(f"{outer.label}: {', '.join(outer.advanced)}")
         count = sum(o.statements for o in self._outers)
         names = sorted(
             (n for o in self._outers for n in o.names), key=lambda n: (n != "default", n)
@@ -362,22 +398,37 @@ def _refuse_earlier_connection(conn: Connection, *args: t.Any) -> None:
         )
 
 
-def _call_in_greenlet(fn: t.Callable[[], list[str]]) -> list[str]:
-    """Run ``fn`` where an asyncio driver's sync facade works: in a greenlet on an event loop
-    (a fresh thread when this one is already running a loop)."""
+def _close_async(outer: _Outer) -> None:
+    """Close an asyncio database's outer transaction where its driver's sync facade works:
+    in a greenlet on the loop its connection belongs to, when that loop can still run it;
+    else on a loop of its own (aiosqlite's connection is bound to no loop), in a fresh thread
+    when this one is running a loop already."""
     import asyncio
 
     from sqlalchemy.util import greenlet_spawn
 
-    def run() -> list[str]:
-        return asyncio.run(greenlet_spawn(fn))
-
+    loop = outer.loop
     try:
-        asyncio.get_running_loop()
+        running = asyncio.get_running_loop()
     except RuntimeError:
-        return run()
-    result: list[list[str]] = []
-    thread = threading.Thread(target=lambda: result.append(run()), name="appshell-sandbox-end")
+        running = None
+    if loop is not None and not loop.is_closed():
+        if not loop.is_running():
+            loop.run_until_complete(greenlet_spawn(outer.close))
+            return
+        if loop is not running:  # running in another thread (a REPL's loop thread)
+            asyncio.run_coroutine_threadsafe(greenlet_spawn(outer.close), loop).result()
+            return
+        if outer.dialect_name != "sqlite":
+            outer.abandon()  # this thread runs that loop: nothing here can wait on it
+            return
+
+    def run() -> None:
+        asyncio.run(greenlet_spawn(outer.close))
+
+    if running is None:
+        run()
+        return
+    thread = threading.Thread(target=run, name="appshell-sandbox-end")
     thread.start()
     thread.join()
-    return result[0] if result else []
