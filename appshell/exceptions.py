@@ -24,6 +24,7 @@ __all__ = [
     "MagicError",
     "NoAppConfigured",
     "NoAppException",
+    "OneLineError",
     "ProfileError",
     "ProfileImportError",
     "ProviderError",
@@ -122,6 +123,20 @@ class ProfileImportError(AppShellError):
     """A profile's import names a module or a name that is not there (exit code 1)."""
 
 
+class OneLineError(Exception):
+    """An error appshell raises into the user's code whose message says all there is to say:
+    a refusal of its sandbox or read-only setting, a wrong value given to one of its objects
+    (``sql.echo = "on"``, ``cli.nosuch_cmd()``). A prompt, IPython and a script show it as
+    its one line (a script then exits 1), never as a traceback through appshell's frames.
+    """
+
+    def one_line(self) -> str:
+        return f"{type(self).__name__}: {self}"
+
+    def _render_traceback_(self) -> list[str]:
+        return [self.one_line()]
+
+
 # Frames of these in front of the user's first frame are appshell's doing, not the user's:
 # appshell, click, and asyncio (which runs a script's top-level await) with the selectors
 # its loop waits in (found beside os.py, so that they are not imported for this).
@@ -189,8 +204,9 @@ def _skip_passing_frames(exc: BaseException | None, seen: set[int]) -> None:
 def format_at_prompt(exc: BaseException) -> str:
     """What a prompt or a transcript shows for ``exc`` raised by a statement: appshell's own
     error raised into the user's code (a profile's import failing on first use, ``client``
-    with no httpx) as its one line, anything else as the user's traceback."""
-    if isinstance(exc, (AppShellError, AppShellUsageError)):
+    with no httpx, a sandbox's refusal) as its one line, anything else as the user's
+    traceback."""
+    if isinstance(exc, (AppShellError, AppShellUsageError, OneLineError)):
         return "\n".join(exc._render_traceback_()) + "\n"
     return format_user_exception(exc)
 

@@ -1,5 +1,6 @@
 """What the ORM integrations share beneath their ORMs: statements run straight on a DB-API
-connection, and the sandbox's refusals with the two ways a sandbox can be over.
+connection, and the refusals of the sandbox and of read-only (each shown as its one line),
+with the two ways a sandbox can be over.
 
 Imported by a sandbox or a read-only setting when it starts, never at start-up.
 """
@@ -8,11 +9,17 @@ from __future__ import annotations
 
 import typing as t
 
-__all__ = ["SandboxEnded", "SandboxError", "check_not_over", "execute"]
+from ..exceptions import OneLineError
+
+__all__ = ["ReadOnlyError", "SandboxEnded", "SandboxError", "check_not_over", "execute"]
 
 
-class SandboxError(Exception):
+class SandboxError(OneLineError):
     """Something was refused because it would reach the database outside the sandbox."""
+
+
+class ReadOnlyError(OneLineError):
+    """Typed SQL was refused because it would switch a read-only session back to writing."""
 
 
 class SandboxEnded(SandboxError):

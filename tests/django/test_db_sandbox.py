@@ -256,3 +256,79 @@ def test_postgresql_names_the_sequences_that_advanced(tmp_path: Path, postgres_d
     out = sandboxed(project, 'Post.objects.create(title="second")\n')
     assert "PostgreSQL does not roll back sequences, these advanced: 'default':" in out
     assert "public.blog_post_id_seq" in out
+
+
+def test_typed_sql_that_ends_the_transaction_is_a_savepoint_or_refused(project: Project) -> None:
+    """COMMIT, END, ROLLBACK and BEGIN typed alone act on a savepoint of their own; in a string
+    of several statements, or as SET TRANSACTION, they are refused before anything runs, in
+    one line (before, PostgreSQL committed "UPDATE ...; COMMIT;" for real)."""
+    before = project.contents()
+    out = sandboxed(
+        project,
+        """
+        from appshell.exceptions import format_at_prompt
+        def attempt(sql):
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql)
+                print("ran")
+            except SandboxError as e:
+                print(format_at_prompt(e).strip())
+        attempt("UPDATE shop_item SET price = 7 WHERE name = 'pen'; COMMIT;")
+        attempt("INSERT INTO blog_post (title, published) VALUES ('a; b', false); END")
+        attempt("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        for sql in ("UPDATE shop_item SET price = 8", "END", "BEGIN", "DELETE FROM blog_post",
+                    "COMMIT AND CHAIN", "UPDATE shop_item SET price = 9", "ROLLBACK",
+                    "/* hidden */ COMMIT"):
+            attempt(sql)
+        print(Post.objects.count(), [int(p) for p in Item.objects.values_list("price", flat=True)])
+        """,
+    )
+    lines = out.splitlines()
+    assert lines[0] == (
+        "SandboxError: appshell's sandbox refused a string of 2 statements, one of which is"
+        " 'COMMIT', before any of them ran: it would end or change the sandbox's transaction."
+        " Run that statement alone (it becomes a savepoint)."
+    )
+    assert lines[1].startswith("SandboxError: appshell's sandbox refused a string of 2 ")
+    assert lines[2] == (
+        "SandboxError: appshell's sandbox refused 'SET TRANSACTION ISOLATION LEVEL' before it"
+        " ran: it would act on the sandbox's own transaction, which only the sandbox ends."
+    )
+    assert lines[3:11] == ["ran"] * 8
+    # COMMIT AND CHAIN kept the DELETE and began anew: the ROLLBACK undid the price of 9 only.
+    assert lines[11] == "0 [8]"
+    assert lines[-1].startswith("Sandbox: rolled back 5 statements ")  # 3 typed, 2 ORM
+    assert project.contents() == before
+
+
+def test_sqlite_executescript_runs_a_statement_at_a_time_inside_the_sandbox(
+    tmp_path: Path,
+) -> None:
+    """sqlite3's executescript() commits the open transaction before its script: in a sandbox
+    it ran everything for real; now each statement is judged as execute()'s are, and SQLite
+    itself refuses a COMMIT that reaches the driver some other way."""
+    project = migrated_project(tmp_path / "site", "sqlite")
+    before = project.contents()
+    out = sandboxed(
+        project,
+        """
+        connection.ensure_connection()
+        connection.connection.executescript(
+            "UPDATE shop_item SET price = 5; COMMIT;"
+            " INSERT INTO blog_post (title, published) VALUES ('x;y', 0);"
+            " CREATE TABLE extra (id integer); END TRANSACTION;"
+        )
+        print(Post.objects.count(), [int(p) for p in Item.objects.values_list("price", flat=True)])
+        raw = connection.connection.cursor().connection  # the driver's own connection
+        try:
+            raw.execute("COMMIT")
+        except Exception as e:
+            print(type(e).__name__, e)
+        print(Post.objects.count())
+        """,
+    )
+    lines = out.splitlines()
+    assert lines[:3] == ["2 [5]", "DatabaseError not authorized", "2"]
+    assert lines[-1] == "Sandbox: rolled back 6 statements on 1 database (default)"  # 3 + 3
+    assert project.contents() == before

@@ -9,8 +9,16 @@ one by itself. Django believes it is in autocommit as usual; what it does to its
 
 - ``autocommit = False`` (PostgreSQL) or ``BEGIN`` (SQLite, as Django's ``atomic()`` sends
   it) opens a savepoint of the stand-in's own before the next statement; ``commit()``
-  releases it and ``rollback()`` rolls back to it. ``COMMIT``, ``ROLLBACK`` and ``BEGIN``
-  sent as SQL are treated the same way.
+  releases it and ``rollback()`` rolls back to it. ``BEGIN``, ``COMMIT``, ``END``,
+  ``ROLLBACK`` (``AND CHAIN`` too) sent as SQL are treated the same way; a string of several
+  statements one of which would begin or end a transaction, ``SET TRANSACTION`` and a
+  two-phase commit are refused before anything runs (:mod:`..statements` judges the text).
+  SQLite's ``executescript()`` runs its script a statement at a time, each judged so.
+- Where the text could still fool the judge, the database has the last word: on SQLite an
+  authorizer on the real connection refuses every ``BEGIN``, ``COMMIT`` and ``ROLLBACK``
+  but the sandbox's own (sqlite3's ``executescript`` sends a ``COMMIT`` of its own first);
+  on PostgreSQL the connection's transaction status after each statement shows an ended
+  transaction, after which the sandbox refuses to go on.
 - A statement in Django's autocommit is its own unit: on PostgreSQL, inside a savepoint of
   its own, so that a failed one (a constraint violation) leaves the outer transaction intact.
 - Stand-ins take turns: one holds the real connection from its first statement of a
@@ -19,18 +27,17 @@ one by itself. Django believes it is in autocommit as usual; what it does to its
 
 from __future__ import annotations
 
-import re
 import threading
 import typing as t
 
 from ..dbapi import SandboxEnded, SandboxError, check_not_over, execute
+from ..statements import needs_judging, split, sqlite_script, transaction_kind
 
 __all__ = ["SandboxEnded", "SandboxError", "Shared", "StandIn"]
 
-_BEGIN = re.compile(r"\s*(BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
-_COMMIT = re.compile(r"\s*(COMMIT|END)\s*(WORK|TRANSACTION)?\s*;?\s*$", re.IGNORECASE)
-_ROLLBACK = re.compile(r"\s*(ROLLBACK|ABORT)\s*(WORK|TRANSACTION)?\s*;?\s*$", re.IGNORECASE)
-_TWO_PHASE = re.compile(r"\s*(PREPARE\s+TRANSACTION|COMMIT\s+PREPARED)\b", re.IGNORECASE)
+#: What Django's SQLite backend runs on the driver's cursor, with DEBUG on, to show the
+#: parameters of the statement before it in ``connection.queries``: not the user's.
+_DJANGO_QUOTING = "SELECT QUOTE("
 
 
 class Shared:
@@ -49,6 +56,8 @@ class Shared:
         self.sequences: dict[str, t.Any] = {}
         self.ended: str | None = None
         self.finished = False
+        #: What SQLite's authorizer refused last (``"COMMIT"``), for the one-line refusal.
+        self.denied: str | None = None
 
     @property
     def label(self) -> str:
@@ -63,7 +72,29 @@ class Shared:
             real.autocommit = True
             self.sequences = self.read_sequences(real)
         execute(real, "BEGIN")
+        if self.vendor == "sqlite":
+            real.set_authorizer(self._sqlite_authorizer())
         self.real = real
+
+    def _sqlite_authorizer(self) -> t.Callable[..., int]:
+        """SQLite's say over each statement as it is prepared: any ``BEGIN``, ``COMMIT`` or
+        ``ROLLBACK`` is refused (savepoints are not: they stay inside the transaction)."""
+        import sqlite3
+
+        transaction, deny, allow = (
+            sqlite3.SQLITE_TRANSACTION,
+            sqlite3.SQLITE_DENY,
+            sqlite3.SQLITE_OK,
+        )
+        shared = self
+
+        def authorize(action: int, what: str | None, *rest: t.Any) -> int:
+            if action == transaction:
+                shared.denied = what
+                return deny
+            return allow
+
+        return authorize
 
     @staticmethod
     def read_sequences(real: t.Any) -> dict[str, t.Any]:
@@ -117,6 +148,8 @@ class Shared:
             return []
         advanced: list[str] = []
         try:
+            if self.vendor == "sqlite":
+                real.set_authorizer(None)
             if self.ended is None:
                 execute(real, "ROLLBACK")
                 if self.vendor == "postgresql":
@@ -214,6 +247,17 @@ class StandIn:
         self._shared.check()
         return StandInCursor(self, self._shared.real.cursor(*args, **kwargs))
 
+    # The drivers' shortcuts that make a cursor of their own, so that their statements
+    # are judged as a cursor's are.
+    def execute(self, sql: str, params: t.Any = None) -> t.Any:
+        return self.cursor().execute(sql, params)
+
+    def executemany(self, sql: str, params: t.Any) -> t.Any:
+        return self.cursor().executemany(sql, params)
+
+    def executescript(self, script: str) -> StandInCursor:
+        return self.cursor().executescript(script)
+
     def __getattr__(self, name: str) -> t.Any:
         real = self._shared.real
         if real is None:
@@ -240,36 +284,41 @@ class StandInCursor:
     def executemany(self, sql: str, params: t.Any) -> t.Any:
         return self._run("executemany", sql, (params,))
 
+    def executescript(self, script: str) -> StandInCursor:
+        """sqlite3's ``executescript``, a statement at a time: sqlite3's own would commit
+        the sandbox's transaction before the script's first statement."""
+        if self._standin._shared.vendor != "sqlite":
+            raise AttributeError("executescript")
+        for statement in sqlite_script(script):
+            self._run("execute", statement, ())
+        return self
+
     def _run(self, method: str, sql: str, params: tuple[t.Any, ...]) -> t.Any:
         standin, shared = self._standin, self._standin._shared
         shared.check()
-        if isinstance(sql, str) and (
-            _BEGIN.match(sql) or _COMMIT.match(sql) or _ROLLBACK.match(sql)
-        ):
-            if _BEGIN.match(sql):
-                standin.autocommit = False
-                standin.begin()
-            elif _COMMIT.match(sql):
-                standin.commit()
-            else:
-                standin.rollback()
-            return self
-        if isinstance(sql, str) and _TWO_PHASE.match(sql):
-            raise SandboxError("appshell's sandbox refused a two-phase commit statement.")
+        counted = True  # the end line counts the statements the user's code ran
+        if isinstance(sql, str):
+            if needs_judging(sql):
+                kind = self._judge(sql)
+                if kind != "savepoint" and kind is not None:
+                    return self
+                counted = kind is None
+            elif sql.startswith(_DJANGO_QUOTING):
+                counted = False
         call = getattr(self._cursor, method)
         if not standin._autocommit:
             standin.begin()
-            return self._done(self._call(call, sql, params))
+            return self._done(self._call(call, sql, params, counted))
         own = shared.vendor == "postgresql"
         shared.take(standin)
         try:
             if not own:
-                return self._done(self._call(call, sql, params))
+                return self._done(self._call(call, sql, params, counted))
             shared.savepoints += 1
             name = f"appshell_statement_{shared.savepoints}"
             execute(shared.real, f"SAVEPOINT {name}")
             try:
-                result = self._call(call, sql, params)
+                result = self._call(call, sql, params, counted)
             except BaseException:
                 if shared.ended is None:
                     execute(shared.real, f"ROLLBACK TO SAVEPOINT {name}")
@@ -279,13 +328,55 @@ class StandInCursor:
         finally:
             shared.give(standin)
 
-    def _call(self, call: t.Callable[..., t.Any], sql: str, params: tuple[t.Any, ...]) -> t.Any:
+    def _judge(self, sql: str) -> str | None:
+        """Carry out or refuse typed SQL that would begin, end or change the transaction;
+        what it was (``"savepoint"`` and None: run it as it is)."""
+        statements = split(sql)
+        kinds = [transaction_kind(words) for words in statements]
+        acting = [
+            (k, w) for k, w in zip(kinds, statements, strict=True) if k not in (None, "savepoint")
+        ]
+        if not acting:
+            return "savepoint" if "savepoint" in kinds else None
+        kind, words = acting[0]
+        typed = " ".join(words[:4])
+        if len(statements) > 1:
+            raise SandboxError(
+                f"appshell's sandbox refused a string of {len(statements)} statements, one of"
+                f" which is {typed!r}, before any of them ran: it would end or change the"
+                " sandbox's transaction. Run that statement alone (it becomes a savepoint)."
+            )
+        if kind in ("two-phase", "characteristics"):
+            raise SandboxError(
+                f"appshell's sandbox refused {typed!r} before it ran: it would act on the"
+                " sandbox's own transaction, which only the sandbox ends."
+            )
+        standin = self._standin
+        if kind.startswith(("commit", "rollback")):
+            standin.commit() if kind.startswith("commit") else standin.rollback()
+            if not kind.endswith("chain"):
+                return kind
+        standin.autocommit = False
+        standin.begin()
+        return kind
+
+    def _call(
+        self, call: t.Callable[..., t.Any], sql: str, params: tuple[t.Any, ...], counted: bool
+    ) -> t.Any:
         shared = self._standin._shared
-        shared.statements += 1
+        if counted:
+            shared.statements += 1
         try:
             result = call(sql, *params)
         except BaseException as error:
+            denied, shared.denied = shared.denied, None
             shared.verify(error)
+            if denied is not None:
+                raise SandboxError(
+                    f"appshell's sandbox refused {denied} in {sql[:60]!r}: only the sandbox"
+                    " begins and ends its transaction (SQLite refused the statement before it"
+                    " ran)."
+                ) from None
             raise
         shared.verify()
         return result
