@@ -65,18 +65,46 @@ def test_writes_are_refused_on_every_road_and_reads_go_on(project: Project) -> N
     assert before != project.contents()  # the write after the end went through
 
 
-def test_sqlite_query_only_cannot_be_switched_off_by_a_pragma(tmp_path: Path) -> None:
+def test_sqlite_query_only_cannot_be_switched_off(tmp_path: Path) -> None:
+    """A PRAGMA typed through Django is refused in one line; one run by the driver without
+    Django (executescript(), the driver connection's execute()) is refused by SQLite's
+    authorizer. Before, executescript("PRAGMA query_only=0; INSERT ...") wrote."""
     project = migrated_project(tmp_path / "site", "sqlite")
+    before = project.contents()
     done = project.python(
         START,
         """
+        from appshell.exceptions import format_at_prompt
         with connection.cursor() as cursor:
-            cursor.execute("PRAGMA query_only = OFF")
+            try:
+                cursor.execute("PRAGMA query_only = OFF")
+            except Exception as e:
+                print(format_at_prompt(e).strip())
+            cursor.execute("PRAGMA query_only")
+            print("query_only", cursor.fetchone()[0])
         attempt("create", lambda: Post.objects.create(title="second"))
+        attempt("script", lambda: connection.connection.executescript(
+            "PRAGMA query_only=0; INSERT INTO blog_post (title, published) VALUES ('x', 0);"
+        ))
+        attempt("driver", lambda: connection.connection.execute("PRAGMA main.query_only = 0"))
+        read_only.end()
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA query_only")
+            print("after the end", cursor.fetchone()[0])
         """,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["create refused: OperationalError"]
+    assert done.stdout.splitlines() == [
+        "ReadOnlyError: appshell's read-only session refused 'PRAGMA QUERY_ONLY = OFF' before"
+        " it ran: it would make the database writable. Start the session without --read-only"
+        " to write.",
+        "query_only 1",
+        "create refused: OperationalError",
+        "script refused: DatabaseError",
+        "driver refused: DatabaseError",
+        "after the end 0",
+    ]
+    assert project.contents() == before
 
 
 @pytest.mark.parametrize(
@@ -88,36 +116,58 @@ def test_sqlite_query_only_cannot_be_switched_off_by_a_pragma(tmp_path: Path) ->
         "DISCARD ALL",
         "BEGIN READ WRITE",
         "START TRANSACTION READ WRITE",
+        "COMMIT; BEGIN READ WRITE",
+        "ROLLBACK; SET TRANSACTION READ WRITE",
+        "SET default_transaction_read_only = off; SELECT 1",
+        "SELECT set_config('default_transaction_read_only', 'off', false)",
     ],
-    ids=["set-default", "characteristics", "reset-all", "discard-all", "begin", "start"],
+    ids=[
+        "set-default",
+        "characteristics",
+        "reset-all",
+        "discard-all",
+        "begin",
+        "start",
+        "commit-begin",
+        "rollback-set",
+        "set-in-a-string",
+        "set-config",
+    ],
 )
-def test_postgresql_read_only_survives_what_would_undo_it(
+def test_postgresql_read_only_refuses_what_would_undo_it(
     tmp_path: Path, postgres_db: str, undo: str
 ) -> None:
+    """Each is refused in one line before it runs, at the prompt's own statement and inside
+    an atomic block (before, the strings of several statements and set_config() wrote)."""
     project = migrated_project(tmp_path / "site", postgres_db)
     before = project.contents()
+    then_write = undo + "; INSERT INTO blog_post (title, published) VALUES ('x', false)"
     done = project.python(
         START,
         f"""
         def write():
             with connection.cursor() as cursor:
-                cursor.execute({undo!r})
-                cursor.execute("INSERT INTO blog_post (title, published) VALUES ('x', false)")
+                cursor.execute({then_write!r})
                 cursor.execute("COMMIT")
         attempt("raw", write)
-        connection.close()  # the raw BEGIN's transaction, failed, is the test's own to end
+        connection.close()
         def in_atomic():
             with transaction.atomic():
+                Post.objects.count()
                 with connection.cursor() as cursor:
-                    cursor.execute("SET TRANSACTION READ WRITE")
+                    cursor.execute("ROLLBACK")
+                    cursor.execute({undo!r})
                 Post.objects.create(title="y")
         attempt("atomic", in_atomic)
+        connection.close()
+        attempt("after", lambda: Post.objects.create(title="z"))
         """,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "raw refused: InternalError",
-        "atomic refused: InternalError",
+        "raw refused: ReadOnlyError",
+        "atomic refused: ReadOnlyError",
+        "after refused: InternalError",
     ]
     assert project.contents() == before
 

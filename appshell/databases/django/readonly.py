@@ -3,15 +3,26 @@ connection Django opens for the session's aliases, in any thread.
 
 This guards against mistakes; it is no security boundary (a read-only database role is).
 
-- SQLite: ``PRAGMA query_only = ON`` when the connection opens, and again after any
-  ``PRAGMA`` statement (one could have turned it off).
+- Typed SQL that would switch read-only off is refused in one line before it runs
+  (:class:`~appshell.databases.dbapi.ReadOnlyError`): ``READ WRITE`` anywhere (``BEGIN``,
+  ``SET TRANSACTION``, ``SET SESSION CHARACTERISTICS``), ``SET``/``RESET`` of
+  ``default_transaction_read_only``, ``RESET ALL``, ``DISCARD ALL``, ``set_config()``,
+  ``PRAGMA query_only`` given a value; in a string of several statements too
+  (``COMMIT; BEGIN READ WRITE; ...``).
+- SQLite: ``PRAGMA query_only = ON`` when the connection opens, and an authorizer on the
+  connection that refuses setting ``query_only`` (what the driver runs without Django:
+  ``executescript()``, the driver connection's own ``execute()``).
 - PostgreSQL: the session default ``SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY``
   when the connection opens, for Django's autocommit statements (each its own transaction);
-  set again after any ``SET``, ``RESET`` or ``DISCARD`` statement. A transaction Django
+  set again after any other ``SET``, ``RESET`` or ``DISCARD`` statement. A transaction Django
   opens (``atomic()``: the driver begins it before the next statement) is made read-only by
   ``SET TRANSACTION READ ONLY`` as its first statement, and one the app opens by SQL
-  (``BEGIN READ WRITE`` in autocommit) right after it opened: followed by a query, which
-  makes a later ``SET TRANSACTION READ WRITE`` an error rather than a way out.
+  (``BEGIN`` in autocommit) right after it opened: followed by a query, which makes a later
+  ``SET TRANSACTION READ WRITE`` an error rather than a way out.
+
+Where it stops: SQL run on the driver's connection itself (``connection.connection``) is
+not judged by its text on PostgreSQL; a connection opened outside Django's (a raw driver
+``connect()``) is not made read-only.
 
 Connections opened in other threads are given back writable by their own thread, at their
 next statement after the session ended.
@@ -24,7 +35,8 @@ import threading
 import typing as t
 
 from ...exceptions import AppShellUsageError
-from ..dbapi import execute
+from ..dbapi import ReadOnlyError, execute
+from ..statements import needs_judging, split, turns_read_only_off
 from .hooks import EveryConnection
 
 if t.TYPE_CHECKING:
@@ -35,7 +47,6 @@ if t.TYPE_CHECKING:
 __all__ = ["ReadOnly"]
 
 _SETS_SESSION = re.compile(r"\s*(SET|RESET|DISCARD)\b", re.IGNORECASE)
-_PRAGMA = re.compile(r"\s*PRAGMA\b", re.IGNORECASE)
 _IDLE, _IN_TRANSACTION = 0, 2  # libpq's PQTRANS_IDLE and PQTRANS_INTRANS
 
 
@@ -61,23 +72,23 @@ class _Guard:
         if self.owner.ended:
             self.give_back()
             return execute(sql, params, many, context)
+        judged = isinstance(sql, str) and needs_judging(sql, read_only=True)
+        if judged:
+            _refuse_switching_off(sql)
         if self.vendor == "postgresql" and not real.autocommit and _status(real) == _IDLE:
             self.fix_transaction(real)
         result = execute(sql, params, many, context)
-        self.after(real, sql)  # a statement that failed changed nothing
+        if self.vendor == "postgresql":
+            self.after(real, sql if judged else "")  # a statement that failed changed nothing
         return result
 
     def after(self, real: t.Any, sql: str) -> None:
-        if self.vendor == "sqlite":
-            if _PRAGMA.match(sql):
-                execute(real, "PRAGMA query_only = ON")
-            return
         status = _status(real)
         if status == _IDLE:
             self.fixed = False
         elif status == _IN_TRANSACTION and not self.fixed:
-            self.fix_transaction(real)  # BEGIN READ WRITE typed in autocommit
-        if _SETS_SESSION.match(sql):
+            self.fix_transaction(real)  # BEGIN typed in autocommit
+        if sql and _SETS_SESSION.match(sql):
             execute(real, _SESSION_READ_ONLY)
 
     def fix_transaction(self, real: t.Any) -> None:
@@ -90,6 +101,7 @@ class _Guard:
             return
         if self.vendor == "sqlite":
             execute(real, "PRAGMA query_only = ON")
+            real.set_authorizer(_keep_query_only)
         else:
             _session_default(real, _SESSION_READ_ONLY)
         self.fixed = False
@@ -103,6 +115,7 @@ class _Guard:
             return
         try:
             if self.vendor == "sqlite":
+                real.set_authorizer(None)
                 execute(real, "PRAGMA query_only = OFF")
             else:
                 _session_default(real, "RESET default_transaction_read_only")
@@ -157,6 +170,24 @@ class ReadOnly:
 
 
 _SESSION_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+
+
+def _refuse_switching_off(sql: str) -> None:
+    for words in split(sql):
+        if turns_read_only_off(words):
+            raise ReadOnlyError(
+                f"appshell's read-only session refused {' '.join(words[:5])!r} before it ran:"
+                " it would make the database writable. Start the session without --read-only"
+                " to write."
+            )
+
+
+def _keep_query_only(action: int, name: str | None, value: str | None, *rest: t.Any) -> int:
+    """SQLite's authorizer on a read-only connection: ``PRAGMA query_only`` may be read,
+    never set (whatever runs the statement: Django, ``executescript()``, the driver)."""
+    if action == 19 and value is not None and name is not None and name.lower() == "query_only":
+        return 1  # sqlite3.SQLITE_PRAGMA, SQLITE_DENY: sqlite3 is imported only on SQLite
+    return 0
 
 
 def _session_default(real: t.Any, statement: str) -> None:
