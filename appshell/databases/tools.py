@@ -224,6 +224,12 @@ class SessionDatabases:
             if any(db.dialect == "sqlite" for db in self.databases):
                 note += "; on SQLite its write lock blocks every other writer (a dev server too)"
             lines.append(f"  {note}")
+            outside = "  not rolled back: files written, HTTP calls, caches and queues"
+            for tool in self._tools:
+                extra = getattr(tool, "banner_note", None)
+                if isinstance(extra, str) and extra:
+                    outside += f"; {extra}"
+            lines.append(outside)
         else:
             lines = [f"Databases: {names}"]
         if self.options.sql:

@@ -174,10 +174,11 @@ def test_the_sandbox_banner_and_prompt(run_appshell: Run, tmp_path: Path) -> Non
         input="1\n",
         env=standin_env(tmp_path),
     )
-    first, second = result.stderr.splitlines()[:2]
+    first, second, third = result.stderr.splitlines()[:3]
     assert first == "SANDBOX: every change to default (sqlite) is rolled back when the session ends"
     assert "locks" in second
     assert "SQLite" in second
+    assert third == "  not rolled back: files written, HTTP calls, caches and queues"
     assert "[SANDBOX] >>> " in result.stdout
 
 

@@ -159,3 +159,26 @@ def test_sigterm_during_a_sandboxed_script_leaves_nothing_committed(project: Pro
     assert process.returncode != 0
     assert "appshell: Sandbox: rolled back " in err
     assert project.contents() == before
+
+
+def test_the_sandbox_banner_says_what_it_cannot_roll_back(tmp_path: Path) -> None:
+    project = migrated_project(tmp_path / "site", "sqlite")
+    done = subprocess.run(
+        [str(APPSHELL), "--app", "mysite.settings", "shell", "--repl=python", "-i", "--sandbox"],
+        cwd=project.folder,
+        env=project.env,
+        input="from django.core.mail import send_mail\n"
+        "send_mail('s', 'b', 'a@example.com', ['b@example.com'])\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[2] == (
+        "  not rolled back: files written, HTTP calls, caches and queues;"
+        " Django's mail is kept in django.core.mail.outbox, unsent"
+    )
+    assert done.stderr.splitlines()[-1] == (
+        "appshell: Sandbox: rolled back 0 statements on 1 database (default);"
+        " 1 email not sent (Django's mail went to django.core.mail.outbox)"
+    )

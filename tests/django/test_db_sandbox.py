@@ -332,3 +332,36 @@ def test_sqlite_executescript_runs_a_statement_at_a_time_inside_the_sandbox(
     assert lines[:3] == ["2 [5]", "DatabaseError not authorized", "2"]
     assert lines[-1] == "Sandbox: rolled back 6 statements on 1 database (default)"  # 3 + 3
     assert project.contents() == before
+
+
+def test_mail_goes_to_the_outbox_and_the_end_line_counts_it(project: Project) -> None:
+    """Django's mail in a sandbox goes to its in-memory backend, as Django's own test set-up
+    sends it: the app's backend (here one that writes files) sends nothing, and the end line
+    says how many messages were kept back. Before, the mail went out."""
+    (project.folder / "withmail.py").write_text(
+        "from mysite.settings import *\n"
+        "EMAIL_BACKEND = 'django.core.mail.backends.filebased.EmailBackend'\n"
+        "EMAIL_FILE_PATH = 'sent'\n"
+    )
+    before = project.contents()
+    done = project.python(
+        START.format(wait=30),
+        """
+        from django.conf import settings
+        from django.core import mail
+        Post.objects.create(title="announced")
+        mail.send_mail("new post", "body", "a@example.com", ["b@example.com"])
+        mail.EmailMessage("second", "body", to=["c@example.com"]).send()
+        print(len(mail.outbox), [m.subject for m in mail.outbox])
+        print(sandbox.end())
+        print(settings.EMAIL_BACKEND, hasattr(mail, "outbox"))
+        """,
+        DJANGO_SETTINGS_MODULE="withmail",
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "2 ['new post', 'second']"
+    assert lines[1].endswith("; 2 emails not sent (Django's mail went to django.core.mail.outbox)")
+    assert lines[2] == "django.core.mail.backends.filebased.EmailBackend False"
+    assert not (project.folder / "sent").exists()
+    assert project.contents() == before

@@ -9,7 +9,8 @@ connection Django opens for the session's aliases is inside the sandbox; one for
 alias (PostgreSQL's maintenance connection) is refused. ``close_old_connections`` closes
 only a stand-in; the real connection lives until the session ends. ``migrate`` on SQLite,
 whose schema editor cannot run inside a transaction, is refused before it changes anything.
-``transaction.on_commit`` callbacks are held, never run: nothing is committed.
+``transaction.on_commit`` callbacks are held, never run: nothing is committed. Mail goes
+to Django's in-memory backend, as Django's own test set-up sends it (``mail.outbox``).
 """
 
 from __future__ import annotations
@@ -126,6 +127,53 @@ class _HeldCallbacks:
         )
 
 
+class _HeldMail:
+    """Django's mail, kept in ``django.core.mail.outbox`` instead of sent while the sandbox
+    lasts: ``EMAIL_BACKEND`` is Django's in-memory backend, as its test runner sets it up.
+    (A backend the app names itself, ``get_connection("...smtp.EmailBackend")``, still sends.)
+    """
+
+    _LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
+
+    def __init__(self) -> None:
+        self._saved: tuple[t.Any, bool] | None = None
+        self._before = 0
+        self.kept = 0
+
+    def start(self) -> None:
+        from django.conf import settings
+        from django.core import mail
+
+        had_outbox = hasattr(mail, "outbox")
+        self._saved = (settings.EMAIL_BACKEND, had_outbox)
+        settings.EMAIL_BACKEND = self._LOCMEM
+        if not had_outbox:
+            mail.outbox = []
+        self._before = len(mail.outbox)
+
+    def stop(self) -> None:
+        if self._saved is None:
+            return
+        from django.conf import settings
+        from django.core import mail
+
+        backend, had_outbox = self._saved
+        self._saved = None
+        self.kept = len(getattr(mail, "outbox", ())) - self._before
+        settings.EMAIL_BACKEND = backend
+        if not had_outbox and hasattr(mail, "outbox"):
+            del mail.outbox
+
+    def summary(self) -> str:
+        n = self.kept
+        if n <= 0:
+            return ""
+        return (
+            f"{n} email{'' if n == 1 else 's'} not sent"
+            " (Django's mail went to django.core.mail.outbox)"
+        )
+
+
 class Sandbox:
     """One outer transaction per database for a whole session, rolled back by :meth:`end`.
 
@@ -143,7 +191,11 @@ class Sandbox:
         self._every: _Refusing | None = None
         self._migrate_uid = f"appshell-sandbox-{id(self)}"
         self._callbacks = _HeldCallbacks(())
+        self._mail = _HeldMail()
         self._started = False
+
+    #: What the banner adds to its line of what a sandbox cannot roll back.
+    banner_note = "Django's mail is kept in django.core.mail.outbox, unsent"
 
     def start(self) -> None:
         """:raises AppShellUsageError: an alias of a vendor appshell cannot sandbox, or this
@@ -186,6 +238,7 @@ class Sandbox:
         pre_migrate.connect(self._refuse_migrate, weak=False, dispatch_uid=self._migrate_uid)
         self._callbacks = _HeldCallbacks(self.shared)
         self._callbacks.start()
+        self._mail.start()
         self._started = True
 
     def connected(self, wrapper: t.Any) -> None:
@@ -229,6 +282,7 @@ class Sandbox:
         if every is not None:
             every.stop()
         self._callbacks.stop()
+        self._mail.stop()
         notes = []
         done: set[int] = set()
         for shared in self.shared.values():
@@ -255,9 +309,9 @@ class Sandbox:
         )
         if notes:
             line += "; PostgreSQL does not roll back sequences, these advanced: " + "; ".join(notes)
-        held = self._callbacks.summary()
-        if held:
-            line += f"; {held}"
+        for held in (self._callbacks.summary(), self._mail.summary()):
+            if held:
+                line += f"; {held}"
         ended = [s.label for s in shared if s.ended]
         if ended:
             line += f"; the sandbox on {', '.join(ended)} had already ended (nothing was committed)"
