@@ -130,8 +130,12 @@ class OneLineError(Exception):
     its one line (a script then exits 1), never as a traceback through appshell's frames.
     """
 
+    #: The name the line starts with, when not the class's own (``TypeError`` for a
+    #: private subclass that is also a TypeError).
+    shown_as: str | None = None
+
     def one_line(self) -> str:
-        return f"{type(self).__name__}: {self}"
+        return f"{self.shown_as or type(self).__name__}: {self}"
 
     def _render_traceback_(self) -> list[str]:
         return [self.one_line()]

@@ -119,8 +119,10 @@ def integrations(*, load: bool = False) -> list[Integration]:
     from .. import plugins
 
     found: list[Integration] = []
-    django = "django" in sys.modules
-    if "sqlalchemy" in sys.modules or (load and not django):
+    django = sys.modules.get("django") is not None
+    if sys.modules.get("sqlalchemy") is not None or (
+        load and not django and _installed("sqlalchemy")
+    ):
         from .sqlalchemy import integration
 
         found.append(integration)
@@ -131,6 +133,18 @@ def integrations(*, load: bool = False) -> list[Integration]:
     for plugin in plugins.load_all(ENTRY_POINTS):
         found.append(plugin() if isinstance(plugin, type) else plugin)
     return found
+
+
+def _installed(name: str) -> bool:
+    """Whether ``name`` can be imported, without importing it (an option that asks for a
+    database on an app whose ORM is not installed is the one line of exit 2, not an
+    ImportError)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def make_scope(
@@ -178,9 +192,13 @@ def find_models(
 
 def no_database_message(option: str, integrations: t.Sequence[Integration]) -> str:
     """The one line of exit 2 when ``option`` needs a database and none was found."""
-    what = "; ".join(i.looks_for for i in integrations) or (
-        "SQLAlchemy engines (SQLAlchemy is not installed)"
-    )
+    if not integrations:
+        return (
+            f"{option} needs a database, and this app has none appshell can reach: no ORM"
+            " it knows is installed (SQLAlchemy, or Django for a Django project). Install"
+            " the app's ORM, or leave out the option."
+        )
+    what = "; ".join(i.looks_for for i in integrations)
     return (
         f"{option} needs a database, and none was found for this app. appshell looked for"
         f" {what}. Make the engine (or Flask-SQLAlchemy's db) a global of the app's module,"

@@ -16,6 +16,8 @@ import sys
 import threading
 import typing as t
 
+from ..exceptions import OneLineError
+
 if t.TYPE_CHECKING:
     from types import FrameType
 
@@ -99,6 +101,12 @@ class _Repeats:
         self.distinct: set[str] = set()
 
 
+class _EchoValueError(OneLineError, TypeError):
+    """A value ``sql.echo`` cannot take: the user's mistake, shown as its one line."""
+
+    shown_as = "TypeError"
+
+
 class SQLEcho:
     """The shell's ``sql`` name: statement echo, counts, and the N+1 finder.
 
@@ -128,7 +136,7 @@ class SQLEcho:
     @echo.setter
     def echo(self, value: bool) -> None:
         if not isinstance(value, (bool, int)):
-            raise TypeError(f"sql.echo is True or False, not {value!r}")
+            raise _EchoValueError(f"sql.echo is True or False, not {value!r}")
         self._echo = bool(value)
 
     @property

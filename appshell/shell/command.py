@@ -20,7 +20,7 @@ from ..profiles import complete_profile_names
 from ..term import use_color
 from .banner import show_context
 from .dboptions import database_options, session_options
-from .script import ScriptRunner, flush_output
+from .script import ScriptRunner, flush_output, read_script
 from .session import ShellSession, choose_profile
 
 if t.TYPE_CHECKING:
@@ -211,6 +211,8 @@ def shell_command(
             " leave out -c, FILE, -i and --echo, or leave out --print-context."
         )
 
+    if plan.file is not None:
+        read_script(plan.file)  # a missing script is said before the app and its lifespan start
     # Chosen before the app loads: a wrong --repl fails fast, and is never replaced.
     profile = choose_profile(profile_name)
     # An explicit --repl is checked even when only a script runs: it is still a mistake.

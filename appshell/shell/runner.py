@@ -18,7 +18,7 @@ import typing as t
 
 import click
 
-from ..exceptions import UserCodeError, format_user_exception
+from ..exceptions import OneLineError, UserCodeError, format_user_exception
 from ..term import warn
 
 if t.TYPE_CHECKING:
@@ -59,6 +59,13 @@ class CommandResult:
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _NoSuchCommand(OneLineError, AttributeError):
+    """``cli.nosuch_cmd``: the user's mistake, shown as its one line (an AttributeError, so
+    that ``hasattr`` and completion go on working)."""
+
+    shown_as = "AttributeError"
 
 
 class CommandRunner:
@@ -240,7 +247,7 @@ class CommandRunner:
         commands = self._commands()
         name = next((n for n in commands if n.replace("-", "_") == attr), None)
         if name is None:
-            raise AttributeError(
+            raise _NoSuchCommand(
                 f"no command {attr!r}; the commands are: {', '.join(self.__dir__())}"
             )
         command = commands[name]

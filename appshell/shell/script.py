@@ -44,6 +44,27 @@ def exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
+def read_script(path: str) -> bytes:
+    """The bytes of the script file ``path``; also called before the app loads, so that a
+    missing script is said before the app's start-up runs or a sandbox opens.
+
+    :raises ScriptError: ``path`` is missing, a folder, or unreadable.
+    """
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise ScriptError(f"Cannot run {path!r}: there is no such file.") from None
+    except IsADirectoryError:
+        raise ScriptError(
+            f"Cannot run {path!r}: it is a folder. Give the Python file to run, such as"
+            f" {os.path.join(path, '__main__.py')!r}."
+        ) from None
+    except OSError as e:
+        # What the system said, as python says it (a symbolic link loop: [Errno 40] ...).
+        raise ScriptError(f"Cannot run {path!r}: [Errno {e.errno}] {e.strerror}.") from None
+
+
 def _print_exception(exc: BaseException) -> None:
     sys.stderr.write(format_at_prompt(exc))
 
@@ -111,19 +132,7 @@ class ScriptRunner:
 
         :raises ScriptError: ``path`` is missing, a folder, or unreadable.
         """
-        try:
-            with open(path, "rb") as f:
-                raw = f.read()
-        except FileNotFoundError:
-            raise ScriptError(f"Cannot run {path!r}: there is no such file.") from None
-        except IsADirectoryError:
-            raise ScriptError(
-                f"Cannot run {path!r}: it is a folder. Give the Python file to run, such as"
-                f" {os.path.join(path, '__main__.py')!r}."
-            ) from None
-        except OSError as e:
-            # What the system said, as python says it (a symbolic link loop: [Errno 40] ...).
-            raise ScriptError(f"Cannot run {path!r}: [Errno {e.errno}] {e.strerror}.") from None
+        raw = read_script(path)
         sys.argv = [path, *args]
         sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
         # As python (3.9+): __file__ and the frames name the script by its absolute path.

@@ -42,11 +42,14 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> Project:
     return migrated_project(tmp_path / "site", database)
 
 
-def appshell(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+def appshell(
+    project: Project, *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(APPSHELL), "--app", "mysite.settings", *args],
         cwd=project.folder,
         env=project.env,
+        input=input,
         capture_output=True,
         text=True,
         timeout=120,
@@ -182,3 +185,104 @@ def test_the_sandbox_banner_says_what_it_cannot_roll_back(tmp_path: Path) -> Non
         "appshell: Sandbox: rolled back 0 statements on 1 database (default);"
         " 1 email not sent (Django's mail went to django.core.mail.outbox)"
     )
+
+
+FIVE = """\
+from django.db import transaction
+from blog.models import Post
+from shop.models import Item
+
+print(Post.objects.count())
+with transaction.atomic():
+    Post.objects.create(title="second")
+    with transaction.atomic():
+        Item.objects.filter(name="pen").update(price=3)
+Post.objects.filter(title="first").update(title="renamed")
+print(Item.objects.get(name="pen").price)
+"""
+
+
+def test_the_end_line_counts_the_users_statements_not_savepoints(project: Project) -> None:
+    """Five ORM statements (count, insert, update, update, get); Django's savepoints and
+    BEGIN and its DEBUG quoting of parameters are not the user's (before, 7 to 9 counted)."""
+    (project.folder / "five.py").write_text(FIVE)
+    before = project.contents()
+    done = appshell(project, "shell", "--sandbox", "five.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(
+        "appshell: Sandbox: rolled back 5 statements on 1 database (default)"
+    )
+    assert project.contents() == before
+
+
+def test_a_sandbox_refusal_in_a_script_is_one_line_and_exit_1(project: Project) -> None:
+    before = project.contents()
+    done = appshell(
+        project,
+        "shell",
+        "--sandbox",
+        "-c",
+        "from django.db import connection\n"
+        "with connection.cursor() as cursor:\n"
+        '    cursor.execute("UPDATE shop_item SET price = 1; COMMIT")\n',
+    )
+    assert done.returncode == 1
+    refused, end = done.stderr.splitlines()
+    assert refused.startswith("SandboxError: appshell's sandbox refused a string of 2 statements")
+    assert end.startswith("appshell: Sandbox: rolled back 0 statements")
+    assert project.contents() == before
+
+
+def test_migrate_in_a_sqlite_sandbox_script_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    project = migrated_project(tmp_path / "site", "sqlite")
+    before = project.contents()
+    done = appshell(
+        project,
+        "shell",
+        "--sandbox",
+        "-c",
+        "from django.core.management import call_command\n"
+        "call_command('migrate', 'blog', 'zero', verbosity=0)\n",
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        "SandboxError: appshell's sandbox refused migrate on database 'default': SQLite cannot"
+        " change its schema inside the sandbox's transaction. Run migrate without --sandbox."
+    )
+    assert "Traceback" not in done.stderr
+    assert project.contents() == before
+
+
+def test_a_sandbox_the_server_ended_is_one_line_at_each_statement(
+    tmp_path: Path, postgres_db: str
+) -> None:
+    project = migrated_project(tmp_path / "site", postgres_db)
+    before = project.contents()
+    done = appshell(
+        project,
+        "shell",
+        "--sandbox",
+        "--repl=python",
+        "-i",
+        "-q",
+        "-c",
+        "from blog.models import Post; Post.objects.create(title='gone')",
+        input="from django.db import connection\n"
+        "connection.cursor().execute('SELECT pg_terminate_backend(pg_backend_pid())')\n"
+        "Post.objects.count()\n"
+        "6*7\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    ended = [line for line in done.stderr.splitlines() if line.startswith("SandboxEnded: ")]
+    assert len(ended) == 2
+    assert "the server closed the connection" in ended[0]
+    assert "42" in done.stdout
+    assert project.contents() == before
+
+
+def test_a_missing_script_is_said_before_the_project_loads(tmp_path: Path) -> None:
+    project = migrated_project(tmp_path / "site", "sqlite")
+    done = appshell(project, "shell", "--sandbox", "nosuch.py")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "Error: Cannot run 'nosuch.py': there is no such file.\n"

@@ -22,6 +22,8 @@ from ...exceptions import AppShellUsageError
 from .hooks import EveryConnection
 from .standin import SandboxEnded, SandboxError, Shared, StandIn
 
+_SandboxError = SandboxError
+
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -262,9 +264,7 @@ class Sandbox:
     def _refuse_migrate(self, sender: t.Any, using: str = "default", **kwargs: t.Any) -> None:
         shared = self.shared.get(using)
         if shared is not None and shared.vendor == "sqlite":
-            from django.core.management.base import CommandError
-
-            raise CommandError(
+            raise _migrate_refused()(
                 f"appshell's sandbox refused migrate on database {using!r}: SQLite cannot"
                 " change its schema inside the sandbox's transaction. Run migrate without"
                 " --sandbox."
@@ -316,6 +316,23 @@ class Sandbox:
         if ended:
             line += f"; the sandbox on {', '.join(ended)} had already ended (nothing was committed)"
         return line
+
+
+_MIGRATE_REFUSED: list[type[Exception]] = []
+
+
+def _migrate_refused() -> type[Exception]:
+    """The refusal of ``migrate``: a SandboxError, shown as one line by appshell, and a
+    CommandError, shown as one line by Django's ``manage.py`` (``cli('migrate')``)."""
+    if not _MIGRATE_REFUSED:
+        from django.core.management.base import CommandError
+
+        # Named as its base, since Django's manage.py shows the class's name.
+        class SandboxError(_SandboxError, CommandError):  # type: ignore[misc]
+            pass
+
+        _MIGRATE_REFUSED.append(SandboxError)
+    return _MIGRATE_REFUSED[0]
 
 
 def _database_key(settings: t.Mapping[str, t.Any]) -> tuple[t.Any, ...]:

@@ -88,6 +88,7 @@ _IMPLICIT_COMMIT = {
 _BEGIN = {"BEGIN", "START"}
 _COMMIT = {"COMMIT", "END"}
 _ROLLBACK = {"ROLLBACK", "ABORT"}
+_SAVEPOINT_WORDS = {"SAVEPOINT", "RELEASE"}
 _TOKEN = re.compile(
     r"""--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|(\$\w*\$).*?\1|;|[A-Za-z_]+|\S""",
     re.DOTALL,
@@ -222,7 +223,8 @@ class SandboxConnection:
         except BaseException as error:
             self._outer.verify(error)
             raise
-        self._outer.statements += 1
+        if not (words and (words[0][0] in _SAVEPOINT_WORDS or words[0] == ("ROLLBACK", "TO"))):
+            self._outer.statements += 1  # the user's statements: not the ORM's savepoints
         self._outer.verify(None)
         return True
 
