@@ -365,3 +365,42 @@ def test_mail_goes_to_the_outbox_and_the_end_line_counts_it(project: Project) ->
     assert lines[2] == "django.core.mail.backends.filebased.EmailBackend False"
     assert not (project.folder / "sent").exists()
     assert project.contents() == before
+
+
+def test_postgresql_refuses_a_commit_that_reaches_the_driver(
+    tmp_path: Path, postgres_db: str
+) -> None:
+    """The driver's own commit(), which no text judge sees, fails on PostgreSQL (a deferred
+    trigger of the sandbox's): nothing is committed and the sandbox says it has ended. Django's
+    check_constraints() (SET CONSTRAINTS ALL IMMEDIATE, as loaddata runs it) still works, and
+    the guard is armed again after it."""
+    project = migrated_project(tmp_path / "site", postgres_db)
+    before = project.contents()
+    out = sandboxed(
+        project,
+        """
+        Post.objects.create(title="second")
+        connection.check_constraints()
+        print(Post.objects.count())
+        raw = connection.connection.cursor().connection  # the driver's own connection
+        try:
+            raw.commit()
+        except Exception as e:
+            print(str(e).splitlines()[0])
+        try:
+            Post.objects.count()
+        except SandboxError as e:
+            print(type(e).__name__)
+        """,
+    )
+    lines = out.splitlines()
+    assert lines[:3] == [
+        "2",
+        "appshell's sandbox refused to commit its transaction: nothing the session did is"
+        " committed",
+        "SandboxEnded",
+    ]
+    assert lines[-1].endswith(
+        "; the sandbox on 'default' had already ended (nothing was committed)"
+    )
+    assert project.contents() == before
