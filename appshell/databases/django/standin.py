@@ -35,6 +35,11 @@ from ..statements import needs_judging, split, sqlite_script, transaction_kind
 
 __all__ = ["SandboxEnded", "SandboxError", "Shared", "StandIn"]
 
+#: The name of the PostgreSQL commit guard's table, trigger and setting (see
+#: :func:`_arm_commit_guard`), and the mark of a statement run with it let through.
+_GUARD = "appshell_sandbox_guard"
+_CHECKED = "/* appshell: checked */ "
+
 #: What Django's SQLite backend runs on the driver's cursor, with DEBUG on, to show the
 #: parameters of the statement before it in ``connection.queries``: not the user's.
 _DJANGO_QUOTING = "SELECT QUOTE("
@@ -74,6 +79,8 @@ class Shared:
         execute(real, "BEGIN")
         if self.vendor == "sqlite":
             real.set_authorizer(self._sqlite_authorizer())
+        else:
+            _arm_commit_guard(real)
         self.real = real
 
     def _sqlite_authorizer(self) -> t.Callable[..., int]:
@@ -120,6 +127,15 @@ class Shared:
             if self.owner is standin:
                 self.owner = None
                 self.turn.notify_all()
+
+    def savepoint(self, name: str) -> None:
+        """Open savepoint ``name``; one that fails because the transaction is gone (a
+        commit the guard turned into a rollback) says the sandbox ended."""
+        try:
+            execute(self.real, f"SAVEPOINT {name}")
+        except Exception as error:
+            self.verify(error)
+            raise
 
     def check(self) -> None:
         check_not_over(self.label, finished=self.finished, ended=self.ended)
@@ -206,7 +222,7 @@ class StandIn:
         try:
             shared.savepoints += 1
             name = f"appshell_sandbox_{shared.savepoints}"
-            execute(shared.real, f"SAVEPOINT {name}")
+            shared.savepoint(name)
         except BaseException:
             shared.give(self)
             raise
@@ -300,6 +316,8 @@ class StandInCursor:
         if isinstance(sql, str):
             if needs_judging(sql):
                 kind = self._judge(sql)
+                if kind == "constraints":
+                    return self._checking_constraints(method, sql, params)
                 if kind != "savepoint" and kind is not None:
                     return self
                 counted = kind is None
@@ -316,7 +334,7 @@ class StandInCursor:
                 return self._done(self._call(call, sql, params, counted))
             shared.savepoints += 1
             name = f"appshell_statement_{shared.savepoints}"
-            execute(shared.real, f"SAVEPOINT {name}")
+            shared.savepoint(name)
             try:
                 result = self._call(call, sql, params, counted)
             except BaseException:
@@ -330,13 +348,19 @@ class StandInCursor:
 
     def _judge(self, sql: str) -> str | None:
         """Carry out or refuse typed SQL that would begin, end or change the transaction;
-        what it was (``"savepoint"`` and None: run it as it is)."""
+        what it was (``"savepoint"``, ``"constraints"`` and None: run it as it is)."""
+        if sql.startswith(_CHECKED):
+            return None
         statements = split(sql)
         kinds = [transaction_kind(words) for words in statements]
         acting = [
             (k, w) for k, w in zip(kinds, statements, strict=True) if k not in (None, "savepoint")
         ]
         if not acting:
+            if self._standin._shared.vendor == "postgresql" and any(
+                words[:2] == ["SET", "CONSTRAINTS"] for words in statements
+            ):
+                return "constraints"
             return "savepoint" if "savepoint" in kinds else None
         kind, words = acting[0]
         typed = " ".join(words[:4])
@@ -359,6 +383,19 @@ class StandInCursor:
         standin.autocommit = False
         standin.begin()
         return kind
+
+    def _checking_constraints(self, method: str, sql: str, params: tuple[t.Any, ...]) -> t.Any:
+        """``SET CONSTRAINTS ... IMMEDIATE`` (Django's ``check_constraints()``, loaddata's)
+        runs the deferred checks now, the commit guard's too: it lets them pass meanwhile,
+        and is armed again after."""
+        real = self._standin._shared.real
+        execute(real, f"SELECT set_config('{_GUARD}.checking', 'on', false)")
+        try:
+            return self._run(method, f"{_CHECKED}{sql}", params)
+        finally:
+            if self._standin._shared.ended is None:
+                execute(real, f"SELECT set_config('{_GUARD}.checking', 'off', false)")
+                _arm_commit_guard(real, again=True)
 
     def _call(
         self, call: t.Callable[..., t.Any], sql: str, params: tuple[t.Any, ...], counted: bool
@@ -395,3 +432,34 @@ class StandInCursor:
 
     def __exit__(self, *exc_info: object) -> None:
         self._cursor.close()
+
+
+def _arm_commit_guard(real: t.Any, *, again: bool = False) -> None:
+    """Make any ``COMMIT`` of the sandbox's PostgreSQL transaction fail, whatever sends it
+    (the driver's own ``commit()``, SQL the stand-in's judge could not read): a deferred
+    constraint trigger on a temporary table, fired at commit, raises. All of it is made in
+    the outer transaction, so the sandbox's rollback removes it. A database that will not
+    let the session make a temporary table keeps the judge of typed SQL only."""
+    if again:
+        execute(
+            real,
+            f"SET CONSTRAINTS {_GUARD} DEFERRED",
+            f"INSERT INTO pg_temp.{_GUARD} VALUES (1)",
+        )
+        return
+    execute(real, "SAVEPOINT appshell_guard")
+    try:
+        execute(
+            real,
+            f"CREATE TEMPORARY TABLE {_GUARD} (armed integer)",
+            f"CREATE FUNCTION pg_temp.{_GUARD}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN IF current_setting('{_GUARD}.checking', true) = 'on' THEN RETURN NULL;"
+            " END IF; RAISE EXCEPTION 'appshell''s sandbox refused to commit its"
+            " transaction: nothing the session did is committed'; END $$",
+            f"CREATE CONSTRAINT TRIGGER {_GUARD} AFTER INSERT ON pg_temp.{_GUARD}"
+            f" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE PROCEDURE pg_temp.{_GUARD}()",
+            f"INSERT INTO pg_temp.{_GUARD} VALUES (1)",
+            "RELEASE SAVEPOINT appshell_guard",
+        )
+    except Exception:
+        execute(real, "ROLLBACK TO SAVEPOINT appshell_guard", "RELEASE SAVEPOINT appshell_guard")
