@@ -439,6 +439,23 @@ def test_cli_mistakes_at_the_ipython_prompt_are_one_line(spawn: t.Callable[..., 
     assert shell.exit("ipython") == 0
 
 
+@pytest.mark.parametrize("repl", ["ipython", "ptpython", "python"])
+def test_a_mistake_with_appshells_objects_is_one_line_at_every_prompt(
+    spawn: t.Callable[..., Session], repl: str
+) -> None:
+    """``cli.nosuch_cmd()``: one line, the prompt goes on (before, a traceback ending in
+    appshell's frames). ``sql.echo = "on"`` is tests/databases/test_one_line.py's."""
+    shell = spawn("--app", "appshell.demo", "shell", "--repl", repl, repl=repl)
+    shell.wait_prompt()
+    shell.child.sendline("cli.nosuch_cmd()")
+    shell.child.expect(r"AttributeError: no command 'nosuch_cmd'; the commands are: ")
+    shown = shell.wait_prompt()
+    assert "Traceback" not in shown
+    assert "appshell/" not in shown
+    shell.run("6 * 7", r"42")
+    assert shell.exit(repl) == 0
+
+
 def test_commands_run_from_the_python_prompt(spawn: t.Callable[..., Session]) -> None:
     shell = spawn("--app", "appshell.demo", "shell", "--repl", "python", repl="python")
     shell.wait_prompt()

@@ -15,6 +15,7 @@ import os
 import sys
 import typing as t
 
+from ...exceptions import AppShellError, AppShellUsageError, OneLineError, format_at_prompt
 from ...term import warn
 from ..loop import SessionLoop
 from .base import BaseBackend, ShellSettings, history_file
@@ -72,6 +73,15 @@ def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
                 self.ended_by = e
                 _stop_prompt(self.app)
                 raise EOFError from None
+
+        def _handle_exception(self, e: BaseException) -> None:
+            # appshell's own errors and refusals raised into the user's statement are their
+            # one line here too, as at the other prompts.
+            if isinstance(e, (AppShellError, AppShellUsageError, OneLineError)):
+                sys.stderr.write(format_at_prompt(e))
+                sys.stderr.flush()
+                return
+            super()._handle_exception(e)
 
         def eval(self, line: str) -> object:
             command = line.lstrip()
