@@ -31,11 +31,12 @@ __all__ = [
     "turns_read_only_off",
 ]
 
-# What a statement that can touch the transaction or the session starts with; a comment or
-# a parenthesis in front hides the first word, so those are judged too.
+# What a statement that can touch the transaction or the session starts with; a comment in
+# front hides the first word, so one is judged too. (PostgreSQL refuses a COMMIT inside a
+# function, a DO block or a procedure CALLed in a transaction: those cannot end it.)
 _OPENING = re.compile(
-    r"\s*(?:--|/\*|\(|BEGIN|START|COMMIT|END|ROLLBACK|ABORT|PREPARE|SET|RESET|DISCARD|PRAGMA"
-    r"|SAVEPOINT|RELEASE|DO|CALL|EXECUTE)",
+    r"\s*(?:--|/\*|BEGIN|START|COMMIT|END|ROLLBACK|ABORT|PREPARE|SET|RESET|DISCARD|PRAGMA"
+    r"|SAVEPOINT|RELEASE)",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(
