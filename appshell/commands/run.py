@@ -122,7 +122,7 @@ def run_command(
     ctx: click.Context,
     host: str,
     port: int,
-    cert: serving.TlsOption | None,
+    cert: serving.TlsOption | serving.ContextPath | None,
     reload: bool | None,
     debugger: bool | None,
     with_threads: bool,
@@ -143,6 +143,11 @@ def run_command(
     info = ctx.ensure_object(ScriptInfo)
     debug = get_debug_flag()
     in_child = is_running_from_reloader()
+    app = None
+    if isinstance(cert, serving.ContextPath):
+        # The module that holds it is often beside the app: importable once the app is.
+        app = _load(info, in_child)
+        cert = serving.import_context(cert)
     if not in_child and info.adapter.interface == "asgi":
         _run_asgi(
             info,
@@ -165,7 +170,7 @@ def run_command(
         plan = serving.check(
             host, port, debugger=debugger, allow_remote_debugger=allow_remote_debugger, tls=cert
         )
-    app = _load(info, in_child)
+    app = _load(info, in_child) if app is None else app
     if not in_child:
         if info.app_import_path is not None:
             click.echo(f" * Serving app '{info.app_import_path}'")
