@@ -189,7 +189,7 @@ def shell_command(
 
     With -c CODE, a FILE, or a script piped to stdin, that runs instead, as python runs
     it, with the same names; -i starts the REPL after it. Options after FILE are the
-    script's: appshell shell fix.py --dry-run.
+    script's: given 'shell fix.py --dry-run', fix.py sees --dry-run.
     """
     if list_repls:
         from .backends import show_repls
