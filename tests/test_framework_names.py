@@ -4,6 +4,7 @@ folder, ``flask shell --help`` speaking of ``flask shell``, a FastAPI app's ``ti
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import subprocess
 import sys
 import typing as t
@@ -50,3 +51,57 @@ def test_flask_shell_help_speaks_of_flask_shell(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Usage: flask shell [OPTIONS] [FILE] [ARGS]...")
     assert "appshell shell" not in result.stdout
+
+
+FASTAPI_APP = 'from fastapi import FastAPI\napp = FastAPI(title="Shop API")\n'
+
+
+def test_a_fastapi_apps_banner_names_its_title(run_appshell: Run, tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(FASTAPI_APP)
+    result = run_appshell("--app", "main:app", "shell", "--repl", "python", "-i", input="")
+    assert result.returncode == 0, result.stderr
+    assert "App: Shop API (main:app)" in result.stdout + result.stderr
+
+
+def _install_kernel(run_appshell: Run, project: Path, data: Path, *app: str) -> str:
+    result = run_appshell(
+        *app, "kernel", "install", cwd=project, env={"JUPYTER_DATA_DIR": str(data)}
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_fastapi_kernels_display_name_is_its_title(run_appshell: Run, tmp_path: Path) -> None:
+    pytest.importorskip("jupyter_client")
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "main.py").write_text(FASTAPI_APP)
+    out = _install_kernel(run_appshell, shop, tmp_path / "jupyter", "--app", "main:app")
+    assert out.startswith("Installed the kernel 'appshell-shop-shop-api' (appshell: Shop API)")
+
+
+def test_each_project_gets_its_own_kernel_name(run_appshell: Run, tmp_path: Path) -> None:
+    pytest.importorskip("jupyter_client")
+    data = tmp_path / "jupyter"
+    projects = [tmp_path / "shop", tmp_path / "blog", tmp_path / "elsewhere" / "shop"]
+    for project in projects:
+        # Laid out as many projects are: the app is `app`, in the package `app`.
+        (project / "app").mkdir(parents=True)
+        (project / "app" / "__init__.py").write_text(
+            "from flask import Flask\napp = Flask(__name__)\n"
+        )
+    outputs = [_install_kernel(run_appshell, project, data, "--app", "app") for project in projects]
+    names = [out.split("'")[1] for out in outputs]
+    assert names[:2] == ["appshell-shop-app", "appshell-blog-app"]
+    # Another project in a folder of the same name gets a name of its own too.
+    assert names[2].startswith("appshell-shop-app-")
+    assert names[2] != names[0]
+    kernels = {
+        name: json.loads((data / "kernels" / name / "kernel.json").read_text()) for name in names
+    }
+    assert [k["env"]["APPSHELL_KERNEL_PROJECT_DIR"] for k in kernels.values()] == [
+        str(project) for project in projects
+    ]
+    # Installing again in the first project updates its kernel, under the same name.
+    again = _install_kernel(run_appshell, projects[0], data, "--app", "app")
+    assert again.split("'")[1] == names[0]
