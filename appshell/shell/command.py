@@ -8,6 +8,7 @@ session (teardown, background servers, the loop).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import typing as t
@@ -242,8 +243,9 @@ def shell_command(
         )
     finally:
         # A teardown that raises is shown as the user's error it is; a script's own exit
-        # code still wins over it.
-        closed_cleanly = session.close()
+        # code still wins over it. After a listing, what closing prints is not the listing's.
+        with contextlib.redirect_stdout(sys.stderr) if print_context else contextlib.nullcontext():
+            closed_cleanly = session.close()
     if not closed_cleanly and code == 0:
         code = 1
     if code:
@@ -261,10 +263,14 @@ def _run_session(
     banner: bool,
 ) -> int:
     """Open ``session`` and run what ``plan`` says in it; the exit code."""
-    namespace: dict[str, t.Any] = session.open()
     if print_context:
+        # The listing is stdout's alone (--json is read by programs): what opening the
+        # session prints, profile startup code and a lifespan included, goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            session.open()
         show_context(session.namespace, as_json)
         return 0
+    namespace: dict[str, t.Any] = session.open()
     if plan.script and not (plan.repl or plan.ipython):
         script = ScriptRunner(namespace, session.loop, interactive=False)
         return flush_output() or _run_script(plan, script, None)
