@@ -410,3 +410,12 @@ class ManagementCommand(click.Command):
             # session goes on using them).
             click.echo(f"{type(e).__name__}: {e}", err=True)
             raise click.exceptions.Exit(e.returncode) from None
+        except Exception as e:
+            # The user's traceback, from their handle() on: Django's execute() and its
+            # output wrappers in front of it are not theirs.
+            import django
+
+            from ..exceptions import UserCodeError
+
+            django_folder = os.path.dirname(os.path.abspath(django.__file__)) + os.sep
+            raise UserCodeError(e, internal=(django_folder,)) from None

@@ -81,3 +81,57 @@ def test_run_reports_the_projects_own_debug(new_project: Path, extra: str, shown
     proc, mode = _start(["run", "--port", "0"], new_project, {}, pattern=r"Debug mode: (\w+)")
     _stop(proc, signal.SIGINT)
     assert mode == shown
+
+
+CRASH = """\
+from django.core.management.base import BaseCommand
+
+
+def helper():
+    raise ValueError("boom in helper")
+
+
+class Command(BaseCommand):
+    help = "Fails in the user's own code."
+
+    def handle(self, *args, **options):
+        helper()
+"""
+
+
+@pytest.fixture
+def crashing_command(new_project: Path) -> Path:
+    """The new project with an app ``polls`` whose ``crash`` command raises."""
+    commands = new_project / "polls" / "management" / "commands"
+    commands.mkdir(parents=True)
+    for package in (commands.parent.parent, commands.parent, commands):
+        (package / "__init__.py").write_text("")
+    (commands / "crash.py").write_text(CRASH)
+    _settings(new_project, 'INSTALLED_APPS = [*INSTALLED_APPS, "polls"]\n')
+    return commands / "crash.py"
+
+
+def _frames(traceback_text: str) -> list[str]:
+    return [
+        line.split('"')[1] for line in traceback_text.splitlines() if line.startswith("  File ")
+    ]
+
+
+def test_a_crashing_commands_traceback_starts_at_its_handle(
+    crashing_command: Path, run_appshell: RunAppshell
+) -> None:
+    result = run_appshell("crash")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Traceback (most recent call last):\n")
+    assert _frames(result.stderr) == [str(crashing_command)] * 2
+    assert ", in handle\n    helper()" in result.stderr
+    assert result.stderr.endswith("ValueError: boom in helper\n")
+
+
+def test_a_crashing_command_run_from_the_shell_shows_the_same(
+    crashing_command: Path, run_appshell: RunAppshell
+) -> None:
+    result = run_appshell("shell", "-c", "print(cli('crash').exit_code)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "1\n"
+    assert _frames(result.stderr) == [str(crashing_command)] * 2
