@@ -215,7 +215,7 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
         # A function is a factory, as in flask.cli, unless it was named bare and is an app
         # itself: a coroutine function (ASGI), or one that takes exactly two arguments (WSGI).
         if is_call or name in _FACTORY_NAMES or not _is_app_function(attr):
-            if not is_call and _takes_asgi_arguments(attr):
+            if not is_call and name not in _FACTORY_NAMES and _takes_asgi_arguments(attr):
                 raise NoAppException(
                     f"{module.__name__ + ':' + name!r} takes three arguments as an ASGI app"
                     " does (scope, receive, send), but it is a plain 'def', so it is neither"

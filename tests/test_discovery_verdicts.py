@@ -72,3 +72,13 @@ def test_a_wsgi_function_named_app_is_still_found(run_appshell: Run, tmp_path: P
     result = run_appshell("--app", "wsgifunc", "shell", "-c", "print(app.__name__)")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "app"
+
+
+def test_a_factory_with_three_parameters_is_not_told_async(
+    run_appshell: Run, tmp_path: Path
+) -> None:
+    (tmp_path / "threeargs.py").write_text("def create_app(a, b, c):\n    pass\n")
+    result = run_appshell("--app", "threeargs:create_app", "shell", "-c", "print('ran')")
+    assert result.returncode == 2
+    assert "could not be called with no arguments" in result.stderr
+    assert "async" not in result.stderr
