@@ -208,7 +208,7 @@ def shell_command(
     plan = _Plan.make(command, script_args, interactive, echo, ipython_syntax)
     if print_context and (plan.script in ("command", "file") or interactive or echo):
         raise AppShellUsageError(
-            "--print-context lists the names a shell would start with and runs nothing:"
+            "--print-context lists the names a shell would start with and runs no script:"
             " leave out -c, FILE, -i and --echo, or leave out --print-context."
         )
 
