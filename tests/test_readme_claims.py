@@ -3,6 +3,7 @@ README gives and compares what it says with what appshell prints."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -114,3 +115,14 @@ def test_the_opening_paragraph_and_description_name_the_frameworks() -> None:
 
 def test_the_routes_paragraph_is_said_once() -> None:
     assert README.count("`routes` lists the routes of") == 1
+
+
+def test_the_default_names_listed_are_the_ones_a_shell_gets(run_appshell: Run) -> None:
+    start = README.index("1. `default`: ")
+    listed = README[start : README.index("\n2. ", start)]
+    result = run_appshell("--app", "appshell.demo", "shell", "--print-context", "--json")
+    assert result.returncode == 0, result.stderr
+    defaults = [e["name"] for e in json.loads(result.stdout) if e["source"] == "default"]
+    assert defaults == ["app", "cli", "client"]
+    for name in defaults:
+        assert f"`{name}`" in listed
