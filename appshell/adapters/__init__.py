@@ -68,6 +68,10 @@ class AppAdapter(t.Protocol):
     def set_debug(self, debug: bool) -> None:
         """Set the app's debug flag (``--debug``)."""
 
+    def debug_mode(self) -> bool | None:
+        """Whether the app is in debug mode, as the app itself holds it (Django: the
+        ``DEBUG`` setting), for ``run`` to report; None if the app has no such flag."""
+
     def app_context(self) -> t.ContextManager[t.Any]:
         """A context manager that makes the app current, as a request would."""
 
@@ -162,6 +166,10 @@ class BaseAdapter:
     def set_debug(self, debug: bool) -> None:
         with contextlib.suppress(AttributeError, TypeError):
             self.app.debug = debug
+
+    def debug_mode(self) -> bool | None:
+        value = getattr(self.app, "debug", None)
+        return value if isinstance(value, bool) else None
 
     def app_context(self) -> t.ContextManager[t.Any]:
         return self._app_context()

@@ -96,10 +96,31 @@ class DjangoProject:
         settings.DEBUG_PROPAGATE_EXCEPTIONS = True
 
     def test_client(self) -> t.Any:
-        """Django's test ``Client`` (``client`` in the shell)."""
+        """Django's test ``Client`` (``client`` in the shell), its requests sent to a host
+        the settings allow (:func:`_allowed_host`)."""
         from django.test import Client
 
-        return Client()
+        return Client(SERVER_NAME=_allowed_host())
+
+
+def _allowed_host() -> str:
+    """A host name that ``ALLOWED_HOSTS`` lets through, as Django's ``get_host()`` checks
+    it: ``testserver`` (the test client's own) where allowed, else the first name the
+    settings allow (a ``.example.com`` entry gives ``example.com``), else ``localhost``,
+    which Django allows while ``DEBUG`` is on and ``ALLOWED_HOSTS`` is empty. Outside a
+    test run Django does not add ``testserver`` for the client, so a default project
+    would answer every request with 400 (DisallowedHost)."""
+    from django.conf import settings
+    from django.http.request import validate_host
+
+    allowed = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    named = [host.lstrip(".") for host in allowed if isinstance(host, str) and host != "*"]
+    for candidate in ("testserver", *named, "localhost"):
+        if candidate and validate_host(candidate, allowed):
+            return candidate
+    return "testserver"  # nothing is allowed: every request is refused, as in a server
 
 
 def setup_project(settings_module: str, where: str) -> DjangoProject:
@@ -192,6 +213,11 @@ class DjangoAdapter(BaseAdapter):
             from django.conf import settings
 
             settings.DEBUG = debug
+
+    def debug_mode(self) -> bool:
+        from django.conf import settings
+
+        return bool(settings.DEBUG)
 
     def request_context(self, path: str = "/") -> t.ContextManager[t.Any]:
         return _request(path)
@@ -384,3 +410,12 @@ class ManagementCommand(click.Command):
             # session goes on using them).
             click.echo(f"{type(e).__name__}: {e}", err=True)
             raise click.exceptions.Exit(e.returncode) from None
+        except Exception as e:
+            # The user's traceback, from their handle() on: Django's execute() and its
+            # output wrappers in front of it are not theirs.
+            import django
+
+            from ..exceptions import UserCodeError
+
+            django_folder = os.path.dirname(os.path.abspath(django.__file__)) + os.sep
+            raise UserCodeError(e, internal=(django_folder,)) from None

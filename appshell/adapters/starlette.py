@@ -35,6 +35,12 @@ class StarletteAdapter(BaseAdapter):
                 return ("FastAPI", found)
         return super().framework_version()
 
+    @property
+    def name(self) -> str:
+        # A FastAPI app is named by its title (what its docs pages show); Starlette has none.
+        title = getattr(self.app, "title", None)
+        return title if isinstance(title, str) and title else super().name
+
     def routes(self) -> list[Route]:
         """Every route in matching order, mounted apps and routers flattened: a mounted
         route's path is prefixed with the mount's and its name with ``"mount:"`` (the name
