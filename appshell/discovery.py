@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 _FACTORY_NAMES = ("create_app", "make_app")
-_APP_NAMES = ("app", "application")
+_APP_NAMES = ("app", "api", "application")
 _HOW_TO_NAME = (
     "Use --app 'MODULE:NAME' (or APPSHELL_APP) to name the app or factory; NAME can be"
     " 'factory(args)' with literal arguments."
@@ -43,17 +43,27 @@ def _is_app(obj: object, *, scanning: bool = False) -> bool:
     return find_adapter_class(obj, scanning=scanning) is not None
 
 
+def _is_app_named(obj: object, name: str) -> bool:
+    """Whether ``obj`` is an app that its framework looks for under ``name`` (FastAPI's
+    ``api``, but not a Flask app called so)."""
+    from .adapters import find_adapter_class
+
+    cls = find_adapter_class(obj)
+    return cls is not None and name in getattr(cls, "app_names", ("app", "application"))
+
+
 def find_best_app(module: ModuleType) -> t.Any:
     """Find the one application in ``module``, or raise :class:`NoAppException`.
 
-    Tried in order: the names ``app`` and ``application``; the only app instance in the
-    module (only frameworks whose adapter can tell an app from any callable take part:
+    Tried in order: the names ``app``, ``api`` and ``application``, each for the frameworks
+    whose own command line looks for it (an adapter's ``app_names``); the only app instance
+    in the module (only frameworks whose adapter can tell an app from any callable take part:
     a plain WSGI callable is never found by scanning); a factory ``create_app`` or
     ``make_app`` called without arguments.
     """
     for attr_name in _APP_NAMES:
         app = getattr(module, attr_name, None)
-        if app is not None and _is_app(app):
+        if app is not None and _is_app_named(app, attr_name):
             return app
 
     found: dict[int, list[str]] = {}
@@ -78,8 +88,9 @@ def find_best_app(module: ModuleType) -> t.Any:
 
     raise NoAppException(
         f"Found no app in module {module.__name__!r}: looked for an app named"
-        f" {' or '.join(map(repr, _APP_NAMES))}, for a single app instance, and for a"
-        f" factory named {' or '.join(map(repr, _FACTORY_NAMES))}. {_HOW_TO_NAME}"
+        f" {', '.join(map(repr, _APP_NAMES[:-1]))} or {_APP_NAMES[-1]!r}, for a single app"
+        f" instance, and for a factory named {' or '.join(map(repr, _FACTORY_NAMES))}."
+        f" {_HOW_TO_NAME}"
     )
 
 

@@ -122,6 +122,9 @@ class BaseAdapter:
     app_class: t.ClassVar[tuple[str, str] | None] = None
     #: The distribution whose version banners show, ``(name, how it is written)``.
     distribution: t.ClassVar[tuple[str, str] | None] = None
+    #: The names a module's app is looked for under, before the module is scanned for its
+    #: only app: those the framework's own command line looks for.
+    app_names: t.ClassVar[tuple[str, ...]] = ("app", "application")
 
     def __init__(self, app: t.Any) -> None:
         self.app = app
