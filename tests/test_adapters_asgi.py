@@ -214,6 +214,37 @@ def test_a_flask_app_called_api_is_not_preferred(run_appshell: RunAppshell, tmp_
     assert "Found more than one app in module 'app'" in result.stderr
 
 
+DEBUG_APPS = {
+    "fastapi": "from fastapi import FastAPI\napp = FastAPI(debug=True)\n",
+    "litestar": "from litestar import Litestar\napp = Litestar([], debug=True)\n",
+    "quart": "from quart import Quart\napp = Quart(__name__)\napp.debug = True\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("framework", "args", "shown"),
+    [
+        ("fastapi", [], "True"),
+        ("litestar", [], "True"),
+        ("fastapi", ["--no-debug"], "False"),
+        ("litestar", ["--no-debug"], "False"),
+        ("quart", [], "False"),
+    ],
+    ids=["fastapi", "litestar", "fastapi-no-debug", "litestar-no-debug", "quart-as-quart-does"],
+)
+def test_loading_an_app_keeps_the_debug_mode_it_set(
+    run_appshell: RunAppshell, tmp_path: Path, framework: str, args: list[str], shown: str
+) -> None:
+    # Looking never changes the app; only --debug/--no-debug does. Quart's own command line
+    # sets the flag whatever the app said (as Flask's does), and so does appshell for it.
+    (tmp_path / "main.py").write_text(DEBUG_APPS[framework])
+
+    result = run_appshell(*args, "shell", "-c", "print(app.debug)")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == shown
+
+
 def test_fastapi_entrypoint_must_be_an_import_string(
     run_appshell: RunAppshell, tmp_path: Path
 ) -> None:

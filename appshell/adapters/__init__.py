@@ -66,7 +66,8 @@ class AppAdapter(t.Protocol):
         """The app's name."""
 
     def set_debug(self, debug: bool) -> None:
-        """Set the app's debug flag (``--debug``)."""
+        """Set the app's debug flag to ``debug`` (``--debug``); an adapter may leave the app's
+        own setting alone when neither ``--debug`` nor ``--no-debug`` was given."""
 
     def app_context(self) -> t.ContextManager[t.Any]:
         """A context manager that makes the app current, as a request would."""
@@ -160,8 +161,13 @@ class BaseAdapter:
         return getattr(self.app, "__name__", None) or type(self.app).__name__
 
     def set_debug(self, debug: bool) -> None:
-        with contextlib.suppress(AttributeError, TypeError):
-            self.app.debug = debug
+        # Only when asked (--debug, --no-debug, APPSHELL_DEBUG): loading an app never turns
+        # off the debug mode it set itself (FastAPI(debug=True), Litestar(debug=True)).
+        from ..envfiles import debug_flag_given
+
+        if debug_flag_given():
+            with contextlib.suppress(AttributeError, TypeError):
+                self.app.debug = debug
 
     def app_context(self) -> t.ContextManager[t.Any]:
         return self._app_context()

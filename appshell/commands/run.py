@@ -223,11 +223,15 @@ def _run_asgi(
             " string: give the app with --app MODULE:NAME (or APPSHELL_APP)."
         )
     plan = serving.check(host, port, tls=cert)
+    app = info.load_app()
+    if info.adapter.framework != "asgi":
+        # A framework's app keeps the debug mode it set itself unless --debug says: show it.
+        debug = getattr(app, "debug", debug) is True
     notes = [f" * Debug mode: {'on' if debug else 'off'}"]
     if info.app_import_path is not None:
         notes.insert(0, f" * Serving app '{info.app_import_path}'")
     asgi.serve(
-        info.load_app(),
+        app,
         plan,
         notes=notes,
         reload=reload,
