@@ -1,8 +1,12 @@
 """Which app appshell loads when none is named: the one order of the whole discovery.
 
-``[tool.appshell] app`` in pyproject.toml, ``DJANGO_SETTINGS_MODULE``, the files wsgi.py,
-app.py, asgi.py and main.py in the current folder, ``[tool.fastapi] entrypoint``, and last a
-``manage.py`` that names a Django settings module. The README shows the same order.
+``[tool.appshell] app`` in pyproject.toml, ``DJANGO_SETTINGS_MODULE``, ``[tool.fastapi]
+entrypoint``, the files of :data:`APP_FILES` in the current folder, and last a ``manage.py``
+that names a Django settings module. ``appshell --help`` and the README show the same order.
+
+The frameworks' own ways are honoured in the orders of their own command lines. The order is
+written here, not asked of the adapters: ``appshell --help`` looks for an app too, and imports
+no adapter to do it.
 """
 
 from __future__ import annotations
@@ -16,16 +20,31 @@ from .project import find_project
 
 __all__ = ["APP_FILES", "find_default_app", "find_pyproject_app"]
 
-#: Tried in the current folder, in this order, when pyproject.toml's [tool.appshell] names
-#: no app; FastAPI's own [tool.fastapi] entrypoint comes after them.
-APP_FILES = ("wsgi.py", "app.py", "asgi.py", "main.py")
+#: Tried in the current folder, in this order: the files `flask` tries (wsgi.py, app.py) and
+#: those `fastapi run` tries (main.py, app.py, api.py, app/main.py, app/app.py, app/api.py),
+#: each framework's order kept, then an ASGI project's asgi.py.
+APP_FILES = (
+    "wsgi.py",
+    "main.py",
+    "app.py",
+    "api.py",
+    "app/main.py",
+    "app/app.py",
+    "app/api.py",
+    "asgi.py",
+)
+#: The pyproject.toml settings that name the app, ``tool: (key, an example)``: appshell's
+#: own, then the one `fastapi run` and `fastapi dev` read.
 _SETTINGS = {"appshell": ("app", "blog:create_app"), "fastapi": ("entrypoint", "main:app")}
 
 
 def find_pyproject_app(start: str | None = None, tool: str = "appshell") -> tuple[str, str] | None:
     """The import string pyproject.toml gives (``[tool.appshell] app``, or with ``tool``
     "fastapi" ``[tool.fastapi] entrypoint``), with the folder it is relative to; None when the
-    nearest pyproject.toml (from ``start`` upward) sets none."""
+    nearest pyproject.toml (from ``start`` upward) sets none.
+
+    :raises NoAppException: the setting is there but is not an import string.
+    """
     project = find_project(start)
     if project is None:
         return None
@@ -48,7 +67,7 @@ def find_default_app() -> tuple[t.Any, str]:
     from . import djangoproject
 
     django_steps = (djangoproject.SETTINGS_VARIABLE, djangoproject.MANAGE_PY)
-    steps = ("appshell", django_steps[0], *APP_FILES, "fastapi", django_steps[1])
+    steps = ("appshell", django_steps[0], "fastapi", *APP_FILES, django_steps[1])
     for step in steps:
         if step in _SETTINGS:
             configured = find_pyproject_app(tool=step)
@@ -67,7 +86,8 @@ def find_default_app() -> tuple[t.Any, str]:
 
     raise NoAppConfigured(
         "No app to load. Point appshell at one with --app IMPORT or the APPSHELL_APP"
-        ' environment variable (FLASK_APP works too), or set app = "module:name" under'
-        " [tool.appshell] in pyproject.toml, or run it from a folder with a wsgi.py, app.py,"
-        " asgi.py or main.py, or a Django project's manage.py."
+        " environment variable (FLASK_APP, QUART_APP and LITESTAR_APP work too), or set"
+        ' app = "module:name" under [tool.appshell] in pyproject.toml (or [tool.fastapi]'
+        f" entrypoint), or run it from a folder with a {', '.join(APP_FILES[:-1])} or"
+        f" {APP_FILES[-1]}, or a Django project's manage.py."
     )

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 _FACTORY_NAMES = ("create_app", "make_app")
-_APP_NAMES = ("app", "application")
+_APP_NAMES = ("app", "api", "application")
 _KNOWN_APPS = (
     "an app that appshell knows (an app of Flask, FastAPI, Starlette, Quart, Litestar or"
     " Django, a WSGI or ASGI callable, or an app of an installed adapter)"
@@ -48,11 +48,21 @@ def _is_app(obj: object, *, scanning: bool = False) -> bool:
     return find_adapter_class(obj, scanning=scanning) is not None
 
 
+def _is_app_named(obj: object, name: str) -> bool:
+    """Whether ``obj`` is an app that its framework looks for under ``name`` (FastAPI's
+    ``api``, but not a Flask app called so)."""
+    from .adapters import find_adapter_class
+
+    cls = find_adapter_class(obj)
+    return cls is not None and name in getattr(cls, "app_names", ("app", "application"))
+
+
 def find_best_app(module: ModuleType) -> t.Any:
     """Find the one application in ``module``, or raise :class:`NoAppException`.
 
-    Tried in order: the names ``app`` and ``application``; the only app instance in the
-    module (only frameworks whose adapter can tell an app from any callable take part:
+    Tried in order: the names ``app``, ``api`` and ``application``, each for the frameworks
+    whose own command line looks for it (an adapter's ``app_names``); the only app instance
+    in the module (only frameworks whose adapter can tell an app from any callable take part:
     a plain WSGI callable is never found by scanning); a factory ``create_app`` or
     ``make_app`` called without arguments.
     """
@@ -61,12 +71,16 @@ def find_best_app(module: ModuleType) -> t.Any:
     not_apps: list[str] = []
     for attr_name in _APP_NAMES:
         app = namespace.get(attr_name)
-        if is_instance(app, types.FunctionType):
+        if app is None:
+            continue
+        # FastAPI's own name for its app, only: anything else called `api` is no claim.
+        claimed = attr_name != "api"
+        if claimed and is_instance(app, types.FunctionType):
             # The same verdict as --app 'module:app' gives: a factory, or an app function.
             return find_app_by_string(module, attr_name)
-        if app is not None and _is_app(app):
+        if _is_app_named(app, attr_name):
             return app
-        if app is not None:
+        if claimed:
             not_apps.append(f"{attr_name!r} is {_describe(app)}")
 
     found: dict[int, list[str]] = {}
@@ -98,8 +112,9 @@ def find_best_app(module: ModuleType) -> t.Any:
         )
     raise NoAppException(
         f"Found no app in module {module.__name__!r}: looked for an app named"
-        f" {' or '.join(map(repr, _APP_NAMES))}, for a single app instance, and for a"
-        f" factory named {' or '.join(map(repr, _FACTORY_NAMES))}. {_HOW_TO_NAME}"
+        f" {', '.join(map(repr, _APP_NAMES[:-1]))} or {_APP_NAMES[-1]!r}, for a single app"
+        f" instance, and for a factory named {' or '.join(map(repr, _FACTORY_NAMES))}."
+        f" {_HOW_TO_NAME}"
     )
 
 

@@ -87,10 +87,11 @@ app_option = _root_option(
         "The app or factory to load, as 'module:name'. The module can be a dotted import"
         " or a file path; the name is not needed if it is 'app', 'application',"
         " 'create_app' or 'make_app', and can be 'factory(args)' with literal arguments."
-        " [env: APPSHELL_APP, FLASK_APP]"
+        " [env: APPSHELL_APP, FLASK_APP, QUART_APP, LITESTAR_APP]"
     ),
     metavar="IMPORT",
-    envvar=["APPSHELL_APP", "FLASK_APP"],
+    # Each framework's own variable means what it means to its command line.
+    envvar=["APPSHELL_APP", "FLASK_APP", "QUART_APP", "LITESTAR_APP"],
     shell_complete=_complete_app,
 )
 

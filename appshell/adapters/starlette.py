@@ -24,6 +24,9 @@ class StarletteAdapter(BaseAdapter):
     interface = "asgi"
     app_class = ("starlette.applications", "Starlette")
     distribution = ("starlette", "Starlette")
+    # The names `fastapi run` and `fastapi dev` look for, in their order, then the name
+    # appshell looks for in any module.
+    app_names = ("app", "api", "application")
 
     @classmethod
     def framework_version(cls) -> tuple[str, str] | None:

@@ -237,11 +237,12 @@ def _run_asgi(
             " string: give the app with --app MODULE:NAME (or APPSHELL_APP)."
         )
     plan = serving.check(host, port, tls=cert)
+    app = info.load_app()
     notes = [f" * Debug mode: {'on' if _debug_mode(info, debug) else 'off'}"]
     if info.app_import_path is not None:
         notes.insert(0, f" * Serving app '{info.app_import_path}'")
     asgi.serve(
-        info.load_app(),
+        app,
         plan,
         notes=notes,
         reload=reload,
