@@ -14,7 +14,13 @@ from __future__ import annotations
 import os
 import typing as t
 
-from .discovery import _import_and_find, load_from_import_string, prepare_import
+from .discovery import (
+    _APP_NAMES,
+    _FACTORY_NAMES,
+    _import_and_find,
+    load_from_import_string,
+    prepare_import,
+)
 from .exceptions import NoAppConfigured, NoAppException
 from .project import find_project
 
@@ -68,6 +74,7 @@ def find_default_app() -> tuple[t.Any, str]:
 
     django_steps = (djangoproject.SETTINGS_VARIABLE, djangoproject.MANAGE_PY)
     steps = ("appshell", django_steps[0], "fastapi", *APP_FILES, django_steps[1])
+    passed_over: list[str] = []
     for step in steps:
         if step in _SETTINGS:
             configured = find_pyproject_app(tool=step)
@@ -80,14 +87,59 @@ def find_default_app() -> tuple[t.Any, str]:
             if project is not None:
                 return project
         elif os.path.isfile(step):
+            if not _may_hold_app(step):
+                passed_over.append(step)
+                continue
             app = _import_and_find(prepare_import(step), None, False)
             if app is not None:
                 return app, step
 
+    skipped = ""
+    if passed_over:
+        files = " and ".join(passed_over)
+        skipped = (
+            f" ({files} passed over without running: at its top level each binds no app or"
+            " factory name and imports no web framework)"
+        )
     raise NoAppConfigured(
         "No app to load. Point appshell at one with --app IMPORT or the APPSHELL_APP"
         " environment variable (FLASK_APP, QUART_APP and LITESTAR_APP work too), or set"
         ' app = "module:name" under [tool.appshell] in pyproject.toml (or [tool.fastapi]'
         f" entrypoint), or run it from a folder with a {', '.join(APP_FILES[:-1])} or"
-        f" {APP_FILES[-1]}, or a Django project's manage.py."
+        f" {APP_FILES[-1]}, or a Django project's manage.py{skipped}."
     )
+
+
+#: What a module that holds the app binds, or imports, at its top level.
+_APP_BINDINGS = frozenset(_APP_NAMES + _FACTORY_NAMES)
+_WEB_FRAMEWORKS = frozenset(("flask", "quart", "fastapi", "starlette", "litestar", "django"))
+
+
+def _may_hold_app(path: str) -> bool:
+    """Whether the file ``path`` can be the app's module, judged from its text alone: at
+    its top level it binds a name discovery looks for (``app``, ``create_app``...) or
+    imports a web framework. A script of another purpose beside the app (a ``main.py``
+    that runs a job in a Flask project) is then never imported, that is, never run."""
+    import ast
+
+    try:
+        with open(path, "rb") as file:
+            tree = ast.parse(file.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return True  # importing it says what is wrong, as the user's error
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            modules += [alias.name for alias in node.names if isinstance(node, ast.Import)]
+            bound = {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+            if {m.split(".")[0] for m in modules} & _WEB_FRAMEWORKS or bound & _APP_BINDINGS:
+                return True
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if node.name in _APP_BINDINGS:
+                return True
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            if names & _APP_BINDINGS:
+                return True
+    return False

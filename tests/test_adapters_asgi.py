@@ -309,3 +309,30 @@ def test_quart_shell_names_and_commands(run_appshell: RunAppshell) -> None:
 
     assert (shell.returncode, shell.stdout) == (0, "42 asgi_quart\n"), shell.stderr
     assert (command.returncode, command.stdout) == (0, "hello bob from asgi_quart\n")
+
+
+def test_a_script_beside_the_app_is_never_run_to_look_for_it(
+    run_appshell: RunAppshell, tmp_path: Path
+) -> None:
+    """A Flask project's main.py that runs a job is passed over by its text (it binds no app
+    name and imports no framework), so app.py is found and the job never runs."""
+    (tmp_path / "main.py").write_text(
+        "import pathlib\n\npathlib.Path('job-ran').write_text('yes')\n"
+        "results = [n * n for n in range(3)]\n"
+    )
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask\n\napp = Flask(__name__)\n\n"
+        "@app.route('/flask')\ndef index():\n    return 'hi'\n"
+    )
+
+    result = run_appshell("routes")
+
+    assert result.returncode == 0, result.stderr
+    assert "/flask" in result.stdout
+    assert not (tmp_path / "job-ran").exists()
+
+    (tmp_path / "app.py").unlink()
+    alone = run_appshell("routes")
+    assert alone.returncode == 2
+    assert "main.py passed over without running" in alone.stderr
+    assert not (tmp_path / "job-ran").exists()
