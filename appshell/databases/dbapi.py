@@ -1,5 +1,6 @@
 """What the ORM integrations share beneath their ORMs: statements run straight on a DB-API
-connection, and the sandbox's refusals with the two ways a sandbox can be over.
+connection, and the refusals of a sandbox or a read-only session, with the two ways a
+sandbox can be over.
 
 Imported by a sandbox or a read-only setting when it starts, never at start-up.
 """
@@ -8,11 +9,17 @@ from __future__ import annotations
 
 import typing as t
 
-__all__ = ["SandboxEnded", "SandboxError", "check_not_over", "execute"]
+__all__ = ["ReadOnlyError", "SandboxEnded", "SandboxError", "check_not_over", "execute"]
 
 
 class SandboxError(Exception):
     """Something was refused because it would reach the database outside the sandbox."""
+
+
+class ReadOnlyError(SandboxError):
+    """Something was refused because it would switch a read-only session's guard off or go
+    round it (a subclass of :class:`SandboxError`, so that every front end shows both the
+    same way: one line)."""
 
 
 class SandboxEnded(SandboxError):

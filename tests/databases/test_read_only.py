@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from appshell.databases import Database
+from appshell.databases.dbapi import ReadOnlyError
 from appshell.databases.sqlalchemy.readonly import ReadOnly
 from appshell.exceptions import AppShellUsageError
 
@@ -112,7 +113,9 @@ def test_sqlite_query_only_is_set_again_at_each_transaction(tmp_path: Path) -> N
     guard.start()
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA query_only = OFF")
+            # Refused before it runs (SQLite's authorizer forbids it, on any road).
+            with pytest.raises(ReadOnlyError, match="refused 'PRAGMA QUERY_ONLY = OFF'"):
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
             conn.commit()
             with pytest.raises(sa.exc.OperationalError, match=REFUSED["sqlite"]):
                 conn.execute(sa.text("INSERT INTO notes (id, text) VALUES (6, 'x')"))
@@ -148,11 +151,13 @@ def test_postgresql_read_only_is_per_transaction(
     guard.start()
     try:
         with engine.connect() as conn:
-            # Each attempt either fails itself or leaves the INSERT refused.
-            with pytest.raises(sa.exc.InternalError) as raised:
+            # Each attempt is refused by appshell, fails itself, or leaves the INSERT refused.
+            with pytest.raises((sa.exc.InternalError, ReadOnlyError)) as raised:
                 _run_all(conn, [*undo, "INSERT INTO notes (id, text) VALUES (7, 'x')"])
-            assert "read-only transaction" in str(raised.value) or (
-                "read-write mode must be set before any query" in str(raised.value)
+            assert (
+                "read-only transaction" in str(raised.value)
+                or "read-write mode must be set before any query" in str(raised.value)
+                or "appshell's read-only session refused" in str(raised.value)
             )
             conn.rollback()
             assert conn.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 1

@@ -46,6 +46,9 @@ class _Outer:
         self.is_async = is_async
         self.wait = wait
         self.old_pool: Pool = engine.pool
+        #: Every engine on this database, each with the pool it had: the first one's opens
+        #: the real connection; all of them hand out stand-ins for it.
+        self.engines: list[tuple[Engine, Pool]] = [(engine, engine.pool)]
         self.fairy: t.Any = None
         self.real: t.Any = None
         self.saved_attrs: dict[str, t.Any] = {}
@@ -63,6 +66,11 @@ class _Outer:
         self.loop: t.Any = None
         #: The sequences that advanced, once close() ran.
         self.advanced: list[str] = []
+
+    @property
+    def implicit_commits(self) -> bool:
+        """Whether the database commits by itself before DDL (MySQL, MariaDB)."""
+        return self.dialect_name in ("mysql", "mariadb")
 
     @property
     def label(self) -> str:
@@ -309,11 +317,20 @@ class Sandbox:
             if level == "AUTOCOMMIT":
                 raise AppShellUsageError(f"--sandbox: {_autocommit_engine(repr(db.name))}")
             url = engine.url
-            # Two engines on one file share its connection: two would lock each other out.
+            # Engines on one database share its connection, each handing out stand-ins for
+            # it: two connections would lock each other out (SQLite's file lock, PostgreSQL's
+            # row locks between two transactions of one thread), and each would miss what the
+            # other wrote, which a real run, committing, would see.
             shared = url.database not in (None, "", ":memory:") and "mode=memory" not in str(url)
-            key = url.render_as_string(hide_password=False) if shared else engine
+            key = (
+                (url.render_as_string(hide_password=False), type(engine.dialect))
+                if shared
+                else engine
+            )
             if key in outers:
                 outers[key].names.append(db.name)
+                if all(engine is not e for e, _ in outers[key].engines):
+                    outers[key].engines.append((engine, engine.pool))
             else:
                 outers[key] = _Outer([db.name], engine, db.is_async, self.wait)
         return list(outers.values())
@@ -354,10 +371,11 @@ class Sandbox:
         self._listen(Engine, "set_connection_execution_options", refuse_autocommit)
         self._listen(Engine, "set_engine_execution_options", refuse_autocommit)
         for outer in self._outers:
-            self._listen(outer.engine, "before_cursor_execute", _refuse_earlier_connection)
-            self._listen(outer.engine, "handle_error", sandbox_sql.hide_own_frames)
-            creator = t.cast("t.Callable[[], t.Any]", _creator_for(outer))
-            outer.engine.pool = NullPool(creator, dialect=outer.engine.dialect)
+            for engine, _ in outer.engines:
+                self._listen(engine, "before_cursor_execute", _refuse_earlier_connection)
+                self._listen(engine, "handle_error", sandbox_sql.hide_own_frames)
+                creator = t.cast("t.Callable[[], t.Any]", _creator_for(outer))
+                engine.pool = NullPool(creator, dialect=engine.dialect)
 
     def _listen(self, target: t.Any, name: str, fn: t.Callable[..., t.Any]) -> None:
         from sqlalchemy import event
@@ -369,7 +387,8 @@ class Sandbox:
         from sqlalchemy import event
 
         for outer in self._outers:
-            outer.engine.pool = outer.old_pool
+            for engine, pool in outer.engines:
+                engine.pool = pool
         while self._listeners:
             target, name, fn = self._listeners.pop()
             event.remove(target, name, fn)
