@@ -319,3 +319,76 @@ def test_two_binds_on_one_database_are_each_sandboxed(
     assert result.stdout == "items ['FIRST', 'SECOND'] reports 1\n"
     assert "(default, reports)" in result.stderr
     assert snapshot(app_url) == before
+
+
+# -- what the app hangs on a commit does not run -----------------------------------------------
+
+HOOKS_APP = """
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session as BaseSession, sessionmaker
+
+engine = sa.create_engine(os.environ["DB_URL"])
+Session = sessionmaker(engine)
+MEDIA = Path("media")
+
+
+@event.listens_for(Session, "after_commit")
+def delete_orphaned_files(session):
+    # A file-storage library's way: the row is gone for good, so are its files.
+    for path in MEDIA.iterdir():
+        path.unlink()
+
+
+@event.listens_for(BaseSession, "after_commit")
+def notify(session):
+    Path("notified").write_text("a commit happened")
+
+
+app = Flask(__name__)
+"""
+
+HOOKS_FIX = """
+import sqlalchemy as sa
+
+from app import Session
+
+with Session() as session:
+    session.execute(sa.text("DELETE FROM items WHERE title = 'first'"))
+    session.commit()
+    session.execute(sa.text("DELETE FROM items"))
+    session.commit()
+    print("left", session.execute(sa.text("SELECT count(*) FROM items")).scalar())
+"""
+
+
+@pytest.mark.slow
+def test_after_commit_hooks_do_not_run_in_a_sandbox(
+    app_url: str, tmp_path: Path, run_appshell: t.Callable[..., t.Any]
+) -> None:
+    """Session ``after_commit`` handlers (on a sessionmaker, on the Session class) are held:
+    the files they would delete are still there, and the end line counts and names them."""
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "first.jpg").write_bytes(b"JPEG")
+    (tmp_path / "app.py").write_text(HOOKS_APP)
+    (tmp_path / "fix.py").write_text(HOOKS_FIX)
+    before = snapshot(app_url)
+    result = run_appshell("--app", "app", "shell", "--sandbox", "fix.py", env={"DB_URL": app_url})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "left 0\n"
+    assert result.stderr.endswith(
+        "; 4 session after_commit hooks not run, since nothing was committed"
+        " (app.delete_orphaned_files x2, app.notify x2)\n"
+    ), result.stderr
+    assert [p.name for p in (tmp_path / "media").iterdir()] == ["first.jpg"]
+    assert not (tmp_path / "notified").exists()
+    assert snapshot(app_url) == before
+    # Outside a sandbox, the same script runs them (the test's app works as meant).
+    result = run_appshell("--app", "app", "shell", "fix.py", env={"DB_URL": app_url})
+    assert result.returncode == 0, result.stderr
+    assert list((tmp_path / "media").iterdir()) == []
+    assert (tmp_path / "notified").exists()

@@ -10,6 +10,9 @@ that would end the outer transaction are translated or refused before they reach
 Sessions, ``engine.connect()``, ``engine.raw_connection()``, Flask-SQLAlchemy's binds and
 async sessions all check out from the engine's pool, so all of them land inside.
 
+What the app hangs on a session's commit (``after_commit`` handlers) is held back, since
+nothing commits (:mod:`.aftercommit`); the end line counts it.
+
 A connection from any other pool during the session (an engine made after the sandbox
 started, or one appshell was not given) is refused, and so is ``AUTOCOMMIT`` isolation.
 """
@@ -23,6 +26,7 @@ import typing as t
 from ...exceptions import AppShellUsageError
 from ..dbapi import SandboxEnded, SandboxError, check_not_over
 from . import sandbox_connection as sandbox_sql
+from .aftercommit import HeldAfterCommit
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -233,6 +237,7 @@ class Sandbox:
         self._outers: list[_Outer] = []
         self._listeners: list[tuple[t.Any, str, t.Callable[..., t.Any]]] = []
         self._started = False
+        self._after_commit = HeldAfterCommit()
 
     def start(self) -> None:
         """Take over every database's connections.
@@ -252,7 +257,9 @@ class Sandbox:
                 if not outer.is_async:
                     self._open(outer)
             self._install()
+            self._after_commit.start()
         except BaseException:
+            self._after_commit.stop()
             self._uninstall()
             for outer in self._outers:
                 outer.close()
@@ -275,6 +282,7 @@ class Sandbox:
         if not self._started:
             return "Sandbox: not started, nothing to roll back"
         self._started = False
+        self._after_commit.stop()
         self._uninstall()
         notes: list[str] = []
         for outer in self._outers:
@@ -297,6 +305,9 @@ class Sandbox:
         if any(o.ended for o in self._outers):
             ended = ", ".join(o.label for o in self._outers if o.ended)
             line += f"; the sandbox on {ended} had already ended (nothing was committed)"
+        held = self._after_commit.summary()
+        if held:
+            line += f"; {held}"
         return line
 
     # -- setting up -----------------------------------------------------------------------
