@@ -230,7 +230,10 @@ SANDBOX_TYPED = {
             "refused",
         ),
         "default-read-only": (["SET default_transaction_read_only = on"], "refused"),
-        "prepare-transaction": ([WRITE.replace("written", "p"), "PREPARE TRANSACTION 'x'"], "refused"),
+        "prepare-transaction": (
+            [WRITE.replace("written", "p"), "PREPARE TRANSACTION 'x'"],
+            "refused",
+        ),
     },
     "sqlite": {
         "end": (["DELETE FROM items WHERE title = 'first'", "END"], "ran"),
@@ -392,3 +395,107 @@ def test_after_commit_hooks_do_not_run_in_a_sandbox(
     assert result.returncode == 0, result.stderr
     assert list((tmp_path / "media").iterdir()) == []
     assert (tmp_path / "notified").exists()
+
+
+# -- a driver's own connect() ------------------------------------------------------------------
+
+#: Each driver's connect, then a write and a commit if it connected; ``DSN`` is the database
+#: as the driver names it. The PostgreSQL drivers other than psycopg are first imported here,
+#: after the session started.
+DRIVER_ATTEMPTS = {
+    "sqlite": f"""
+        import asyncio
+        import sqlite3
+
+        def with_sqlite3():
+            conn = sqlite3.connect(DSN)
+            conn.execute({WRITE!r})
+            conn.commit()
+
+        def with_aiosqlite():
+            import aiosqlite
+
+            async def write():
+                async with aiosqlite.connect(DSN) as conn:
+                    await conn.execute({WRITE!r})
+                    await conn.commit()
+
+            asyncio.run(write())
+
+        attempt("sqlite3", with_sqlite3)
+        attempt("aiosqlite", with_aiosqlite)
+        attempt("in-memory", lambda: sqlite3.connect(":memory:").execute("SELECT 1"))
+    """,
+    "postgresql": f"""
+        import asyncio
+
+        def with_psycopg(connect):
+            with connect(DSN) as conn:
+                conn.execute({WRITE!r})
+
+        def with_psycopg2():
+            import psycopg2
+
+            conn = psycopg2.connect(DSN)
+            conn.cursor().execute({WRITE!r})
+            conn.commit()
+
+        def with_async(connect, run):
+            async def write():
+                conn = await connect(DSN)
+                await run(conn)
+                await conn.close()
+
+            asyncio.run(write())
+
+        async def psycopg_write(conn):
+            await conn.execute({WRITE!r})
+            await conn.commit()
+
+        async def asyncpg_write(conn):
+            await conn.execute({WRITE!r})
+
+        import psycopg
+
+        attempt("psycopg", lambda: with_psycopg(psycopg.connect))
+        attempt("psycopg-class", lambda: with_psycopg(psycopg.Connection.connect))
+        attempt("psycopg-async", lambda: with_async(psycopg.AsyncConnection.connect, psycopg_write))
+        attempt("psycopg2", with_psycopg2)
+
+        def with_asyncpg():
+            import asyncpg
+
+            with_async(asyncpg.connect, asyncpg_write)
+
+        attempt("asyncpg", with_asyncpg)
+    """,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("option", ["--sandbox", "--read-only"])
+def test_a_drivers_own_connect_is_refused(
+    app_url: str, run_appshell: t.Callable[..., t.Any], option: str
+) -> None:
+    """A connection straight from a driver (an audit log's ``sqlite3.connect``, a script's
+    ``psycopg.connect``) would commit outside the sandbox or write past read-only: refused
+    with one line before it connects; the app's engine still works."""
+    if dialect(app_url) == "postgresql":
+        pytest.importorskip("psycopg2")
+        dsn = sa.make_url(app_url).set(drivername="postgresql")
+        dsn_text = dsn.render_as_string(hide_password=False)
+    else:
+        dsn_text = sa.make_url(app_url).database or ""
+    before = snapshot(app_url)
+    body = f"DSN = {dsn_text!r}\n" + textwrap.dedent(DRIVER_ATTEMPTS[dialect(app_url)])
+    body += "with engine.connect() as conn:\n"
+    body += "    print('rows', conn.exec_driver_sql('SELECT count(*) FROM items').scalar())\n"
+    outcomes = run_attempts(run_appshell, app_url, option, body)
+    expected = {
+        "sqlite": {"sqlite3": "refused", "aiosqlite": "refused", "in-memory": "ran"},
+        "postgresql": dict.fromkeys(
+            ["psycopg", "psycopg-class", "psycopg-async", "psycopg2", "asyncpg"], "refused"
+        ),
+    }[dialect(app_url)]
+    assert outcomes == {**expected, "rows": "2"}
+    assert snapshot(app_url) == before

@@ -26,7 +26,8 @@ in a way no text shows).
 
 A connection from any other engine (one made during the session, or one appshell did not
 find) is refused, as the sandbox refuses it: appshell cannot vouch for an engine it did not
-guard from its first connection.
+guard from its first connection; so is a driver's own ``connect()``
+(:mod:`appshell.databases.drivers`).
 
 Both are applied to a connection when the pool hands it out (the pool's ``checkout`` event:
 new connections, ones already pooled, raw ones) and taken back when it is returned, so that
@@ -41,6 +42,7 @@ from sqlalchemy import event
 
 from ...exceptions import AppShellUsageError
 from ..dbapi import ReadOnlyError, execute
+from ..drivers import guard_driver_connects
 from ..statements import judge
 
 if t.TYPE_CHECKING:
@@ -63,6 +65,7 @@ class ReadOnly:
         self.databases = list(databases)
         self._listening: list[tuple[t.Any, _Hooks]] = []
         self._engines: list[t.Any] = []
+        self._stop_drivers: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Apply it to every engine.
@@ -92,6 +95,13 @@ class ReadOnly:
 
         event.listen(Pool, "checkout", self._refuse_outside)
         self._listening.append((Pool, (("checkout", self._refuse_outside),)))
+        # A pool's connect is an engine's, guarded above; any other driver connect is not.
+        self._stop_drivers = guard_driver_connects(
+            "appshell's read-only session",
+            "it would not be read-only",
+            ReadOnlyError,
+            ("sqlalchemy.pool.",),
+        )
 
     def _refuse_outside(self, dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         """A pool's ``checkout`` listener: a connection of a pool that is no guarded engine's
@@ -111,6 +121,9 @@ class ReadOnly:
     def end(self) -> None:
         """Stop applying it (connections handed out after this are writable again)."""
         self._engines = []
+        if self._stop_drivers is not None:
+            self._stop_drivers()
+            self._stop_drivers = None
         while self._listening:
             engine, hooks = self._listening.pop()
             for identifier, hook in hooks:
@@ -172,10 +185,10 @@ _SQLITE_PRAGMA = 19  # sqlite3.SQLITE_PRAGMA, without importing sqlite3 for aios
 def _sqlite_authorizer(action: int, name: str | None, value: str | None, *_: t.Any) -> int:
     """SQLite's question for each part of a statement being prepared: 1 (SQLITE_DENY) for a
     ``PRAGMA query_only`` that would switch it off, else 0 (SQLITE_OK)."""
-    if action == _SQLITE_PRAGMA and name is not None and name.lower() == "query_only":
-        if value is not None and value.strip("'\" ").lower() not in ("1", "on", "true", "yes"):
-            return 1
-    return 0
+    if action != _SQLITE_PRAGMA or name is None or name.lower() != "query_only":
+        return 0
+    turned_on = value is None or value.strip("'\" ").lower() in ("1", "on", "true", "yes")
+    return 0 if turned_on else 1
 
 
 def _switches_off(statement: str) -> bool:

@@ -14,7 +14,8 @@ What the app hangs on a session's commit (``after_commit`` handlers) is held bac
 nothing commits (:mod:`.aftercommit`); the end line counts it.
 
 A connection from any other pool during the session (an engine made after the sandbox
-started, or one appshell was not given) is refused, and so is ``AUTOCOMMIT`` isolation.
+started, or one appshell was not given) is refused, and so is ``AUTOCOMMIT`` isolation; so is a
+connection made with a driver's own ``connect()`` (:mod:`appshell.databases.drivers`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import typing as t
 
 from ...exceptions import AppShellUsageError
 from ..dbapi import SandboxEnded, SandboxError, check_not_over
+from ..drivers import guard_driver_connects
 from . import sandbox_connection as sandbox_sql
 from .aftercommit import HeldAfterCommit
 
@@ -212,6 +214,10 @@ class _Outer:
             self.check()
 
 
+#: Where SQLAlchemy's pools make connections: a driver's connect called from there is an
+#: engine's, which the sandbox guards at the pool (see appshell.databases.drivers).
+_POOLS_CONNECT = ("sqlalchemy.pool.",)
+
 _SAVED_ATTRS = {"sqlite": ("isolation_level",), "postgresql": ("autocommit",)}
 
 
@@ -238,6 +244,7 @@ class Sandbox:
         self._listeners: list[tuple[t.Any, str, t.Callable[..., t.Any]]] = []
         self._started = False
         self._after_commit = HeldAfterCommit()
+        self._stop_drivers: t.Callable[[], None] | None = None
 
     def start(self) -> None:
         """Take over every database's connections.
@@ -258,6 +265,12 @@ class Sandbox:
                     self._open(outer)
             self._install()
             self._after_commit.start()
+            self._stop_drivers = guard_driver_connects(
+                "appshell's sandbox",
+                "what it did would be committed for real",
+                SandboxError,
+                _POOLS_CONNECT,
+            )
         except BaseException:
             self._after_commit.stop()
             self._uninstall()
@@ -283,6 +296,9 @@ class Sandbox:
             return "Sandbox: not started, nothing to roll back"
         self._started = False
         self._after_commit.stop()
+        if self._stop_drivers is not None:
+            self._stop_drivers()
+            self._stop_drivers = None
         self._uninstall()
         notes: list[str] = []
         for outer in self._outers:

@@ -201,12 +201,14 @@ class SandboxConnection:
         self._outer.verify(None)
         return True
 
-    def _switch(self, judged: list[tuple[str | None, str]], statement: str) -> t.Callable[[], None] | None:
+    def _switch(
+        self, judged: list[tuple[str | None, str]], statement: str
+    ) -> t.Callable[[], None] | None:
         """What to do instead of running ``statement``, judged so: None to run it."""
         if self._outer.implicit_commits:
-            for words in statement_words(statement):
-                if words[0] in _IMPLICIT_COMMIT and words[1:2] != ["TEMPORARY"]:
-                    what = " ".join(words[:2])
+            for first, *rest in statement_words(statement):
+                if first in _IMPLICIT_COMMIT and rest[:1] != ["TEMPORARY"]:
+                    what = " ".join([first, *rest[:1]])
                     raise SandboxError(
                         f"appshell's sandbox refused {what!r} before it ran:"
                         f" {self._outer.dialect_name} commits the open transaction before {what}."
