@@ -196,3 +196,36 @@ def test_other_databases_are_refused_in_one_line() -> None:
         " instead."
     )
     assert "\n" not in message
+
+
+def test_aiosqlite_typed_sql_cannot_switch_query_only_off(tmp_path: Path) -> None:
+    """aiosqlite's connection lives in a thread of its own, where no authorizer is set: the
+    statement's text is judged instead, and the write after it is still refused."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = f"sqlite:///{tmp_path / 'notes.db'}"
+    _engine(url).dispose()
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
+    guard = ReadOnly([Database("default", url, "sqlite", engine.sync_engine, is_async=True)])
+    guard.start()
+
+    async def attempt() -> None:
+        async with engine.connect() as conn:
+            with pytest.raises(ReadOnlyError, match="refused 'PRAGMA QUERY_ONLY = 0'"):
+                await conn.exec_driver_sql("PRAGMA query_only = 0")
+            await conn.rollback()
+            with pytest.raises(sa.exc.OperationalError, match=REFUSED["sqlite"]):
+                await conn.exec_driver_sql("INSERT INTO notes (id, text) VALUES (9, 'x')")
+        await engine.dispose()
+
+    try:
+        asyncio.run(attempt())
+    finally:
+        guard.end()
+    assert _count(_engine_only(url)) == 1
+
+
+def _engine_only(url: str) -> sa.Engine:
+    return sa.create_engine(url, poolclass=sa.NullPool)

@@ -86,7 +86,7 @@ class ReadOnly:
             if id(database.engine) in seen:
                 continue
             seen.add(id(database.engine))
-            hooks = _DIALECTS[database.dialect]()
+            hooks = _DIALECTS[database.dialect](database)
             for identifier, hook in hooks:
                 event.listen(database.engine, identifier, hook)
             self._listening.append((database.engine, hooks))
@@ -145,7 +145,7 @@ def _give_back(dbapi_connection: t.Any, record: t.Any, undo: Callable[[], None])
 # -- SQLite ----------------------------------------------------------------------------------
 
 
-def _sqlite_hooks() -> _Hooks:
+def _sqlite_hooks(database: Database) -> _Hooks:
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         execute(dbapi_connection, "PRAGMA query_only = ON")
         authorize = getattr(dbapi_connection, "set_authorizer", None)
@@ -171,12 +171,18 @@ def _sqlite_hooks() -> _Hooks:
         ):
             raise _refusal(context.statement or "", "it would switch query_only off") from None
 
-    return (
+    def before_statement(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
+        _check_statement(statement)
+
+    hooks: _Hooks = (
         ("checkout", handed_out),
         ("checkin", returned),
         ("begin", begun),
         ("handle_error", failed),
     )
+    # aiosqlite's connection runs in a thread of its own, where no authorizer can be set
+    # from here: its statements' text is judged instead.
+    return (*hooks, ("before_cursor_execute", before_statement)) if database.is_async else hooks
 
 
 _SQLITE_PRAGMA = 19  # sqlite3.SQLITE_PRAGMA, without importing sqlite3 for aiosqlite's sake
@@ -228,7 +234,7 @@ def _check_statement(statement: str) -> None:
 _SESSION_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
 
-def _postgresql_hooks() -> _Hooks:
+def _postgresql_hooks(database: Database) -> _Hooks:
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         _set_session_default(dbapi_connection, _SESSION_READ_ONLY)
 
@@ -293,7 +299,7 @@ def _idle(dbapi_connection: t.Any) -> bool:
     return status is not None and int(status) == 0  # libpq's PQTRANS_IDLE
 
 
-_DIALECTS: dict[str, Callable[[], _Hooks]] = {
+_DIALECTS: dict[str, Callable[[Database], _Hooks]] = {
     "sqlite": _sqlite_hooks,
     "postgresql": _postgresql_hooks,
 }
