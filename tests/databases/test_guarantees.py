@@ -499,3 +499,47 @@ def test_a_drivers_own_connect_is_refused(
     }[dialect(app_url)]
     assert outcomes == {**expected, "rows": "2"}
     assert snapshot(app_url) == before
+
+
+# -- a COMMIT no text check sees ---------------------------------------------------------------
+
+DRIVER_COMMIT = """
+from sqlalchemy import text
+
+from main import engine
+
+async with engine.connect() as conn:
+    await conn.execute(text("DELETE FROM items WHERE title = 'first'"))
+    raw = await conn.get_raw_connection()
+    try:
+        # asyncpg's own connection, reached round the sandbox's stand-in.
+        await raw.driver_connection.execute("COMMIT")
+    except Exception as error:
+        print("commit failed:", str(error).splitlines()[0])
+"""
+
+
+@pytest.mark.slow
+def test_a_commit_sent_round_the_sandbox_fails_on_postgresql(
+    postgres_db: str, tmp_path: Path, run_appshell: t.Callable[..., t.Any]
+) -> None:
+    """A COMMIT that reaches the server unseen (on the driver's own connection) fails there:
+    a deferred constraint trigger on a temporary table raises at commit, and PostgreSQL
+    rolls the transaction back instead."""
+    from .test_sandbox import ASYNCPG_APP
+
+    url = postgres_with_items(postgres_db)
+    before = snapshot(url)
+    async_url = sa.make_url(url).set(drivername="postgresql+asyncpg")
+    (tmp_path / "main.py").write_text(
+        ASYNCPG_APP.format(url=async_url.render_as_string(hide_password=False))
+    )
+    (tmp_path / "fix.py").write_text(DRIVER_COMMIT)
+    result = run_appshell("--app", "main:app", "shell", "--sandbox", "fix.py")
+    assert snapshot(url) == before, result.stderr
+    assert "commit failed: appshell's sandbox refused a COMMIT" in result.stdout, result
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        "appshell: Sandbox: rolled back 1 statement on 1 database (default); the sandbox on"
+        " 'default' had already ended (nothing was committed)\n"
+    )

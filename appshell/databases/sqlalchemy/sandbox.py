@@ -111,6 +111,22 @@ class _Outer:
         if self.dialect_name == "postgresql":
             self.sequences = self.read_sequences()
         self.run("BEGIN")
+        if self.dialect_name == "postgresql":
+            self.forbid_commit()
+
+    def forbid_commit(self) -> None:
+        """Make any COMMIT of the outer transaction fail, on PostgreSQL: a deferred constraint
+        trigger on a temporary table, with a row to check at commit, that raises. It catches
+        a COMMIT no text check saw (sent on the driver's own connection, run by a function),
+        and makes it a rollback. Everything it makes is inside the transaction, and rolled
+        back with it. A role that may not make temporary tables goes without it."""
+        self.run("SAVEPOINT appshell_sandbox_guard")
+        try:
+            for statement in _FORBID_COMMIT:
+                self.run(statement)
+        except Exception:
+            self.run("ROLLBACK TO SAVEPOINT appshell_sandbox_guard")
+        self.run("RELEASE SAVEPOINT appshell_sandbox_guard")
 
     def driver_autocommits(self) -> bool:
         # On SQLite, driver autocommit is also SQLAlchemy's documented pysqlite workaround
@@ -213,6 +229,18 @@ class _Outer:
             self.ended = f"{how} ({error})" if error else how
             self.check()
 
+
+#: The statements of :meth:`_Outer.forbid_commit` (all in the temporary schema).
+_FORBID_COMMIT = (
+    "CREATE TEMPORARY TABLE appshell_sandbox_commit (x INTEGER)",
+    "CREATE FUNCTION pg_temp.appshell_sandbox_commit() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN RAISE EXCEPTION 'appshell''s sandbox refused a COMMIT that reached the database"
+    " round it: the transaction was rolled back, and nothing was committed'; END$$",
+    "CREATE CONSTRAINT TRIGGER appshell_sandbox_commit AFTER INSERT ON appshell_sandbox_commit"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+    " EXECUTE FUNCTION pg_temp.appshell_sandbox_commit()",
+    "INSERT INTO appshell_sandbox_commit VALUES (1)",
+)
 
 #: Where SQLAlchemy's pools make connections: a driver's connect called from there is an
 #: engine's, which the sandbox guards at the pool (see appshell.databases.drivers).

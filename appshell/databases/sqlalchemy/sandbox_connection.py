@@ -120,7 +120,13 @@ class SandboxConnection:
             self._outer.savepoints.commit(self)
 
     def rollback(self) -> None:
-        if not self._closed and self._outer.ended is None and not self._outer.finished:
+        if self._closed or self._outer.finished:
+            return
+        if self._outer.ended is None and in_transaction(self._outer.real) is False:
+            # The server ended the transaction (a COMMIT refused by the sandbox's trigger,
+            # a timeout): there is nothing left to roll back, and the sandbox is over.
+            self._outer.ended = "its transaction was ended"
+        if self._outer.ended is None:
             self._outer.savepoints.rollback(self)
 
     def close(self) -> None:
