@@ -235,7 +235,8 @@ _FORBID_COMMIT = (
     "CREATE TEMPORARY TABLE appshell_sandbox_commit (x INTEGER)",
     "CREATE FUNCTION pg_temp.appshell_sandbox_commit() RETURNS trigger LANGUAGE plpgsql AS"
     " $$BEGIN RAISE EXCEPTION 'appshell''s sandbox refused a COMMIT that reached the database"
-    " round it: the transaction was rolled back, and nothing was committed'; END$$",
+    " round it (or a SET CONSTRAINTS ALL IMMEDIATE, which checks its guard early): nothing"
+    " was committed'; END$$",
     "CREATE CONSTRAINT TRIGGER appshell_sandbox_commit AFTER INSERT ON appshell_sandbox_commit"
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
     " EXECUTE FUNCTION pg_temp.appshell_sandbox_commit()",
