@@ -38,6 +38,13 @@ def _audit_log():
 
 
 audit = _audit_log()
+
+
+class Reports:
+    # An engine kept as a class attribute, for a module of reports.
+    engine = sa.create_engine(os.environ["DB_URL"])
+
+
 app = Flask(__name__)
 """
 
@@ -47,7 +54,7 @@ app = Flask(__name__)
 ATTEMPTS = """
 import sqlalchemy as sa
 
-from app import audit, engine
+from app import Reports, audit, engine
 
 
 def attempt(name, run):
@@ -138,6 +145,10 @@ def test_read_only_refuses_engines_it_does_not_guard(
         "--read-only",
         f"""
         attempt("closure", lambda: audit({WRITE!r}))
+        def with_reports():
+            with Reports.engine.begin() as conn:
+                conn.exec_driver_sql({WRITE!r})
+        attempt("class-attribute", with_reports)
         made = sa.create_engine(engine.url.render_as_string(hide_password=False))
         attempt("made", lambda: made.connect().exec_driver_sql({WRITE!r}).close())
         attempt("made-raw", lambda: made.raw_connection().close())
@@ -145,7 +156,13 @@ def test_read_only_refuses_engines_it_does_not_guard(
             print("read", conn.exec_driver_sql("SELECT count(*) FROM items").scalar())
         """,
     )
-    assert outcomes == {"closure": "refused", "made": "refused", "made-raw": "refused", "read": "2"}
+    assert outcomes == {
+        "closure": "refused",
+        "class-attribute": "refused",
+        "made": "refused",
+        "made-raw": "refused",
+        "read": "2",
+    }
     assert snapshot(app_url) == before
 
 
