@@ -3,9 +3,11 @@
 A :class:`SandboxConnection` is what the app's engine believes is a DBAPI connection. It
 shares its database's one real connection, opens a savepoint before its first statement,
 and turns the ``commit()`` / ``rollback()`` SQLAlchemy calls on it into releasing or rolling
-back that savepoint. Statements that would end the real connection's outer transaction
-(``COMMIT``, ``BEGIN``, ``ROLLBACK`` typed as SQL; DDL on MySQL, which commits implicitly)
-are translated or refused before they run.
+back that savepoint. Statements that would end or change the real connection's outer
+transaction, as :func:`appshell.databases.statements.judge` reads them (``COMMIT``, ``END``,
+``BEGIN``, ``ROLLBACK`` typed as SQL become savepoints; a statement list holding one,
+``SET TRANSACTION``, ``SET SESSION CHARACTERISTICS`` and the like, two-phase commits, DDL on
+MySQL, which commits implicitly, are refused) never reach the server.
 """
 
 from __future__ import annotations
