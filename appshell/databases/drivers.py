@@ -217,6 +217,10 @@ class _DriverImportHook:
                     if _guards:
                         _wrap_driver(name, module)
 
+            def __getattr__(self, attr: str) -> t.Any:
+                # The rest of the loader's protocol (resources, source) is the original's.
+                return getattr(loader, attr)
+
         spec.loader = _Loader()  # type: ignore[assignment]
         return spec
 
