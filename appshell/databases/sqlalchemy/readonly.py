@@ -208,6 +208,10 @@ def _refusal(statement: str, why: str) -> ReadOnlyError:
     return ReadOnlyError(f"appshell's read-only session refused {words!r} before it ran: {why}.")
 
 
+# The words a BEGIN may carry that set no read-write mode (SQLite's locking modes included).
+_PLAIN_BEGIN = frozenset({"TRANSACTION", "WORK", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+
 def _check_statement(statement: str) -> None:
     """Refuse a statement that would switch read-only off (see the module docstring)."""
     judged = judge(statement)
@@ -224,7 +228,7 @@ def _check_statement(statement: str) -> None:
                 f" transaction ({words}): the transaction after it would not be read-only;"
                 " run such a statement alone."
             )
-        if kind == "begin" and not set(words.split()[1:]) <= {"TRANSACTION", "WORK"}:
+        if kind == "begin" and not set(words.split()[1:]) <= _PLAIN_BEGIN:
             raise _refusal(statement, "a transaction is begun read-only, by appshell")
 
 
