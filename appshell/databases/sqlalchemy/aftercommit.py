@@ -15,6 +15,8 @@ import threading
 import typing as t
 import weakref
 
+from ..dbapi import held_summary
+
 __all__ = ["HeldAfterCommit"]
 
 
@@ -89,17 +91,4 @@ class HeldAfterCommit:
 
     def summary(self) -> str:
         """What was held, for the end line ("" when nothing was)."""
-        if not self.names:
-            return ""
-        counts: dict[str, int] = {}
-        for name in self.names:
-            counts[name] = counts.get(name, 0) + 1
-        listed = ", ".join(
-            f"{name} x{count}" if count > 1 else name for name, count in list(counts.items())[:3]
-        )
-        more = f" and {len(counts) - 3} more" if len(counts) > 3 else ""
-        n = len(self.names)
-        return (
-            f"{n} session after_commit hook{'' if n == 1 else 's'} not run, since nothing"
-            f" was committed ({listed}{more})"
-        )
+        return held_summary(self.names, "session after_commit hook")
