@@ -1,6 +1,6 @@
 """What the ORM integrations share beneath their ORMs: statements run straight on a DB-API
-connection, and the refusals of a sandbox or a read-only session, with the two ways a
-sandbox can be over.
+connection, the refusals of a sandbox or a read-only session with the two ways a sandbox
+can be over, and how a sandbox's end line names the side effects it held back.
 
 Imported by a sandbox or a read-only setting when it starts, never at start-up.
 """
