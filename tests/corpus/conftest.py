@@ -168,8 +168,10 @@ class Venv:
         input: str | None = None,
         timeout: float = 180,
     ) -> Result:
-        """Run a command of this virtualenv (``appshell``, ``flask``, ``python``...) in ``cwd``."""
-        command = [str(self.bin / argv[0]), *argv[1:]]
+        """Run a command in ``cwd`` as with the virtualenv activated: its own (``appshell``,
+        ``flask``, ``python``...) or the system's (``bash``)."""
+        own = self.bin / argv[0]
+        command = [str(own) if own.exists() else argv[0], *argv[1:]]
         proc = subprocess.run(
             command,
             cwd=cwd,
@@ -250,9 +252,11 @@ PROJECTS = {
                 packages=("alembic", "fastapi[standard]", "pydantic-settings",
                           "sqlalchemy[postgresql-asyncpg]")),
         # `pip install -e backend`: its dependencies here, cached; the project itself is
-        # installed (editable) by its tests, on their copy (hatchling: its build backend).
+        # installed (editable) by its tests, on their copy (hatchling, its build backend, and
+        # editables, which hatchling needs for an editable install).
         Project("full-stack-fastapi-template", "full-stack-fastapi-template/backend", "3.11",
-                "ipython,jupyter,asgi", packages=("hatchling",), pyproject_dependencies=True),
+                "ipython,jupyter,asgi", packages=("hatchling", "editables"),
+                pyproject_dependencies=True),
         Project("bakerydemo", "bakerydemo", "3.12", "ipython,jupyter",
                 requirements=("requirements/development.txt",)),
     ]
@@ -592,3 +596,10 @@ def context_names(result: Result) -> dict[str, dict[str, t.Any]]:
     """The records of ``shell --print-context --json``, by name."""
     assert result.returncode == 0, result.output
     return {record["name"]: record for record in json.loads(result.stdout)}
+
+
+def cell_value(outputs: t.Sequence[t.Any]) -> str:
+    """A cell's value as text (its ``Out[n]``), without what it printed or logged."""
+    return "".join(
+        o.data.get("text/plain", "") for o in outputs if o.output_type == "execute_result"
+    )
