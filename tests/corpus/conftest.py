@@ -456,8 +456,11 @@ class Postgres:
 
 
 @pytest.fixture(scope="session")
-def postgres(postgres_url: str) -> t.Iterator[Postgres]:  # noqa: F811
+def postgres(request: pytest.FixtureRequest) -> t.Iterator[Postgres]:
     """The session's PostgreSQL (tests/databases/conftest.py starts it), reachable over TCP.
+
+    Where the server cannot start, that fixture skips; a corpus project is never skipped, so
+    here that is a failure with the same reason.
 
     pgserver's server listens on a Unix socket only, and the projects' settings build a
     ``host:port`` URL (the template's ``POSTGRES_SERVER``/``POSTGRES_PORT``), so the suite
@@ -467,6 +470,10 @@ def postgres(postgres_url: str) -> t.Iterator[Postgres]:  # noqa: F811
     """
     import sqlalchemy as sa
 
+    try:
+        postgres_url = request.getfixturevalue("postgres_url")
+    except pytest.skip.Exception as skipped:
+        pytest.fail(f"the corpus needs PostgreSQL: {skipped}", pytrace=False)
     url = sa.make_url(postgres_url)
     folder = url.query["host"]
     socket_path = f"{folder}/.s.PGSQL.{url.port or 5432}"
