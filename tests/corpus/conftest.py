@@ -89,12 +89,14 @@ def find_python(version: str) -> Path:
         candidates += sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))
     for candidate in candidates:
         # A pyenv shim exists for every version pyenv has, and fails when that version is not
-        # selected: ask the interpreter itself where it lives.
+        # selected; the first on PATH may be a virtualenv's (nox's own): ask the interpreter
+        # where its real executable lives, so that the cache key is the same from any clone.
         proc = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.executable); print(sys.version.split()[0])"],
+            [candidate, "-c", "import os, sys; print(os.path.realpath(sys.executable));"
+             " print(sys.version.split()[0])"],
             capture_output=True,
             text=True,
-        )
+        )  # fmt: skip
         if proc.returncode == 0:
             executable, full = proc.stdout.split()
             if full.startswith(version + "."):
