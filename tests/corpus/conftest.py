@@ -612,3 +612,18 @@ def cell_value(outputs: t.Sequence[t.Any]) -> str:
     return "".join(
         o.data.get("text/plain", "") for o in outputs if o.output_type == "execute_result"
     )
+
+
+def venv_inside(venv: Venv, project: Path) -> Venv:
+    """A copy of ``venv`` at ``project/venv``: the layout of a user who made their virtualenv
+    inside the project (``python -m venv venv``, as many tutorials do). Its scripts name the
+    copy's own interpreter, as they would had it been made there."""
+    inside = Venv(project / "venv")
+    shutil.copytree(venv.path, inside.path, symlinks=True)
+    old, new = f"#!{venv.path}/bin/".encode(), f"#!{inside.path}/bin/".encode()
+    for script in inside.bin.iterdir():
+        if script.is_file() and not script.is_symlink():
+            content = script.read_bytes()
+            if content.startswith(old):
+                script.write_bytes(new + content[len(old) :])
+    return inside

@@ -31,6 +31,7 @@ from .conftest import (
     run_notebook,
     running,
     tree_digest,
+    venv_inside,
 )
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -245,20 +246,36 @@ def test_read_only_refuses_a_write(
     assert postgres.dump(database) == rows
 
 
+REPORT = """\
+import sqlalchemy as sa
+from app.db import AsyncSessionLocal
+async with AsyncSessionLocal() as session:
+    notebooks = (await session.scalars(sa.select(Notebook))).all()
+    print(len(notebooks))
+"""
+
+
 def test_sql_names_the_line_of_the_script(appshell: t.Callable[..., Result], project: Path) -> None:
-    (project / "report.py").write_text(
-        "import sqlalchemy as sa\n"
-        "from app.db import AsyncSessionLocal\n"
-        "async with AsyncSessionLocal() as session:\n"
-        "    notebooks = (await session.scalars(sa.select(Notebook))).all()\n"
-        "    print(len(notebooks))\n"
-    )
+    (project / "report.py").write_text(REPORT)
     result = appshell("shell", "--sql", "report.py")
     assert result.returncode == 0, result.output
     assert result.stdout.strip() == "2"
     sites = re.findall(r"^-- \[default\]\s+(\S+)", result.stderr, re.MULTILINE)
     assert "report.py:4" in sites
     assert set(sites) <= {"report.py:3", "report.py:4"}  # the connection's own, then the query
+
+
+def test_sql_names_the_line_of_the_script_with_the_virtualenv_inside_the_project(
+    venv: Venv, project: Path
+) -> None:
+    inside = venv_inside(venv, project)
+    (project / "report.py").write_text(REPORT)
+    result = inside.run("appshell", "shell", "--sql", "report.py", cwd=project, env=ENV)
+    assert result.returncode == 0, result.output
+    assert result.stdout.strip() == "2"
+    sites = re.findall(r"^-- \[default\]\s+(\S+)", result.stderr, re.MULTILINE)
+    assert "report.py:4" in sites
+    assert set(sites) <= {"report.py:3", "report.py:4"}
 
 
 def test_appshell_attaches_in_a_kernel(

@@ -28,6 +28,7 @@ from .conftest import (
     running,
     sqlite_dump,
     tree_digest,
+    venv_inside,
 )
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -203,16 +204,33 @@ def test_read_only_refuses_a_write(appshell: t.Callable[..., Result], project: P
     assert sqlite_dump(project / "app.db") == rows
 
 
+REPORT = """\
+# how many posts each user wrote
+users = db.session.scalars(sa.select(User)).all()
+print({u.username: len(db.session.scalars(u.posts.select()).all()) for u in users})
+"""
+
+
 @pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_sql_names_the_line_of_the_script(appshell: t.Callable[..., Result], project: Path) -> None:
-    (project / "report.py").write_text(
-        "# how many posts each user wrote\n"
-        "users = db.session.scalars(sa.select(User)).all()\n"
-        "print({u.username: len(db.session.scalars(u.posts.select()).all()) for u in users})\n"
-    )
+    (project / "report.py").write_text(REPORT)
     result = appshell("shell", "--sql", "report.py")
     assert result.returncode == 0, result.output
     assert result.stdout.strip() == "{'susan': 1, 'john': 1}"
+    sites = re.findall(r"^-- \[default\]\s+(\S+)", result.stderr, re.MULTILINE)
+    assert sites[0] == "report.py:2"
+    assert set(sites[1:]) == {"report.py:3"}
+
+
+@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
+def test_sql_names_the_line_of_the_script_with_the_virtualenv_inside_the_project(
+    venv: Venv, project: Path
+) -> None:
+    # The tutorial's own layout: `python3 -m venv venv` in the microblog folder.
+    inside = venv_inside(venv, project)
+    (project / "report.py").write_text(REPORT)
+    result = inside.run("appshell", "shell", "--sql", "report.py", cwd=project)
+    assert result.returncode == 0, result.output
     sites = re.findall(r"^-- \[default\]\s+(\S+)", result.stderr, re.MULTILINE)
     assert sites[0] == "report.py:2"
     assert set(sites[1:]) == {"report.py:3"}
