@@ -321,12 +321,6 @@ def tree_digest(folder: Path) -> dict[str, str]:
 # -- serving ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def running(
     venv: Venv, *argv: str, cwd: Path, env: dict[str, str] | None = None
