@@ -20,6 +20,10 @@ APPSHELL = Path(sys.executable).with_name("appshell")
 #: The source of tests/apps/recorded_asgi.py, for tests to write into their own folder.
 RECORDED_ASGI_APP = (APPS / "recorded_asgi.py").read_text()
 
+# The corpus tests build a virtualenv per real project (minutes, the first time): only
+# `nox -s corpus` runs them, by setting this variable.
+collect_ignore = [] if os.environ.get("APPSHELL_CORPUS_TESTS") == "1" else ["corpus"]
+
 
 #: The variables a test must not inherit: appshell's own and those that name the app.
 _OWN_VARIABLES = ("APPSHELL_", "FLASK_", "QUART_APP", "LITESTAR_APP")
