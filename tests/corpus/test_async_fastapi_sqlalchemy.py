@@ -214,11 +214,6 @@ def test_a_sandboxed_data_fix_leaves_database_and_files_as_they_were(
     assert tree_digest(project) == files
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 22: the sandbox's rollback of an asyncpg connection runs after the session's"
-    " loop closed: 'ending the database tools failed: ... attached to a different loop'",
-)
 def test_a_sandboxed_data_fix_ends_saying_what_it_rolled_back(
     appshell: t.Callable[..., Result], project: Path
 ) -> None:

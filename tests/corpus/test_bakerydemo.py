@@ -196,11 +196,6 @@ def test_a_sandboxed_data_fix_leaves_the_database_as_it_was(
     assert sqlite_dump(project / DATABASE) == rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 22: the sandbox runs transaction.on_commit callbacks (README: Django believes it"
-    " committed), and Wagtail's deletes the image's file from media/",
-)
 def test_a_sandboxed_data_fix_leaves_the_files_on_disk_as_they_were(
     appshell: t.Callable[..., Result], project: Path
 ) -> None:
@@ -230,11 +225,6 @@ def test_sql_names_the_line_of_the_script(appshell: t.Callable[..., Result], pro
     assert sites == ["report.py:2", "report.py:3", "report.py:3"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 22: call sites skip SQLAlchemy's and Django's frames but not other"
-    " site-packages: the N+1 lines name Wagtail's templatetags and models",
-)
 def test_the_n_plus_one_line_names_the_users_line(appshell: t.Callable[..., Result]) -> None:
     # Rendering the home page runs the same image queries many times over (Wagtail's own).
     result = appshell("shell", "-c", "print(client.get('/').status_code)")

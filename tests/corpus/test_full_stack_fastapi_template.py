@@ -119,18 +119,12 @@ def appshell(venv: Venv, project: Path) -> t.Callable[..., Result]:
     return run
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 22: discovery with no --app does not look in app/main.py, where `fastapi run`"
-    " finds the app",
-)
 def test_shell_finds_the_app_where_fastapi_run_does(appshell: t.Callable[..., Result]) -> None:
     result = appshell("shell", "-c", "print(type(app).__name__, app.title)")
     assert result.returncode == 0, result.output
     assert result.stdout.strip() == "FastAPI Full Stack FastAPI Project"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22: SQLModel's table models are not found")
 def test_models_are_names(appshell: t.Callable[..., Result]) -> None:
     names = context_names(appshell(*APP, "shell", "--print-context", "--json"))
     assert names["User"]["type"] == "class app.models.User"
@@ -250,11 +244,6 @@ def test_read_only_refuses_a_write(
     assert postgres.dump(database) == rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 22: --sql's call site skips SQLAlchemy's frames but not SQLModel's: it names"
-    " site-packages/sqlmodel/orm/session.py:81",
-)
 def test_sql_names_the_line_of_the_script(appshell: t.Callable[..., Result], project: Path) -> None:
     (project / "report.py").write_text(
         "from sqlmodel import Session, select\n"
@@ -271,11 +260,6 @@ def test_sql_names_the_line_of_the_script(appshell: t.Callable[..., Result], pro
     assert sites == ["report.py:5"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 22: --sql's call site skips SQLAlchemy's frames but not SQLModel's: it names"
-    " site-packages/sqlmodel/orm/session.py:81",
-)
 def test_sql_names_the_projects_own_line(appshell: t.Callable[..., Result], project: Path) -> None:
     # crud.py is the project's own code, installed in editable mode: its line is the user's.
     result = appshell(

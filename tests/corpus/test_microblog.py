@@ -34,11 +34,6 @@ from .conftest import (
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 PROJECT = PROJECTS["microblog"]
-WORKING_OUTSIDE_REQUEST = (
-    "issue 22: database discovery looks at every global of the app's modules (isinstance reads"
-    " __class__), and app/__init__.py's `request` raises 'Working outside of request context'"
-)
-
 # A user's data, made with the project's own code (plain Python, not appshell).
 SEED = """
 from microblog import app
@@ -81,14 +76,12 @@ def appshell(venv: Venv, project: Path) -> t.Callable[..., Result]:
     return run
 
 
-@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_shell_finds_the_app_from_flaskenv(appshell: t.Callable[..., Result]) -> None:
     result = appshell("shell", "-c", "print(app.import_name, app.debug)")
     assert result.returncode == 0, result.output
     assert result.stdout.split() == ["app", "True"]  # Flask("app"); FLASK_DEBUG=1 in .flaskenv
 
 
-@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_models_and_shell_context_are_names(appshell: t.Callable[..., Result]) -> None:
     names = context_names(appshell("shell", "--print-context", "--json"))
     for model in ("User", "Post", "Message", "Notification", "Task"):
@@ -96,7 +89,6 @@ def test_models_and_shell_context_are_names(appshell: t.Callable[..., Result]) -
     assert {"db", "sa", "so", "app", "cli"} <= set(names)
 
 
-@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_a_query_runs(appshell: t.Callable[..., Result]) -> None:
     result = appshell(
         "shell", "-c", "print(sorted(u.username for u in db.session.scalars(sa.select(User))))"
@@ -118,7 +110,6 @@ def test_its_own_command_from_the_command_line(
     assert _compiled(project).is_file()
 
 
-@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_its_own_command_through_cli(appshell: t.Callable[..., Result], project: Path) -> None:
     assert not _compiled(project).exists()
     result = appshell("shell", "-c", "print('exit', cli('translate compile').exit_code)")
@@ -154,7 +145,6 @@ def test_run_answers_a_request(venv: Venv, project: Path) -> None:
     assert b"Sign In" in body
 
 
-@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_flask_shell_works_with_appshell_installed(venv: Venv, project: Path) -> None:
     result = venv.run(
         "flask", "shell", "-c", "print(db.session.scalar(sa.select(sa.func.count(Post.id))))",
@@ -176,7 +166,6 @@ print("users", db.session.scalar(sa.select(sa.func.count(User.id))),
 """
 
 
-@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_a_sandboxed_data_fix_leaves_database_and_files_as_they_were(
     appshell: t.Callable[..., Result], project: Path
 ) -> None:
@@ -192,7 +181,6 @@ def test_a_sandboxed_data_fix_leaves_database_and_files_as_they_were(
     assert tree_digest(project) == files
 
 
-@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_read_only_refuses_a_write(appshell: t.Callable[..., Result], project: Path) -> None:
     rows = sqlite_dump(project / "app.db")
     result = appshell(
@@ -211,7 +199,6 @@ print({u.username: len(db.session.scalars(u.posts.select()).all()) for u in user
 """
 
 
-@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_sql_names_the_line_of_the_script(appshell: t.Callable[..., Result], project: Path) -> None:
     (project / "report.py").write_text(REPORT)
     result = appshell("shell", "--sql", "report.py")
@@ -222,7 +209,6 @@ def test_sql_names_the_line_of_the_script(appshell: t.Callable[..., Result], pro
     assert set(sites[1:]) == {"report.py:3"}
 
 
-@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_sql_names_the_line_of_the_script_with_the_virtualenv_inside_the_project(
     venv: Venv, project: Path
 ) -> None:
@@ -236,7 +222,6 @@ def test_sql_names_the_line_of_the_script_with_the_virtualenv_inside_the_project
     assert set(sites[1:]) == {"report.py:3"}
 
 
-@pytest.mark.xfail(strict=True, reason=WORKING_OUTSIDE_REQUEST)
 def test_appshell_attaches_in_a_kernel(
     venv: Venv, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
