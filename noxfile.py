@@ -1,5 +1,6 @@
 """Project tasks: ``nox`` runs tests, lint and typing; ``nox -s coverage`` the tests under
-coverage; ``nox -s bench`` the benchmarks.
+coverage; ``nox -s corpus`` appshell on the real projects of ../shared/corpus; ``nox -s bench``
+the benchmarks.
 
 Each session installs what it needs from this project's own files (pyproject.toml extras),
 so a fresh machine with only Python and pip can run them.
@@ -43,6 +44,20 @@ def coverage(session: nox.Session) -> None:
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
     session.run("coverage", "combine", "--quiet", str(data))
     session.run("coverage", "report", "--skip-covered", "--sort=cover")
+
+
+@nox.session
+def corpus(session: nox.Session) -> None:
+    """appshell on the real projects of ../shared/corpus (tests/corpus/), each in a virtualenv
+    of its own (cached in ~/.cache/appshell-corpus) with its own requirements.
+
+    This session's virtualenv runs pytest and the PostgreSQL server; bakerydemo needs
+    python3.12 (on PATH, or under pyenv's versions). Not run by default: CI runs it after.
+    """
+    session.install(".[test]")
+    session.env["APPSHELL_CORPUS_TESTS"] = "1"
+    # pytest's exit code 5 (no test collected) fails the session as any other would.
+    session.run("pytest", "tests/corpus", *session.posargs)
 
 
 @nox.session

@@ -328,9 +328,12 @@ cli = AppShellGroup(
     help="""\
 A command line for your web app, built around the best interactive shell installed.
 
-The app to load is given with '--app', the 'APPSHELL_APP' (or 'FLASK_APP')
-environment variable, 'app' under [tool.appshell] in pyproject.toml, or a
-'wsgi.py' or 'app.py' file in the current folder.
+The app to load is given with '--app' or the 'APPSHELL_APP' environment variable
+(or a framework's own: 'FLASK_APP', 'QUART_APP', 'LITESTAR_APP'). With none,
+appshell tries in this order: 'app' under [tool.appshell] in pyproject.toml; the
+Django project of 'DJANGO_SETTINGS_MODULE'; 'entrypoint' under [tool.fastapi]; the
+files wsgi.py, main.py, app.py, api.py, app/main.py, app/app.py, app/api.py and
+asgi.py in the current folder; the settings that a manage.py there names.
 """,
 )
 

@@ -31,7 +31,11 @@ __all__ = [
 ]
 
 _FACTORY_NAMES = ("create_app", "make_app")
-_APP_NAMES = ("app", "application")
+_APP_NAMES = ("app", "api", "application")
+_KNOWN_APPS = (
+    "an app that appshell knows (an app of Flask, FastAPI, Starlette, Quart, Litestar or"
+    " Django, a WSGI or ASGI callable, or an app of an installed adapter)"
+)
 _HOW_TO_NAME = (
     "Use --app 'MODULE:NAME' (or APPSHELL_APP) to name the app or factory; NAME can be"
     " 'factory(args)' with literal arguments."
@@ -44,20 +48,40 @@ def _is_app(obj: object, *, scanning: bool = False) -> bool:
     return find_adapter_class(obj, scanning=scanning) is not None
 
 
+def _is_app_named(obj: object, name: str) -> bool:
+    """Whether ``obj`` is an app that its framework looks for under ``name`` (FastAPI's
+    ``api``, but not a Flask app called so)."""
+    from .adapters import find_adapter_class
+
+    cls = find_adapter_class(obj)
+    return cls is not None and name in getattr(cls, "app_names", ("app", "application"))
+
+
 def find_best_app(module: ModuleType) -> t.Any:
     """Find the one application in ``module``, or raise :class:`NoAppException`.
 
-    Tried in order: the names ``app`` and ``application``; the only app instance in the
-    module (only frameworks whose adapter can tell an app from any callable take part:
+    Tried in order: the names ``app``, ``api`` and ``application``, each for the frameworks
+    whose own command line looks for it (an adapter's ``app_names``); the only app instance
+    in the module (only frameworks whose adapter can tell an app from any callable take part:
     a plain WSGI callable is never found by scanning); a factory ``create_app`` or
     ``make_app`` called without arguments.
     """
     # Read from the module's namespace: a module's __getattr__ is the user's code.
     namespace: dict[str, t.Any] = vars(module)
+    not_apps: list[str] = []
     for attr_name in _APP_NAMES:
         app = namespace.get(attr_name)
-        if app is not None and _is_app(app):
+        if app is None:
+            continue
+        # FastAPI's own name for its app, only: anything else called `api` is no claim.
+        claimed = attr_name != "api"
+        if claimed and is_instance(app, types.FunctionType):
+            # The same verdict as --app 'module:app' gives: a factory, or an app function.
+            return find_app_by_string(module, attr_name)
+        if _is_app_named(app, attr_name):
             return app
+        if claimed:
+            not_apps.append(f"{attr_name!r} is {_describe(app)}")
 
     found: dict[int, list[str]] = {}
     for name, value in list(namespace.items()):
@@ -81,10 +105,16 @@ def find_best_app(module: ModuleType) -> t.Any:
         if factory is not None and is_instance(factory, types.FunctionType):
             return _call_factory(module, attr_name, factory, [], {})
 
+    if not_apps:
+        raise NoAppException(
+            f"In module {module.__name__!r}, {' and '.join(not_apps)}, not {_KNOWN_APPS}."
+            f" Make it the app, or name the app with --app '{module.__name__}:NAME'."
+        )
     raise NoAppException(
         f"Found no app in module {module.__name__!r}: looked for an app named"
-        f" {' or '.join(map(repr, _APP_NAMES))}, for a single app instance, and for a"
-        f" factory named {' or '.join(map(repr, _FACTORY_NAMES))}. {_HOW_TO_NAME}"
+        f" {', '.join(map(repr, _APP_NAMES[:-1]))} or {_APP_NAMES[-1]!r}, for a single app"
+        f" instance, and for a factory named {' or '.join(map(repr, _FACTORY_NAMES))}."
+        f" {_HOW_TO_NAME}"
     )
 
 
@@ -129,9 +159,14 @@ def _call_factory(
             " does. Make it a plain 'def' and do the awaited setup in the app's lifespan."
         )
     if not _is_app(app):
+        why = (
+            ""
+            if args or kwargs or name in _FACTORY_NAMES
+            else " (a function that is not a WSGI or ASGI app is called as a factory)"
+        )
         raise NoAppException(
             f"The factory {name!r} in module {module.__name__!r} returned"
-            f" {_describe(app)}, not an app."
+            f" {_describe(app)}, not an app{why}."
         )
     return app
 
@@ -200,6 +235,12 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
         # A function is a factory, as in flask.cli, unless it was named bare and is an app
         # itself: a coroutine function (ASGI), or one that takes exactly two arguments (WSGI).
         if is_call or name in _FACTORY_NAMES or not _is_app_function(attr):
+            if not is_call and name not in _FACTORY_NAMES and _takes_asgi_arguments(attr):
+                raise NoAppException(
+                    f"{module.__name__ + ':' + name!r} takes three arguments as an ASGI app"
+                    " does (scope, receive, send), but it is a plain 'def', so it is neither"
+                    " an app nor a factory: an ASGI app is an 'async def'."
+                )
             return _call_factory(module, name, attr, args, kwargs)
         return attr
     if is_call:
@@ -211,8 +252,7 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
     if _is_app(attr):
         return attr
     raise NoAppException(
-        f"{module.__name__ + ':' + app_name!r} is {_describe(attr)}, not an app that appshell"
-        " knows (a Flask app, a WSGI callable, or an app of an installed adapter)."
+        f"{module.__name__ + ':' + app_name!r} is {_describe(attr)}, not {_KNOWN_APPS}."
     )
 
 
@@ -233,6 +273,26 @@ def _is_app_function(func: t.Callable[..., t.Any]) -> bool:
         return False
     try:
         sig.bind()
+    except TypeError:
+        return True
+    return False
+
+
+def _takes_asgi_arguments(func: t.Callable[..., t.Any]) -> bool:
+    """Whether a plain function must be called with exactly three arguments, as an ASGI app
+    is: the sign of a forgotten ``async``."""
+    import inspect
+
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+    try:
+        sig.bind(None, None, None)
+    except TypeError:
+        return False
+    try:
+        sig.bind(None, None)
     except TypeError:
         return True
     return False

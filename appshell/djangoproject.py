@@ -47,15 +47,15 @@ def settings_named_in(path: str) -> str | None:
     return None
 
 
-def _parse_if_mentions(path: str, word: str) -> t.Any | None:
-    """The syntax tree of the file at ``path`` if its text has ``word`` at all: most app
-    modules do not, and are not parsed (``ast`` and a parse cost every Flask session)."""
+def _parse_if_mentions(path: str, *words: str) -> t.Any | None:
+    """The syntax tree of the file at ``path`` if its text has one of ``words`` at all: most
+    app modules do not, and are not parsed (``ast`` and a parse cost every Flask session)."""
     try:
         with open(path, "rb") as file:
             source = file.read()
     except OSError:
         return None
-    if word.encode() not in source:
+    if not any(word.encode() in source for word in words):
         return None
     import ast
 
@@ -86,21 +86,79 @@ def _django_installed() -> bool:
     return "django" in sys.modules or importlib.util.find_spec("django") is not None
 
 
-def _looks_like_settings(module_name: str, path: str) -> bool:
-    """A module named ``...settings...`` or one that sets ``INSTALLED_APPS``."""
+#: How many star imports deep a settings module's ``INSTALLED_APPS`` is looked for
+#: (``dev`` importing ``common`` importing ``base``); a cycle stops there too.
+_STAR_DEPTH = 4
+
+
+def _looks_like_settings(module_name: str, path: str, depth: int = 0) -> bool:
+    """A module named ``...settings...``, one that sets ``INSTALLED_APPS``, or one that
+    star-imports such a module (``from .base import *``): a settings module under any name,
+    as ``manage.py --settings`` takes one."""
     if "settings" in module_name.split("."):
         return True
-    tree = _parse_if_mentions(path, "INSTALLED_APPS")
+    tree = _parse_if_mentions(path, "INSTALLED_APPS", "import *")
     if tree is None:
         return False
     import ast
 
-    return any(
+    if any(
         isinstance(target, ast.Name) and target.id == "INSTALLED_APPS"
         for node in tree.body
         if isinstance(node, ast.Assign | ast.AnnAssign)
         for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-    )
+    ):
+        return True
+    if depth == _STAR_DEPTH:
+        return False
+    # What a relative import is relative to: the module itself when it is a package.
+    is_package = os.path.basename(path) == "__init__.py"
+    package = module_name if is_package else module_name.rpartition(".")[0]
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            try:
+                star = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+            except (ImportError, ValueError):  # a relative import above the top package
+                continue
+            star_path = _source_file(star)
+            if star_path is not None and _looks_like_settings(star, star_path, depth + 1):
+                return True
+    return False
+
+
+def _binds(path: str, name: str) -> bool:
+    """Whether the module in the file at ``path`` may have the global ``name``: it assigns,
+    defines or imports it at its top level (inside an ``if`` or a ``try`` too), or
+    star-imports a module, whose names are not known without running it."""
+    import ast
+
+    try:
+        with open(path, "rb") as file:
+            tree = ast.parse(file.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return True  # what is wrong with the file is said when it is imported
+    statements = list(tree.body)
+    while statements:
+        node = statements.pop()
+        if isinstance(node, ast.If | ast.Try | ast.With | ast.For | ast.While):
+            for field in ("body", "orelse", "finalbody"):
+                statements.extend(getattr(node, field, []))
+            for handler in getattr(node, "handlers", []):
+                statements.extend(handler.body)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if node.name == name:
+                return True
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*" or (alias.asname or alias.name.partition(".")[0]) == name:
+                    return True
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(
+                isinstance(n, ast.Name) and n.id == name for t_ in targets for n in ast.walk(t_)
+            ):
+                return True
+    return False
 
 
 def project_for_module(module_name: str, app_name: str | None) -> t.Any | None:
@@ -118,6 +176,14 @@ def project_for_module(module_name: str, app_name: str | None) -> t.Any | None:
     named = settings_named_in(path)
     if named is not None:
         origin = f"{module_name}:{app_name}" if app_name else module_name
+        if app_name is not None and not _binds(path, app_name.partition("(")[0].strip()):
+            # The project is what is loaded, not the name: a name the module lacks is still
+            # a mistake in --app, said before Django is set up.
+            raise NoAppException(
+                f"Module {module_name!r} has no attribute {app_name!r}. Check the name after"
+                f" the colon in {origin!r}; the module names the Django settings {named!r},"
+                f" so --app {named} loads the same project."
+            )
         return load_project(named, f"--app {origin}", given=True)
     if app_name is None and _looks_like_settings(module_name, path):
         return load_project(module_name, f"--app {module_name}", given=True)

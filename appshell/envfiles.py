@@ -21,6 +21,7 @@ from .term import warn
 
 __all__ = [
     "EnvFileError",
+    "debug_flag_given",
     "debug_option",
     "get_debug_flag",
     "get_load_dotenv",
@@ -44,6 +45,12 @@ def get_debug_flag() -> bool:
     """Whether debug mode is on: ``APPSHELL_DEBUG`` (else ``FLASK_DEBUG``) set and not off."""
     value = _setting("DEBUG")
     return value is not None and value.lower() not in _OFF
+
+
+def debug_flag_given() -> bool:
+    """Whether debug mode was asked for either way (``--debug``, ``--no-debug``, or
+    ``APPSHELL_DEBUG`` / ``FLASK_DEBUG`` set): an app's own debug setting holds otherwise."""
+    return bool(_setting("DEBUG"))
 
 
 def get_load_dotenv(default: bool = True) -> bool:

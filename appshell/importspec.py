@@ -4,24 +4,35 @@ whole module's made on first use (:mod:`appshell.lazymodule`) unless it is to be
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 __all__ = ["import_names", "profile_importer"]
 
 
+_SPEC = re.compile(
+    r"\s*(?P<module>[\w.]+)\s*(?::\s*(?P<name>\w+|\*))?(?:\s+as\s+(?P<alias>\w+))?\s*"
+)
+
+
 def _parse_import(spec: str) -> tuple[str, str | None, str | None]:
-    """``"pkg.mod:name as alias"`` to (module, name or "*" or None, alias or None)."""
-    text = spec.strip()
-    alias = None
-    if " as " in text:
-        text, alias = (part.strip() for part in text.rsplit(" as ", 1))
-    module, _, name = text.partition(":")
-    if not module or (alias is not None and name == "*") or not (alias or "x").isidentifier():
+    """``"pkg.mod:name as alias"`` to (module, name or "*" or None, alias or None).
+
+    :raises ValueError: ``spec`` has another shape, a relative module (``"..models"``) or
+        an ``as`` without its alias (``"json as"``) included.
+    """
+    match = _SPEC.fullmatch(spec)
+    module, name, alias = match.group("module", "name", "alias") if match else ("", None, None)
+    if (
+        not all(part.isidentifier() for part in module.split("."))
+        or (name is not None and name != "*" and not name.isidentifier())
+        or (alias is not None and (name == "*" or not alias.isidentifier()))
+    ):
         raise ValueError(
             f"{spec!r} is not an import spec: use 'module', 'module as alias',"
-            " 'module:name', 'module:name as alias' or 'module:*'."
+            " 'module:name', 'module:name as alias' or 'module:*' (absolute module names only)."
         )
-    return module.strip(), (name.strip() or None), alias
+    return module, name, alias
 
 
 def import_names(spec: str, *, optional: bool = False) -> dict[str, t.Any]:

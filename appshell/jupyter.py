@@ -348,7 +348,11 @@ def _database_keywords(choice: DatabaseChoice) -> dict[str, t.Any]:
 
 
 def _env_app() -> str | None:
-    return os.environ.get("APPSHELL_APP") or os.environ.get("FLASK_APP") or None
+    from .options import app_option
+
+    # The variables --app reads, in its order (APPSHELL_APP, then the frameworks' own).
+    names = app_option.envvar if isinstance(app_option.envvar, list) else []
+    return next((os.environ[name] for name in names if os.environ.get(name)), None)
 
 
 def load_ipython_extension(shell: t.Any) -> None:

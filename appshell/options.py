@@ -87,10 +87,11 @@ app_option = _root_option(
         "The app or factory to load, as 'module:name'. The module can be a dotted import"
         " or a file path; the name is not needed if it is 'app', 'application',"
         " 'create_app' or 'make_app', and can be 'factory(args)' with literal arguments."
-        " [env: APPSHELL_APP, FLASK_APP]"
+        " [env: APPSHELL_APP, FLASK_APP, QUART_APP, LITESTAR_APP]"
     ),
     metavar="IMPORT",
-    envvar=["APPSHELL_APP", "FLASK_APP"],
+    # Each framework's own variable means what it means to its command line.
+    envvar=["APPSHELL_APP", "FLASK_APP", "QUART_APP", "LITESTAR_APP"],
     shell_complete=_complete_app,
 )
 
@@ -130,10 +131,25 @@ def _versions() -> list[tuple[str, str]]:
     from . import __version__
 
     found = [("appshell", __version__), ("Python", platform.python_version())]
-    for dist in ("click", "werkzeug", "flask"):
+    for dist in ("click", "werkzeug"):
         with contextlib.suppress(PackageNotFoundError):
             found.append((dist.capitalize(), version(dist)))
-    return found
+    return found + _framework_versions()
+
+
+def _framework_versions() -> list[tuple[str, str]]:
+    """Each installed web framework appshell has an adapter for (a plugin's too), so that
+    the framework of the project at hand is named whichever it is; none is imported."""
+    from . import plugins
+    from .adapters import adapter_classes
+
+    dists = [getattr(cls, "distribution", None) for cls in adapter_classes()]
+    wanted = [dist for dist in dists if dist is not None and dist[0] != "werkzeug"]
+    # FastAPI apps are Starlette apps to appshell: one adapter, two distributions.
+    at = next((i for i, dist in enumerate(wanted) if dist[0] == "starlette"), len(wanted))
+    wanted.insert(at, ("fastapi", "FastAPI"))
+    found = [(written, plugins.version(name)) for name, written in wanted]
+    return [(written, ver) for written, ver in found if ver]
 
 
 def get_version(ctx: click.Context, param: click.Parameter, value: t.Any) -> None:

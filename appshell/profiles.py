@@ -9,6 +9,7 @@ first); a profile that ``extends`` another is merged over it the same way.
 
 from __future__ import annotations
 
+import functools
 import os
 import typing as t
 from pathlib import Path
@@ -230,13 +231,27 @@ def _validate(data: t.Any, where: str) -> dict[str, t.Any]:
     return t.cast("dict[str, t.Any]", data)
 
 
-def find_layers(only: str | None = None) -> dict[str, list[ProfileLayer]]:
+def find_layers(
+    only: str | None = None, *, broken: list[AppShellUsageError] | None = None
+) -> dict[str, list[ProfileLayer]]:
     """Every profile found (or only the one called ``only``), by name, its layers lowest
-    first (built-in, project, user)."""
+    first (built-in, project, user).
+
+    :param broken: where the error of a layer that cannot be read (a profile file, the
+        project's ``pyproject.toml``) is put, the layer left out, so that the others are
+        still found; without it, that error is raised.
+    """
     layers: dict[str, list[ProfileLayer]] = {}
 
-    def add(layer: ProfileLayer) -> None:
-        layers.setdefault(layer.name, []).append(layer)
+    def add(name: str, origin: str, path: str, read: t.Callable[[], dict[str, t.Any]]) -> None:
+        try:
+            data = read()
+        except ProfileError as e:
+            if broken is None:
+                raise
+            broken.append(e)
+            return
+        layers.setdefault(name, []).append(ProfileLayer(name, origin, path, data))
 
     def files(folder: Path) -> list[Path]:
         if only is None:
@@ -245,17 +260,28 @@ def find_layers(only: str | None = None) -> dict[str, list[ProfileLayer]]:
         return [path] if path.is_file() else []
 
     for path in files(builtin_dir()):
-        add(ProfileLayer(path.stem, "builtin", str(path), _load_file(path)))
+        add(path.stem, "builtin", str(path), functools.partial(_load_file, path))
 
-    project, profiles = _project_profiles()
+    try:
+        project, profiles = _project_profiles()
+    except AppShellUsageError as e:
+        if broken is None:
+            raise
+        broken.append(e)
+        project, profiles = None, {}
     for name, data in profiles.items():
         if project is None or (only is not None and name != only):
             continue
         where = f"{project.path!r}, [tool.appshell.profiles.{name}]"
-        add(ProfileLayer(name, "project", project.path, _checked(data, where, project.folder)))
+        add(
+            name,
+            "project",
+            project.path,
+            functools.partial(_checked, data, where, project.folder),
+        )
 
     for path in files(user_dir()):
-        add(ProfileLayer(path.stem, "user", str(path), _load_file(path)))
+        add(path.stem, "user", str(path), functools.partial(_load_file, path))
     return layers
 
 

@@ -20,9 +20,17 @@ APPSHELL = Path(sys.executable).with_name("appshell")
 #: The source of tests/apps/recorded_asgi.py, for tests to write into their own folder.
 RECORDED_ASGI_APP = (APPS / "recorded_asgi.py").read_text()
 
+# The corpus tests build a virtualenv per real project (minutes, the first time): only
+# `nox -s corpus` runs them, by setting this variable.
+collect_ignore = [] if os.environ.get("APPSHELL_CORPUS_TESTS") == "1" else ["corpus"]
+
+
+#: The variables a test must not inherit: appshell's own and those that name the app.
+_OWN_VARIABLES = ("APPSHELL_", "FLASK_", "QUART_APP", "LITESTAR_APP")
+
 
 def _clean_environ() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("APPSHELL_", "FLASK_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_VARIABLES)}
     env.pop("PYTHONPATH", None)
     return env
 
@@ -32,7 +40,7 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> t.Iterator[None
     """Each test starts in an empty folder, with no APPSHELL_*/FLASK_* variables, no
     plugins read, and the import state it found; it fails if it leaks an app context."""
     for name in list(os.environ):
-        if name.startswith(("APPSHELL_", "FLASK_")):
+        if name.startswith(_OWN_VARIABLES):
             monkeypatch.delenv(name)
     # Nothing a test runs may write to the real user's data, state or config folders.
     for xdg in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):

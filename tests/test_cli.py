@@ -564,7 +564,10 @@ def expected_versions() -> list[str]:
         f"Python {platform.python_version()}",
         f"Click {version('click')}",
         f"Werkzeug {version('werkzeug')}",
-        f"Flask {version('flask')}",
+        *(
+            f"{name} {version(name.lower())}"
+            for name in ("Flask", "Quart", "FastAPI", "Starlette", "Litestar", "Django")
+        ),
     ]
 
 

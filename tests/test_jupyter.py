@@ -258,8 +258,9 @@ def test_summary_is_a_table_in_jupyter_and_text_in_a_terminal(
         ({"app.env": f"APPSHELL_APP={FLASK}\n"}, "%appshell --env-file app.env"),
         ({".env": f"APPSHELL_APP={FLASK}\n"}, "%appshell"),
         ({"pyproject.toml": f'[tool.appshell]\napp = "{FLASK}"\n'}, "%appshell"),
+        ({".env": f"QUART_APP={FLASK}\n"}, "%appshell"),
     ],
-    ids=["env-file", "dotenv", "pyproject"],
+    ids=["env-file", "dotenv", "pyproject", "a-frameworks-own-variable"],
 )
 def test_attach_without_app_uses_the_command_lines_discovery(
     loaded: InteractiveShell,
@@ -269,9 +270,10 @@ def test_attach_without_app_uses_the_command_lines_discovery(
     setup: dict[str, str],
     line: str,
 ) -> None:
-    # Env files set os.environ: make monkeypatch remove APPSHELL_APP after the test.
-    monkeypatch.setenv("APPSHELL_APP", "unset")
-    monkeypatch.delenv("APPSHELL_APP")
+    # Env files set os.environ: make monkeypatch remove what they set after the test.
+    for variable in ("APPSHELL_APP", "QUART_APP"):
+        monkeypatch.setenv(variable, "unset")
+        monkeypatch.delenv(variable)
     for name, text in setup.items():
         (tmp_path / name).write_text(text)
     ok(loaded, line)

@@ -26,8 +26,9 @@ PLUGIN_APP = "litestar_cli_plugin:app"
         (["where"], f"LitestarEnv {PLUGIN_APP} Litestar where"),
         (["db", "count", "users"], "users: index at /"),
         (["cache", "size"], "cache of hi"),
+        (["migrations", "current"], "current of LitestarEnv hi"),
     ],
-    ids=["app", "app-and-option", "env-and-ctx", "group", "litestar-group"],
+    ids=["app", "app-and-option", "env-and-ctx", "group", "litestar-group", "env-in-ctx-obj"],
 )
 def test_a_plugin_command_is_given_what_it_asks_for(
     run_appshell: t.Callable[..., t.Any], args: list[str], printed: str
@@ -35,6 +36,29 @@ def test_a_plugin_command_is_given_what_it_asks_for(
     result = run_appshell("--app", PLUGIN_APP, *args, cwd=APPS)
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.strip() == printed
+
+
+def test_a_plugin_group_runs_as_under_litestar_itself(
+    run_appshell: t.Callable[..., t.Any],
+) -> None:
+    # The same plugin group through Litestar's own command line and through appshell's,
+    # from the command line and through cli(...) at the prompt.
+    import subprocess
+    import sys
+
+    from .conftest import _clean_environ
+
+    litestar = Path(sys.executable).with_name("litestar")
+    own = subprocess.run(
+        [str(litestar), "--app", PLUGIN_APP, "migrations", "current"],
+        cwd=APPS, env=_clean_environ(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert own.returncode == 0, own.stderr
+    result = run_appshell("--app", PLUGIN_APP, "migrations", "current", cwd=APPS)
+    assert (result.returncode, result.stdout) == (0, own.stdout), result.stderr
+    code = 'cli("migrations current")\ncli.migrations.current()'
+    shell = run_appshell("--app", PLUGIN_APP, "shell", "-c", code, cwd=APPS)
+    assert (shell.returncode, shell.stdout) == (0, own.stdout * 2), shell.stderr
 
 
 def test_plugin_commands_are_listed_with_their_help(

@@ -285,6 +285,54 @@ def test_flask_plugin_real_command(
     assert result.stdout == "flask plugin in cli_flaskapp\n"
 
 
+#: A group of an extension's commands, as Flask-Migrate registers its `db` group: through the
+#: flask.commands entry point, its commands in the app context reading the app's extensions.
+FLASK_GROUP_PLUGIN = """\
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.group()
+def db():
+    \"\"\"Database migrations.\"\"\"
+
+
+@db.command()
+@click.option("-d", "--directory", default=None)
+@with_appcontext
+def current(directory):
+    folder = directory or current_app.extensions.get("migrate", "migrations")
+    print("current of", current_app.name, "in", folder)
+"""
+
+
+def test_an_extensions_command_group_runs_as_under_flask(
+    run_appshell: t.Callable[..., t.Any], make_dist: MakeDist, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from .conftest import _clean_environ
+
+    site = make_dist(
+        "flaskmigrateish",
+        {"flask.commands": {"db": "flaskmigrateish:db"}},
+        modules={"flaskmigrateish.py": FLASK_GROUP_PLUGIN},
+    )
+    env = {**pythonpath(site), "FLASK_APP": FLASK_APP}
+    flask = Path(sys.executable).with_name("flask")
+    own = subprocess.run(
+        [str(flask), "db", "current", "-d", "other"],
+        env={**_clean_environ(), **env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (own.returncode, own.stdout) == (0, "current of cli_flaskapp in other\n"), own.stderr
+    result = run_appshell("db", "current", "-d", "other", env=env)
+    assert (result.returncode, result.stdout) == (0, own.stdout), result.stderr
+    code = 'cli("db current -d other")\ncli.db.current(directory="other")'
+    shell = run_appshell("shell", "-c", code, env=env)
+    assert (shell.returncode, shell.stdout) == (0, own.stdout * 2), shell.stderr
+
+
 def test_appshells_own_flask_entry_point_is_not_listed(
     runner: click.testing.CliRunner, make_dist: MakeDist
 ) -> None:

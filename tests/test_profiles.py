@@ -564,10 +564,9 @@ def test_an_invalid_project_profile_names_pyproject_and_the_table(
     "args",
     [
         ["shell", "--profile", "broken", "-c", "print('ran')"],
-        ["profiles"],
         ["profiles", "show", "broken"],
     ],
-    ids=["shell", "profiles", "show"],
+    ids=["shell", "show"],
 )
 def test_an_invalid_profile_is_exit_2_without_a_traceback(
     run_appshell: RunAppshell, args: list[str]

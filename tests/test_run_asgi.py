@@ -157,6 +157,18 @@ def test_debug_sets_the_apps_debug_mode_without_a_debugger(
     assert "Debug mode: on" in printed
 
 
+def test_an_apps_own_debug_mode_stays_on(tmp_path: Path) -> None:
+    # FastAPI(debug=True) with no --debug: the app is served as it made itself.
+    (tmp_path / "main.py").write_text(FASTAPI_APP.replace("FastAPI(", "FastAPI(debug=True, "))
+    proc, url = _start(["--app", "main:app", "run", "--no-reload", "--port", "0"], tmp_path, {})
+    try:
+        assert _json(url + "/")["debug"] is True
+        printed = "".join(_seen[proc.pid])
+    finally:
+        assert _stop(proc, signal.SIGTERM) == 0
+    assert "Debug mode: on" in printed
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_reload_restarts_after_a_file_change(tmp_path: Path, fastapi_app: Path, sig: int) -> None:
     proc, url = _start(["--app", "main:app", "run", "--port", "0", "--reload"], tmp_path, {})

@@ -90,20 +90,29 @@ def test_cert_can_name_an_ssl_context(monkeypatch: pytest.MonkeyPatch, spec: str
     module.context = context  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tls_settings", module)
 
-    assert run_command.make_context("run", ["--cert", spec]).params["cert"] is context
+    parsed = run_command.make_context("run", ["--cert", spec]).params["cert"]
+    assert parsed == serving.ContextPath(spec)
+    assert serving.import_context(parsed) is context
     with pytest.raises(click.BadParameter, match="holds its own key"):
         run_command.make_context("run", ["--cert", spec, "--key", __file__])
 
 
 @pytest.mark.parametrize(
-    "spec", ["not_here", "click", "click:nothing_of_that_name"], ids=["missing", "module", "attr"]
+    ("spec", "message"),
+    [
+        ("not_here", "no module 'not_here' was found"),
+        ("click", "'click' is a module, not an ssl.SSLContext"),
+        ("click:nothing_of_that_name", "'click' has no attribute 'nothing_of_that_name'"),
+    ],
+    ids=["missing", "module", "attr"],
 )
 def test_cert_naming_nothing_usable_is_bad_parameter(
-    monkeypatch: pytest.MonkeyPatch, spec: str
+    monkeypatch: pytest.MonkeyPatch, spec: str, message: str
 ) -> None:
     monkeypatch.setitem(sys.modules, "not_here", None)
-    with pytest.raises(click.BadParameter, match="not a file, 'adhoc', or the import path"):
-        run_command.make_context("run", ["--cert", spec])
+    parsed = run_command.make_context("run", ["--cert", spec]).params["cert"]
+    with pytest.raises(click.BadParameter, match=message):
+        serving.import_context(parsed)
 
 
 def test_cert_without_the_ssl_module_is_bad_parameter(monkeypatch: pytest.MonkeyPatch) -> None:

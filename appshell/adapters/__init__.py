@@ -66,7 +66,12 @@ class AppAdapter(t.Protocol):
         """The app's name."""
 
     def set_debug(self, debug: bool) -> None:
-        """Set the app's debug flag (``--debug``)."""
+        """Set the app's debug flag to ``debug`` (``--debug``); an adapter may leave the app's
+        own setting alone when neither ``--debug`` nor ``--no-debug`` was given."""
+
+    def debug_mode(self) -> bool | None:
+        """Whether the app is in debug mode, as the app itself holds it (Django: the
+        ``DEBUG`` setting), for ``run`` to report; None if the app has no such flag."""
 
     def app_context(self) -> t.ContextManager[t.Any]:
         """A context manager that makes the app current, as a request would."""
@@ -122,6 +127,9 @@ class BaseAdapter:
     app_class: t.ClassVar[tuple[str, str] | None] = None
     #: The distribution whose version banners show, ``(name, how it is written)``.
     distribution: t.ClassVar[tuple[str, str] | None] = None
+    #: The names a module's app is looked for under, before the module is scanned for its
+    #: only app: those the framework's own command line looks for.
+    app_names: t.ClassVar[tuple[str, ...]] = ("app", "application")
 
     def __init__(self, app: t.Any) -> None:
         self.app = app
@@ -160,8 +168,17 @@ class BaseAdapter:
         return getattr(self.app, "__name__", None) or type(self.app).__name__
 
     def set_debug(self, debug: bool) -> None:
-        with contextlib.suppress(AttributeError, TypeError):
-            self.app.debug = debug
+        # Only when asked (--debug, --no-debug, APPSHELL_DEBUG): loading an app never turns
+        # off the debug mode it set itself (FastAPI(debug=True), Litestar(debug=True)).
+        from ..envfiles import debug_flag_given
+
+        if debug_flag_given():
+            with contextlib.suppress(AttributeError, TypeError):
+                self.app.debug = debug
+
+    def debug_mode(self) -> bool | None:
+        value = getattr(self.app, "debug", None)
+        return value if isinstance(value, bool) else None
 
     def app_context(self) -> t.ContextManager[t.Any]:
         return self._app_context()

@@ -96,10 +96,31 @@ class DjangoProject:
         settings.DEBUG_PROPAGATE_EXCEPTIONS = True
 
     def test_client(self) -> t.Any:
-        """Django's test ``Client`` (``client`` in the shell)."""
+        """Django's test ``Client`` (``client`` in the shell), its requests sent to a host
+        the settings allow (:func:`_allowed_host`)."""
         from django.test import Client
 
-        return Client()
+        return Client(SERVER_NAME=_allowed_host())
+
+
+def _allowed_host() -> str:
+    """A host name that ``ALLOWED_HOSTS`` lets through, as Django's ``get_host()`` checks
+    it: ``testserver`` (the test client's own) where allowed, else the first name the
+    settings allow (a ``.example.com`` entry gives ``example.com``), else ``localhost``,
+    which Django allows while ``DEBUG`` is on and ``ALLOWED_HOSTS`` is empty. Outside a
+    test run Django does not add ``testserver`` for the client, so a default project
+    would answer every request with 400 (DisallowedHost)."""
+    from django.conf import settings
+    from django.http.request import validate_host
+
+    allowed = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    named = [host.lstrip(".") for host in allowed if isinstance(host, str) and host != "*"]
+    for candidate in ("testserver", *named, "localhost"):
+        if candidate and validate_host(candidate, allowed):
+            return candidate
+    return "testserver"  # nothing is allowed: every request is refused, as in a server
 
 
 def setup_project(settings_module: str, where: str) -> DjangoProject:
@@ -192,6 +213,11 @@ class DjangoAdapter(BaseAdapter):
             from django.conf import settings
 
             settings.DEBUG = debug
+
+    def debug_mode(self) -> bool:
+        from django.conf import settings
+
+        return bool(settings.DEBUG)
 
     def request_context(self, path: str = "/") -> t.ContextManager[t.Any]:
         return _request(path)
@@ -336,7 +362,10 @@ class ManagementCommand(click.Command):
         """
         from django.core.management import load_command_class
 
-        parser = load_command_class(self.app_name, self.django_name).create_parser("", "")
+        command = load_command_class(self.app_name, self.django_name)
+        if isinstance(command, click.Command):
+            return _click_options_to_argv(command, self.name or "", options)
+        parser = command.create_parser("", "")
         # argparse lists its actions only in this attribute (call_command reads it too).
         actions = [a for a in parser._actions if a.dest != "help"]
         by_name = {a.dest: a for a in actions}
@@ -370,9 +399,20 @@ class ManagementCommand(click.Command):
         from django.core.management.base import CommandError
 
         command = load_command_class(self.app_name, self.django_name)
+        prog = ctx.find_root().info_name or "appshell"
+        if _runs_itself(command):
+            # A command that parses its words itself (django-click's, a click command):
+            # handed them as manage.py hands them.
+            try:
+                command.run_from_argv([prog, self.name or "", *ctx.args])
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+                if not isinstance(e.code, int | None):
+                    click.echo(e.code, err=True)
+                raise click.exceptions.Exit(code) from None
+            return
         # As manage.py runs it: a usage error is argparse's message and exit 2.
         command._called_from_command_line = True
-        prog = ctx.find_root().info_name or "appshell"
         options = vars(command.create_parser(prog, self.name or "").parse_args(ctx.args))
         args = options.pop("args", ())
         try:
@@ -384,3 +424,49 @@ class ManagementCommand(click.Command):
             # session goes on using them).
             click.echo(f"{type(e).__name__}: {e}", err=True)
             raise click.exceptions.Exit(e.returncode) from None
+        except Exception as e:
+            # The user's traceback, from their handle() on: Django's execute() and its
+            # output wrappers in front of it are not theirs.
+            import django
+
+            from ..exceptions import UserCodeError
+
+            django_folder = os.path.dirname(os.path.abspath(django.__file__)) + os.sep
+            raise UserCodeError(e, internal=(django_folder,)) from None
+
+
+def _runs_itself(command: t.Any) -> bool:
+    """Whether a management command replaces Django's ``run_from_argv`` (django-click's
+    commands do: they are click commands, and parse their words with click)."""
+    from django.core.management.base import BaseCommand
+
+    run = getattr(type(command), "run_from_argv", None)
+    return run is not None and run is not BaseCommand.run_from_argv
+
+
+def _click_options_to_argv(
+    command: click.Command, name: str, options: dict[str, t.Any]
+) -> tuple[list[str], list[str]]:
+    """``cli.greet(shout=True)`` for a management command made with click (django-click):
+    each keyword by the name of the click parameter it fills, as its words.
+
+    :raises TypeError: a name the command has no parameter for.
+    """
+    params = {p.name: p for p in command.params if p.name and p.expose_value}
+    argv: list[str] = []
+    values: list[str] = []
+    for key, value in options.items():
+        param = params.get(key)
+        if param is None:
+            known = ", ".join(n for n, p in params.items() if isinstance(p, click.Option))
+            raise TypeError(f"{name}() has no option {key!r}; its options are: {known or 'none'}")
+        given = list(value) if isinstance(value, list | tuple) else [value]
+        if isinstance(param, click.Argument):
+            values.extend(str(v) for v in given)
+        elif isinstance(param, click.Option) and param.is_flag and not param.count:
+            wanted = param.opts if value else param.secondary_opts
+            argv.extend(wanted[-1:])
+        elif value is not None:
+            for v in given:
+                argv.extend([param.opts[-1], str(v)])
+    return argv, values

@@ -95,7 +95,10 @@ _GIVEN = ("app", "env", "ctx")
 
 def _give_litestar_arguments(command: click.Command) -> None:
     """Wrap ``command``'s callback (every callback below it, for a group) so that its
-    parameters named ``app``, ``env`` and ``ctx`` are filled in when it is invoked."""
+    parameters named ``app``, ``env`` and ``ctx`` are filled in when it is invoked, and
+    its context's ``obj`` is the ``LitestarEnv``, as the ``litestar`` command makes it
+    before any plugin command runs (advanced-alchemy's ``database`` group reads
+    ``ctx.obj.app``)."""
     import functools
     import inspect
 
@@ -109,13 +112,13 @@ def _give_litestar_arguments(command: click.Command) -> None:
     try:
         asked = [name for name in _GIVEN if name in inspect.signature(callback).parameters]
     except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
-        return
-    if not asked:
-        return
+        asked = []
 
     @functools.wraps(callback)
     def given(*args: t.Any, **kwargs: t.Any) -> t.Any:
         ctx = click.get_current_context()
+        if ctx.obj is _litestar_env:  # the stand-in the command was made with
+            ctx.obj = _litestar_env()
         values = {"ctx": lambda: ctx, "app": lambda: _info(ctx).load_app(), "env": _litestar_env}
         kwargs.update({name: values[name]() for name in asked})
         return callback(*args, **kwargs)

@@ -27,6 +27,10 @@ class QuartAdapter(BaseAdapter):
     def name(self) -> str:
         return str(self.app.name)
 
+    def set_debug(self, debug: bool) -> None:
+        # As `quart` does (and `flask`): the flag always set, off unless asked for.
+        self.app.debug = debug
+
     def app_context(self) -> t.ContextManager[t.Any]:
         # Quart's app context is entered on the event loop: see async_app_context.
         return contextlib.nullcontext()

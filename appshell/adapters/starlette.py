@@ -24,6 +24,9 @@ class StarletteAdapter(BaseAdapter):
     interface = "asgi"
     app_class = ("starlette.applications", "Starlette")
     distribution = ("starlette", "Starlette")
+    # The names `fastapi run` and `fastapi dev` look for, in their order, then the name
+    # appshell looks for in any module.
+    app_names = ("app", "api", "application")
 
     @classmethod
     def framework_version(cls) -> tuple[str, str] | None:
@@ -34,6 +37,12 @@ class StarletteAdapter(BaseAdapter):
             if found:
                 return ("FastAPI", found)
         return super().framework_version()
+
+    @property
+    def name(self) -> str:
+        # A FastAPI app is named by its title (what its docs pages show); Starlette has none.
+        title = getattr(self.app, "title", None)
+        return title if isinstance(title, str) and title else super().name
 
     def routes(self) -> list[Route]:
         """Every route in matching order, mounted apps and routers flattened: a mounted

@@ -97,7 +97,7 @@ def kernel_command() -> None:
 
 #: The help of ``kernel install``'s options.
 _HELP = {
-    "name": "The kernel's name (default: appshell-<app name>).",
+    "name": "The kernel's name (default: appshell-<project folder>-<app name>).",
     "display_name": "The name shown in Jupyter (default: appshell: <app>).",
     "profile": "The shell profile the kernel attaches with. [env: APPSHELL_PROFILE]",
     "user": "Install for this user, in Jupyter's data folder (the default).",
@@ -142,7 +142,7 @@ def install_command(
         load_profile(profile)  # a missing or invalid profile fails here, not in Jupyter
     info = ctx.ensure_object(ScriptInfo)
     adapter = info.adapter  # loads the app now: a broken one fails here, not in Jupyter
-    name = (name or "appshell-" + _slug(adapter.name)).lower()
+    name = (name or _default_name(adapter.name, kernels)).lower()
     if not re.fullmatch(r"[a-z0-9._-]+", name):
         raise click.BadParameter(
             f"{name!r}: a kernel name has only letters, digits, '.', '_' and '-'.",
@@ -172,6 +172,24 @@ def install_command(
 
 def _slug(app_name: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", app_name.lower()).strip("-") or "app"
+
+
+def _default_name(app_name: str, kernels: dict[str, str]) -> str:
+    """``appshell-<project folder>-<app name>`` (the app's name left out where it is the
+    folder's): one per project, since many projects call their app ``app``. Where a kernel
+    of that name was installed for another folder of the same name, a short digest of this
+    folder's path is added, so that installing never replaces another project's kernel."""
+    import hashlib
+
+    here = os.getcwd()
+    folder, app = _slug(os.path.basename(here) or "project"), _slug(app_name)
+    name = f"appshell-{folder}" if app == folder else f"appshell-{folder}-{app}"
+    if name in kernels:
+        env = (_read(name, kernels[name], quiet=True).spec or {}).get("env")
+        recorded = env.get(KERNEL_ENV["project_dir"]) if isinstance(env, dict) else None
+        if recorded is not None and recorded != here:
+            name += "-" + hashlib.sha256(here.encode()).hexdigest()[:6]
+    return name
 
 
 def _destination(sys_prefix: bool) -> Path:

@@ -8,6 +8,7 @@ import typing as t
 
 import click
 
+from ..exceptions import AppShellUsageError, ProfileError
 from ..profiles import complete_profile_names, find_layers, load_profile
 
 
@@ -25,10 +26,15 @@ def _where(origin: str, path: str) -> str:
 @click.pass_context
 def profiles_command(ctx: click.Context) -> None:
     """List every shell profile found, with the layers it comes from (built-in, the
-    project's pyproject.toml, the user's config folder), lowest first."""
+    project's pyproject.toml, the user's config folder), lowest first.
+
+    A profile file that cannot be read is named after the list, which has the others;
+    the exit code is then 2.
+    """
     if ctx.invoked_subcommand is not None:
         return
-    layers = find_layers()
+    broken: list[AppShellUsageError] = []
+    layers = find_layers(broken=broken)
     width = max((len(name) for name in layers), default=0)
     for name in sorted(layers):
         description = next(
@@ -42,6 +48,16 @@ def profiles_command(ctx: click.Context) -> None:
         click.echo(f"{name.ljust(width)}  {description}".rstrip())
         for layer in layers[name]:
             click.echo(f"{' ' * width}    {_where(layer.origin, layer.path)}")
+    if broken:
+        # Listed first, so that the listing is whole; the exit code says something was wrong.
+        raise ProfileError(
+            "\n".join(e.format_message() for e in broken)
+            + (
+                "\nIt was left out of the list above: fix it, or remove it."
+                if len(broken) == 1
+                else "\nThey were left out of the list above: fix them, or remove them."
+            )
+        )
 
 
 def _toml_value(value: t.Any) -> str:

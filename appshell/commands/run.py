@@ -122,7 +122,7 @@ def run_command(
     ctx: click.Context,
     host: str,
     port: int,
-    cert: serving.TlsOption | None,
+    cert: serving.TlsOption | serving.ContextPath | None,
     reload: bool | None,
     debugger: bool | None,
     with_threads: bool,
@@ -143,6 +143,11 @@ def run_command(
     info = ctx.ensure_object(ScriptInfo)
     debug = get_debug_flag()
     in_child = is_running_from_reloader()
+    app = None
+    if isinstance(cert, serving.ContextPath):
+        # The module that holds it is often beside the app: importable once the app is.
+        app = _load(info, in_child)
+        cert = serving.import_context(cert)
     if not in_child and info.adapter.interface == "asgi":
         _run_asgi(
             info,
@@ -165,11 +170,11 @@ def run_command(
         plan = serving.check(
             host, port, debugger=debugger, allow_remote_debugger=allow_remote_debugger, tls=cert
         )
-    app = _load(info, in_child)
+    app = _load(info, in_child) if app is None else app
     if not in_child:
         if info.app_import_path is not None:
             click.echo(f" * Serving app '{info.app_import_path}'")
-        click.echo(f" * Debug mode: {'on' if debug else 'off'}")
+        click.echo(f" * Debug mode: {'on' if _debug_mode(info, debug) else 'off'}")
     serving.serve(
         app,
         plan,
@@ -182,6 +187,15 @@ def run_command(
 
 # As with `flask run`, `appshell run --debug` works as well as `appshell --debug run`.
 run_command.params.insert(0, debug_option)
+
+
+def _debug_mode(info: ScriptInfo, debug: bool) -> bool:
+    """What the app itself holds as its debug mode (Django's ``DEBUG`` setting), which is
+    what the user sees when a request fails; ``debug`` (--debug) where it holds none."""
+    # A plugin's adapter may predate debug_mode().
+    held = getattr(info.adapter, "debug_mode", None)
+    value = held() if callable(held) else None
+    return debug if value is None else bool(value)
 
 
 def _load(info: ScriptInfo, in_child: bool) -> t.Any:
@@ -223,11 +237,12 @@ def _run_asgi(
             " string: give the app with --app MODULE:NAME (or APPSHELL_APP)."
         )
     plan = serving.check(host, port, tls=cert)
-    notes = [f" * Debug mode: {'on' if debug else 'off'}"]
+    app = info.load_app()
+    notes = [f" * Debug mode: {'on' if _debug_mode(info, debug) else 'off'}"]
     if info.app_import_path is not None:
         notes.insert(0, f" * Serving app '{info.app_import_path}'")
     asgi.serve(
-        info.load_app(),
+        app,
         plan,
         notes=notes,
         reload=reload,

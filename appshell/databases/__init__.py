@@ -112,14 +112,22 @@ def __getattr__(name: str) -> t.Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def integrations(*, load: bool = False) -> list[Integration]:
+def integrations(*, load: bool = False, adapter: t.Any = None) -> list[Integration]:
     """The ORM integrations that apply: appshell's SQLAlchemy one if SQLAlchemy is imported
     (or ``load``: an option asks for a database, and the app is no Django project), its
-    Django one if Django is imported, then the ``appshell.databases`` plugins."""
+    Django one for a Django project, then the ``appshell.databases`` plugins.
+
+    :param adapter: the app's adapter. Without it, Django counts as the app's framework
+        whenever it is imported.
+    """
     from .. import plugins
 
     found: list[Integration] = []
-    django = sys.modules.get("django") is not None
+    # Whether Django is the app's, not merely imported: in a Jupyter kernel an earlier cell
+    # or an earlier attach may have imported it for something else.
+    django = sys.modules.get("django") is not None and (
+        adapter is None or getattr(adapter, "framework", None) == "django"
+    )
     if sys.modules.get("sqlalchemy") is not None or (
         load and not django and _installed("sqlalchemy")
     ):
@@ -170,7 +178,7 @@ def find_databases(
     scope = scope if scope is not None else make_scope(app, adapter)
     seen: set[int] = set()
     found: list[Database] = []
-    for integration in integrations(load=load):
+    for integration in integrations(load=load, adapter=adapter):
         for database in integration.find_databases(scope):
             if id(database.engine) not in seen:
                 seen.add(id(database.engine))
@@ -184,14 +192,15 @@ def find_models(
     """The models every integration finds for ``app``, each once, in registration order."""
     scope = scope if scope is not None else make_scope(app, adapter)
     models: dict[int, type] = {}
-    for integration in integrations(load=load):
+    for integration in integrations(load=load, adapter=adapter):
         for model in integration.find_models(scope):
             models.setdefault(id(model), model)
     return list(models.values())
 
 
 def no_database_message(option: str, integrations: t.Sequence[Integration]) -> str:
-    """The one line of exit 2 when ``option`` needs a database and none was found."""
+    """The one line of exit 2 when ``option`` needs a database and none was found: what
+    each integration that applies to the app looked for, and what would make it found."""
     if not integrations:
         return (
             f"{option} needs a database, and this app has none appshell can reach: no ORM"
@@ -199,8 +208,10 @@ def no_database_message(option: str, integrations: t.Sequence[Integration]) -> s
             " the app's ORM, or leave out the option."
         )
     what = "; ".join(i.looks_for for i in integrations)
+    # An integration may say what makes its databases found (a plugin's may not).
+    fixes = [fix for i in integrations if (fix := getattr(i, "how_found", None))]
+    fix = "; or ".join(fixes) or "install the integration of the app's ORM"
     return (
         f"{option} needs a database, and none was found for this app. appshell looked for"
-        f" {what}. Make the engine (or Flask-SQLAlchemy's db) a global of the app's module,"
-        " an app extension or part of the lifespan state, or leave out the option."
+        f" {what}. To have it found, {fix}; or leave out the option."
     )

@@ -1,6 +1,7 @@
 """What the ORM integrations share beneath their ORMs: statements run straight on a DB-API
-connection, and the refusals of the sandbox and of read-only (each shown as its one line),
-with the two ways a sandbox can be over.
+connection, the refusals of a sandbox or a read-only session (each shown as its one line)
+with the two ways a sandbox can be over, and how a sandbox's end line names the side effects
+it held back.
 
 Imported by a sandbox or a read-only setting when it starts, never at start-up.
 """
@@ -11,15 +12,24 @@ import typing as t
 
 from ..exceptions import OneLineError
 
-__all__ = ["ReadOnlyError", "SandboxEnded", "SandboxError", "check_not_over", "execute"]
+__all__ = [
+    "ReadOnlyError",
+    "SandboxEnded",
+    "SandboxError",
+    "check_not_over",
+    "execute",
+    "held_summary",
+]
 
 
 class SandboxError(OneLineError):
     """Something was refused because it would reach the database outside the sandbox."""
 
 
-class ReadOnlyError(OneLineError):
-    """Typed SQL was refused because it would switch a read-only session back to writing."""
+class ReadOnlyError(SandboxError):
+    """Something was refused because it would switch a read-only session's guard off or go
+    round it (a subclass of :class:`SandboxError`, so that every front end shows both the
+    same way: one line)."""
 
 
 class SandboxEnded(SandboxError):
@@ -52,3 +62,20 @@ def check_not_over(label: str, *, finished: bool, ended: str | None) -> None:
             " was committed, and appshell will not go on outside the sandbox: end this"
             " session and start a new one."
         )
+
+
+def held_summary(names: t.Sequence[str], what: str) -> str:
+    """The end line's part for side effects a sandbox held back: ``names`` (one per effect
+    held, repeats counted) of ``what`` (``"session after_commit hook"``), or "" for none."""
+    if not names:
+        return ""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    listed = ", ".join(
+        f"{name} x{count}" if count > 1 else name for name, count in list(counts.items())[:3]
+    )
+    more = f" and {len(counts) - 3} more" if len(counts) > 3 else ""
+    n = len(names)
+    plural = "" if n == 1 else "s"
+    return f"{n} {what}{plural} not run, since nothing was committed ({listed}{more})"

@@ -25,12 +25,38 @@ __all__ = ["SQLEcho", "Statement", "register_ipython_magic", "unregister_ipython
 
 #: appshell's own frames are never the cause of a statement.
 _APPSHELL = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-# The frames that run the user's code without being it: the event loop behind a top-level
-# `await`, and the context managers and threads that call into the ORM on its behalf.
-_STDLIB = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
-_STDLIB_RUNNERS = tuple(
-    _STDLIB + name for name in ("asyncio" + os.sep, "contextlib.py", "threading.py", "concurrent")
-)
+#: Code an ORM compiles at run time, named like ``<sqlalchemy generated warned() wrapper for
+#: ...Session._flush>``: the wrappers a flush and a commit run through (attrs names its own
+#: ``<attrs generated init ...>``).
+_GENERATED = r"<[\w.-]+ generated "  # compiled on first use
+
+
+def _library_folders() -> tuple[str, ...]:
+    """The folders whose code is never the user's: the standard library's and every
+    site-packages folder (a virtualenv's inside the project's folder too), each ending with
+    a separator. The project's own code, installed in editable mode, stays where it is and
+    is not in any of them."""
+    # Asked of site (imported at start-up already), not sysconfig, whose path table costs
+    # more than the rest of a session's database set-up.
+    import site
+
+    found = [os.path.dirname(os.__file__)]
+    getsitepackages = getattr(site, "getsitepackages", None)
+    if getsitepackages is not None:
+        found += getsitepackages()
+    found.append(site.getusersitepackages())
+    # Folders put on sys.path by hand or by another interpreter's .pth file.
+    found += [
+        entry
+        for entry in sys.path
+        if os.path.basename(entry.rstrip(os.sep)) in ("site-packages", "dist-packages")
+    ]
+    folders: list[str] = []
+    for folder in found:
+        for spelling in {os.path.abspath(folder), os.path.realpath(folder)}:
+            if (shown := os.path.join(spelling, "")) not in folders:
+                folders.append(shown)
+    return tuple(folders)
 
 
 def _click_folder() -> tuple[str, ...]:
@@ -124,7 +150,8 @@ class SQLEcho:
         self._count = 0
         self._last: Statement | None = None
         self._repeats: dict[str, _Repeats] = {}
-        self._skipped: tuple[str, ...] = (_APPSHELL, *_STDLIB_RUNNERS, *_click_folder())
+        self._skipped: tuple[str, ...] = (_APPSHELL, *_library_folders(), *_click_folder())
+        self._generated: re.Pattern[str] | None = None
 
     # -- what the user sees ------------------------------------------------------------------
 
@@ -229,12 +256,20 @@ class SQLEcho:
         return "\n".join(lines) or None
 
     def user_line(self, frame: FrameType | None) -> str | None:
-        """The first frame from ``frame`` outwards that is the user's (not appshell's, nor of
-        a folder given to :meth:`skip_frames_in`), as ``file:line``; None when none is."""
+        """The first frame from ``frame`` outwards that is the user's, as ``file:line``; None
+        when none is. Not the user's: appshell's frames, the standard library's, those of
+        every site-packages folder and of a folder given to :meth:`skip_frames_in`, and code
+        a library generated (an ORM's wrappers)."""
         for found in _outward(frame):
             filename = found.f_code.co_filename
-            if not filename.startswith(self._skipped) and not filename.startswith("<frozen"):
-                return f"{_file_shown(filename)}:{found.f_lineno}"
+            if filename.startswith(self._skipped) or filename.startswith("<frozen"):
+                continue
+            if filename.startswith("<"):
+                if self._generated is None:
+                    self._generated = re.compile(_GENERATED)
+                if self._generated.match(filename):
+                    continue
+            return f"{_file_shown(filename)}:{found.f_lineno}"
         return None
 
 

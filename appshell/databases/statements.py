@@ -1,133 +1,124 @@
-"""What typed SQL does to the transaction it runs in, judged from its text, for every ORM.
+"""What a SQL string does to the transaction it runs in, judged from its text, for any ORM.
 
-A sandbox runs everything inside one transaction and a read-only session inside read-only
-ones; SQL the user types can end, begin or change those (``COMMIT`` in the middle of a
-string of statements, ``END``, ``COMMIT AND CHAIN``, ``SET TRANSACTION``, SQLite's
-``PRAGMA query_only``). The API is small:
+The sandbox and read-only settings of every integration ask :func:`judge` about each
+statement the app's code sends. It answers None at once for the common case, one statement
+whose first word touches no transaction (a regular expression anchored at the start and a
+search for ``;``, both in C), and parses the text only otherwise. What it cannot see (a
+function that commits, a driver's own call) is for the database to say: the integrations
+ask it after the statement, or forbid it there (SQLite's authorizer).
 
-- :func:`needs_judging`: the cheap check made on every statement; False for what an ORM
-  sends (one ``SELECT``, ``INSERT``, ``UPDATE`` or ``DELETE``), so that the rest of this
-  module runs only for the rare statement that could matter.
-- :func:`split`: the words of each statement of a string (comments dropped, quoted text
-  and dollar-quoted bodies kept whole), for the two judgements that follow.
-- :func:`transaction_kind`: what one statement does to the open transaction.
-- :func:`turns_read_only_off`: whether one statement would make a session writable again.
-- :func:`sqlite_script`: the statements of a SQLite script, one by one, as SQLite splits
-  them (for ``executescript``, which a sandbox runs a statement at a time).
+Each statement of the string is one :data:`Judged` pair: its kind and its first words.
+The kinds:
 
-Imported by a sandbox or a read-only setting when it starts, never at start-up.
+- ``"begin"``: ``BEGIN``, ``START TRANSACTION``
+- ``"commit"``: ``COMMIT``, ``END`` (``AND CHAIN`` included: a commit, then a begin)
+- ``"rollback"``: ``ROLLBACK``, ``ABORT`` (not ``ROLLBACK TO SAVEPOINT``)
+- ``"two-phase"``: ``PREPARE TRANSACTION``, ``COMMIT PREPARED``, ``ROLLBACK PREPARED``, ``XA``
+- ``"settings"``: statements that change how this or later transactions run, read-only
+  among them: ``SET TRANSACTION``, ``SET SESSION CHARACTERISTICS``, ``SET`` or ``RESET`` of
+  ``default_transaction_*``, ``transaction_*``, ``autocommit`` or ``ALL``, ``DISCARD``,
+  and SQLite's ``PRAGMA query_only`` given a value
+- None: anything else
+
+Two helpers beside it: :data:`SAVEPOINT_SQL`, how an ORM's own savepoint statements start
+(an end line counts the user's statements, not those), and :func:`sqlite_script`, the
+statements of a SQLite script one by one (a sandbox runs ``executescript`` a statement at a
+time, each judged).
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 
 __all__ = [
-    "needs_judging",
-    "split",
+    "ENDS_TRANSACTION",
+    "SAVEPOINT_SQL",
+    "Judged",
+    "judge",
     "sqlite_script",
-    "transaction_kind",
-    "turns_read_only_off",
+    "statement_words",
 ]
 
-# What a statement that can touch the transaction or the session starts with; a comment in
-# front hides the first word, so one is judged too. (PostgreSQL refuses a COMMIT inside a
-# function, a DO block or a procedure CALLed in a transaction: those cannot end it.)
-_OPENING = re.compile(
-    r"\s*(?:--|/\*|BEGIN|START|COMMIT|END|ROLLBACK|ABORT|PREPARE|SET|RESET|DISCARD|PRAGMA"
-    r"|SAVEPOINT|RELEASE)",
-    re.IGNORECASE,
+#: A statement's kind (see the module docstring) and its first words, upper-cased.
+Judged = tuple["str | None", str]
+
+#: How the savepoint statements SQLAlchemy and Django send start, as they spell them (for
+#: ``str.startswith``, the one check made on every statement).
+SAVEPOINT_SQL = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
+
+#: The kinds that end, begin or take over the transaction a statement runs in.
+ENDS_TRANSACTION = frozenset({"begin", "commit", "rollback", "two-phase"})
+
+# The first words after which a statement may touch the transaction; any other statement,
+# alone in its string, is passed over without parsing.
+_WATCHED = frozenset(
+    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "PREPARE", "XA", "SET", "RESET"}
+    | {"DISCARD", "PRAGMA"}
 )
+_FIRST_WORD = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*([A-Za-z_]+)", re.DOTALL)
 _TOKEN = re.compile(
-    r"""--[^\n]*|/\*.*?\*/|[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`"""
-    r"""|(\$\w*\$).*?\1|;|[A-Za-z_][A-Za-z_0-9]*|\S""",
+    r"""--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|(\$\w*\$).*?\1|;|[A-Za-z_]+|\S""",
     re.DOTALL,
 )
-_SET_CONFIG = re.compile(r"set_config", re.IGNORECASE)
-_READ_ONLY_SETTINGS = {"DEFAULT_TRANSACTION_READ_ONLY", "TRANSACTION_READ_ONLY"}
+# Settings whose SET or RESET changes a transaction's characteristics (PostgreSQL, MySQL).
+_SETTING = re.compile(r"(DEFAULT_)?TRANSACTION(_\w+)?|AUTOCOMMIT|ALL|TX_\w+")
 
 
-def needs_judging(sql: str, *, read_only: bool = False) -> bool:
-    """Whether ``sql`` could begin, end or change a transaction (with ``read_only``: or
-    switch a session's read-only setting off, which ``set_config()`` anywhere can)."""
-    if ";" in sql or _OPENING.match(sql) is not None:
-        return True
-    return read_only and _SET_CONFIG.search(sql) is not None
+def judge(sql: str) -> list[Judged] | None:
+    """What ``sql`` does to its transaction: None when it is one statement whose first word
+    touches no transaction (the cheap answer for nearly every statement), else one
+    ``(kind, words)`` pair per statement in it."""
+    if ";" not in sql:
+        first = _FIRST_WORD.match(sql)
+        if first is None or first.group(1).upper() not in _WATCHED:
+            return None
+    found = [(_kind(words), " ".join(words)) for words in statement_words(sql)]
+    return found or None
 
 
-def split(sql: str) -> list[list[str]]:
-    """The words of each statement in ``sql``: names and keywords upper-cased, quoted text
-    and dollar-quoted bodies each one word as written, other signs one word each; comments
-    and empty statements left out."""
-    statements: list[list[str]] = []
+def statement_words(sql: str) -> list[list[str]]:
+    """The first four words (or symbols) of each statement in ``sql``, upper-cased, with
+    quotes, comments and PostgreSQL dollar-quoted bodies skipped."""
+    found: list[list[str]] = []
     words: list[str] = []
     for match in _TOKEN.finditer(sql):
         token = match.group(0)
         if token == ";":
             if words:
-                statements.append(words)
+                found.append(words)
             words = []
-        elif token.startswith(("--", "/*")):
+        elif len(words) >= 4 or token.startswith(("--", "/*")):
             continue
         elif token[0].isalpha() or token[0] == "_":
-            words.append(token if token[1:2] == "'" else token.upper())
+            words.append(token.upper())
         else:
             words.append(token)
     if words:
-        statements.append(words)
-    return statements
+        found.append(words)
+    return found
 
 
-def transaction_kind(words: list[str]) -> str | None:
-    """What the statement of ``words`` does to the open transaction: ``"begin"``,
-    ``"commit"``, ``"rollback"`` (each with ``" and chain"`` when a new one follows at
-    once), ``"savepoint"`` (a savepoint made, released or rolled back to),
-    ``"two-phase"`` (``PREPARE TRANSACTION``, ``COMMIT PREPARED``), ``"characteristics"``
-    (``SET TRANSACTION``, ``SET SESSION CHARACTERISTICS``), or None (nothing)."""
-    if not words:
-        return None
-    first = words[0]
-    second = words[1] if len(words) > 1 else ""
-    chain = " and chain" if words[-2:] == ["AND", "CHAIN"] and "NO" not in words[-3:-2] else ""
-    if first in ("SAVEPOINT", "RELEASE") or (first == "ROLLBACK" and second == "TO"):
-        return "savepoint"
-    if (first, second) == ("PREPARE", "TRANSACTION") or second == "PREPARED":
+def _kind(words: list[str]) -> str | None:
+    first, second = words[0], words[1] if len(words) > 1 else ""
+    if first == "XA" or (first, second) == ("PREPARE", "TRANSACTION") or second == "PREPARED":
         return "two-phase"
     if first == "BEGIN" or (first == "START" and second == "TRANSACTION"):
         return "begin"
     if first in ("COMMIT", "END"):
-        return "commit" + chain
+        return "commit"
     if first in ("ROLLBACK", "ABORT"):
-        return "rollback" + chain
-    if first == "SET" and (
-        second == "TRANSACTION"
-        or (second in ("SESSION", "LOCAL") and words[2:3] == ["CHARACTERISTICS"])
-    ):
-        return "characteristics"
-    return None
-
-
-def turns_read_only_off(words: list[str]) -> bool:
-    """Whether the statement of ``words`` could make a read-only session writable: ``READ
-    WRITE`` anywhere (``BEGIN``, ``SET TRANSACTION``, ``SET SESSION CHARACTERISTICS``),
-    ``SET`` or ``RESET`` of PostgreSQL's read-only settings, ``RESET ALL``, ``DISCARD ALL``,
-    ``set_config()``, SQLite's ``PRAGMA query_only`` given a value."""
-    if not words:
-        return False
-    first = words[0]
-    if first == "PRAGMA":
-        name = words[1:4] if words[2:3] == ["."] else words[1:2]
-        return name[-1:] == ["QUERY_ONLY"] and len(words) > len(name) + 1
+        return None if second == "TO" else "rollback"
     if first in ("SET", "RESET"):
-        named = set(words[1:4])
-        if named & _READ_ONLY_SETTINGS or (first == "RESET" and "ALL" in named):
-            return True
-    if first == "DISCARD" and words[1:2] == ["ALL"]:
-        return True
-    if "SET_CONFIG" in words:
-        return True
-    return any(a == "READ" and b == "WRITE" for a, b in itertools.pairwise(words))
+        # SET [SESSION | LOCAL | GLOBAL] name ...
+        name = words[2] if second in ("SESSION", "LOCAL", "GLOBAL") and len(words) > 2 else second
+        if name == "CHARACTERISTICS" or (name and _SETTING.fullmatch(name)):
+            return "settings"
+        return None
+    if first == "DISCARD":
+        return "settings"
+    if first == "PRAGMA" and second == "QUERY_ONLY" and len(words) > 2:
+        return "settings"  # PRAGMA query_only = 0, PRAGMA query_only(0)
+    return None
 
 
 def sqlite_script(script: str) -> list[str]:
@@ -143,4 +134,4 @@ def sqlite_script(script: str) -> list[str]:
             start = end + 1
     if script[start:].strip():
         statements.append(script[start:])
-    return [s.strip() for s in statements if split(s)]
+    return [s.strip() for s in statements if statement_words(s)]

@@ -104,7 +104,7 @@ class SessionDatabases:
         """
         asked = options.asked
         scope = make_scope(app, adapter, origin=origin, state=state)
-        found = integrations(load=asked is not None)
+        found = integrations(load=asked is not None, adapter=adapter)
         databases = find_databases(app, adapter, scope=scope, load=asked is not None)
         if asked is not None and not databases:
             raise NoDatabaseFound(no_database_message(asked, found))

@@ -15,7 +15,7 @@ only when serving.
 from __future__ import annotations
 
 from .plan import CLI_SPELLING, PYTHON_SPELLING, ServePlan, Spelling, check, parse_port
-from .tls import CertFiles, TlsOption, load_tls, tls_from_options
+from .tls import CertFiles, ContextPath, TlsOption, import_context, load_tls, tls_from_options
 from .wsgi import BackgroundServer, FailedApp, serve, serve_in_background
 
 __all__ = [
@@ -23,11 +23,13 @@ __all__ = [
     "PYTHON_SPELLING",
     "BackgroundServer",
     "CertFiles",
+    "ContextPath",
     "FailedApp",
     "ServePlan",
     "Spelling",
     "TlsOption",
     "check",
+    "import_context",
     "load_tls",
     "parse_port",
     "serve",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import typing as t
 
 import click
@@ -13,7 +14,22 @@ from ..exceptions import AppShellUsageError, UserCodeError
 if t.TYPE_CHECKING:
     import ssl
 
-__all__ = ["CertFiles", "TlsOption", "load_tls", "tls_from_options", "write_adhoc_pair"]
+__all__ = [
+    "CertFiles",
+    "ContextPath",
+    "TlsOption",
+    "import_context",
+    "load_tls",
+    "tls_from_options",
+    "write_adhoc_pair",
+]
+
+
+class ContextPath(t.NamedTuple):
+    """``--cert module:name``: where the user's ``ssl.SSLContext`` is, imported when the
+    command runs (:func:`import_context`), once the app's folder is importable."""
+
+    import_path: str
 
 
 class CertFiles(t.NamedTuple):
@@ -28,14 +44,15 @@ class CertFiles(t.NamedTuple):
 TlsOption: t.TypeAlias = "CertFiles | t.Literal['adhoc'] | ssl.SSLContext"
 
 
-def tls_from_options(cert: str | None, key: str | None) -> TlsOption | None:
-    """Understand ``--cert`` and ``--key`` together: two files, ``adhoc``, or an SSLContext.
+def tls_from_options(cert: str | None, key: str | None) -> TlsOption | ContextPath | None:
+    """Understand ``--cert`` and ``--key`` together: two files, ``adhoc``, or the import
+    path of an SSLContext (imported later, by :func:`import_context`).
 
     ``cert`` is a file, ``adhoc`` (any case), or an import path (``module:name`` or
     ``module.name``) of an ``ssl.SSLContext``. Only a certificate file takes a key.
 
-    :raises click.BadParameter: the pair does not make sense, ``ssl`` is missing, ``adhoc``
-        without the cryptography package, or ``cert`` names nothing of the three.
+    :raises click.BadParameter: the pair does not make sense, ``ssl`` is missing, or
+        ``adhoc`` without the cryptography package.
     """
     if cert is None:
         if key is not None:
@@ -44,7 +61,7 @@ def tls_from_options(cert: str | None, key: str | None) -> TlsOption | None:
             )
         return None
     try:
-        import ssl
+        import ssl  # noqa: F401  # a Python without it cannot serve HTTPS at all
     except ImportError:
         raise click.BadParameter(
             "this Python has no ssl module, so it cannot serve HTTPS.", param_hint="'--cert'"
@@ -72,45 +89,72 @@ def tls_from_options(cert: str | None, key: str | None) -> TlsOption | None:
                 param_hint="'--cert'",
             ) from None
         return "adhoc"
-    context = _imported(cert)
-    if not isinstance(context, ssl.SSLContext):
-        raise click.BadParameter(
-            f"{cert!r} is not a file, 'adhoc', or the import path of an ssl.SSLContext"
-            " (module:name).",
-            param_hint="'--cert'",
-        )
     if key is not None:
         raise click.BadParameter(
-            f"{cert!r} is an SSLContext, which holds its own key: leave --key out.",
+            f"{cert!r} is not a file or 'adhoc', so it is the import path of an SSLContext,"
+            " which holds its own key: leave --key out.",
             param_hint="'--key'",
         )
-    return context
+    return ContextPath(cert)
 
 
-def _imported(path: str) -> object:
-    """The object ``module:attr.attr`` (or ``module.attr``) names; None if nothing is there."""
+def import_context(path: ContextPath) -> ssl.SSLContext:
+    """The ``ssl.SSLContext`` that ``--cert module:name`` (or ``module.name``) names.
+
+    Called once the app is loaded, so that a module beside the app imports as the app's
+    own imports do.
+
+    :raises click.BadParameter: no such module, no such attribute, or not an SSLContext.
+    :raises UserCodeError: the module raised while it was imported.
+    """
     import importlib
+    import ssl
 
-    if ":" in path:
-        module_name, _, attrs = path.partition(":")
+    spec = path.import_path
+    if ":" in spec:
+        module_name, _, attrs = spec.partition(":")
         tries = [(module_name, attrs)]
     else:
         # Without a colon the whole path may be a module, or a module and one attribute.
-        head, _, tail = path.rpartition(".")
-        tries = [(path, ""), *([(head, tail)] if head else [])]
-    for name, rest in tries:
-        if not name or name.startswith("."):
-            continue
+        head, _, tail = spec.rpartition(".")
+        tries = [(spec, ""), *([(head, tail)] if head else [])]
+    tries = [(name, rest) for name, rest in tries if name and not name.startswith(".")]
+    for module_name, rest in tries:
         try:
-            found: object = importlib.import_module(name)
-        except ImportError:
+            found: object = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name is None or not f"{module_name}.".startswith(f"{e.name}."):
+                raise UserCodeError(e) from None
             continue
         except Exception as e:
             raise UserCodeError(e) from None
+        where = module_name
         for attr in filter(None, rest.split(".")):
-            found = getattr(found, attr, None)
+            found_attr = getattr(found, attr, _MISSING)
+            if found_attr is _MISSING:
+                raise click.BadParameter(
+                    f"{spec!r}: {where!r} has no attribute {attr!r}.", param_hint="'--cert'"
+                )
+            found, where = found_attr, f"{where}.{attr}"
+        if not isinstance(found, ssl.SSLContext):
+            kind = type(found).__name__
+            raise click.BadParameter(
+                f"{spec!r} is {'an' if kind[:1] in 'aeiouAEIOU' else 'a'} {kind}, not an"
+                " ssl.SSLContext. Name an SSLContext (module:name), or give a certificate file"
+                " with --key, or 'adhoc'.",
+                param_hint="'--cert'",
+            )
         return found
-    return None
+    names = " or ".join(repr(name) for name, _ in tries) or repr(spec)
+    raise click.BadParameter(
+        f"{spec!r} is not a file, not 'adhoc', and no module {names} was found to hold an"
+        f" SSLContext (looked beside the app and on sys.path, which starts with"
+        f" {sys.path[0]!r}). Give a certificate file with --key, 'adhoc', or module:name.",
+        param_hint="'--cert'",
+    )
+
+
+_MISSING = object()
 
 
 _PEM = {

@@ -8,6 +8,7 @@ session (teardown, background servers, the loop).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import typing as t
@@ -189,7 +190,7 @@ def shell_command(
 
     With -c CODE, a FILE, or a script piped to stdin, that runs instead, as python runs
     it, with the same names; -i starts the REPL after it. Options after FILE are the
-    script's: appshell shell fix.py --dry-run.
+    script's: given 'shell fix.py --dry-run', fix.py sees --dry-run.
     """
     if list_repls:
         from .backends import show_repls
@@ -207,7 +208,7 @@ def shell_command(
     plan = _Plan.make(command, script_args, interactive, echo, ipython_syntax)
     if print_context and (plan.script in ("command", "file") or interactive or echo):
         raise AppShellUsageError(
-            "--print-context lists the names a shell would start with and runs nothing:"
+            "--print-context lists the names a shell would start with and runs no script:"
             " leave out -c, FILE, -i and --echo, or leave out --print-context."
         )
 
@@ -244,8 +245,9 @@ def shell_command(
         )
     finally:
         # A teardown that raises is shown as the user's error it is; a script's own exit
-        # code still wins over it.
-        closed_cleanly = session.close()
+        # code still wins over it. After a listing, what closing prints is not the listing's.
+        with contextlib.redirect_stdout(sys.stderr) if print_context else contextlib.nullcontext():
+            closed_cleanly = session.close()
     if not closed_cleanly and code == 0:
         code = 1
     if code:
@@ -263,10 +265,14 @@ def _run_session(
     banner: bool,
 ) -> int:
     """Open ``session`` and run what ``plan`` says in it; the exit code."""
-    namespace: dict[str, t.Any] = session.open()
     if print_context:
+        # The listing is stdout's alone (--json is read by programs): what opening the
+        # session prints, profile startup code and a lifespan included, goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            session.open()
         show_context(session.namespace, as_json)
         return 0
+    namespace: dict[str, t.Any] = session.open()
     if plan.script and not (plan.repl or plan.ipython):
         script = ScriptRunner(namespace, session.loop, interactive=False)
         return flush_output() or _run_script(plan, script, None)

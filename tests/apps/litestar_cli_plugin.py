@@ -1,5 +1,6 @@
 """A Litestar app whose CLI plugin adds commands, in the forms Litestar's documentation shows:
-commands asking for ``app``, ``env`` and ``ctx``, a group, and a group Litestar made itself."""
+commands asking for ``app``, ``env`` and ``ctx``, a group, a group Litestar made itself, and
+one whose callback reads the ``LitestarEnv`` from ``ctx.obj`` (advanced-alchemy's way)."""
 
 import click
 from litestar import Litestar, get
@@ -16,6 +17,18 @@ def cache() -> None:
 @cache.command()
 def size(app: Litestar) -> None:
     print("cache of", app.state.greeting)
+
+
+@click.group(cls=LitestarGroup, name="migrations")
+def migrations(ctx: click.Context) -> None:
+    """Migrations, as advanced-alchemy's database group: it reads the app from ctx.obj."""
+    ctx.obj = {"app": ctx.obj, "greeting": ctx.obj.app.state.greeting}
+
+
+@migrations.command()
+@click.pass_obj
+def current(obj: dict) -> None:
+    print("current of", type(obj["app"]).__name__, obj["greeting"])
 
 
 class Tools(CLIPluginProtocol):
@@ -41,6 +54,7 @@ class Tools(CLIPluginProtocol):
             print(f"{table}: index at {app.route_reverse('index')}")
 
         cli.add_command(cache)
+        cli.add_command(migrations)
 
 
 @get("/", name="index")

@@ -270,6 +270,121 @@ def test_sql_names_string_for_c(sqlite_blog: str, run_appshell: t.Callable[..., 
     assert re.findall(r"-- \[default\]\s+(\S+)", result.stderr) == ["<string>:1"]
 
 
+#: The app of the venv test: an engine and a model, the table made on import.
+VENV_APP = """
+import os
+
+from flask import Flask
+from sqlalchemy import String, create_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+engine = create_engine(os.environ["BLOG_URL"])
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+
+
+Base.metadata.create_all(engine)
+app = Flask(__name__)
+"""
+
+#: A library installed in the project's own virtualenv, querying on its caller's behalf.
+VENV_LIBRARY = """
+from sqlalchemy import text
+
+
+def count(session, table):
+    return session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+"""
+
+#: The project's own package, installed in editable mode: its lines are the user's.
+PROJECT_REPORTS = """
+from sqlalchemy import func, select
+
+def user_count(session, model):
+    return session.scalar(select(func.count()).select_from(model))
+"""
+
+VENV_SCRIPT = """
+from sqlalchemy.orm import Session
+import dbhelpers
+from blog import User, engine
+from myproj.reports import user_count
+session = Session(engine)
+dbhelpers.count(session, "users")
+user_count(session, User)
+session.add(User(name="new"))
+session.commit()
+"""
+
+
+def _venv_site_packages(venv: Path) -> Path:
+    return next((venv / "lib").glob("python*/site-packages"))
+
+
+@pytest.mark.slow
+def test_sql_names_the_users_line_with_a_virtualenv_inside_the_project(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # The project's folder holds its virtualenv (.venv), as uv and poetry make it.
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", ".venv"], cwd=tmp_path, check=True
+    )
+    venv = tmp_path / ".venv"
+    python = venv / "bin" / "python"
+    site_packages = _venv_site_packages(venv)
+    # What this test run has installed (appshell, SQLAlchemy, Flask, hatchling) is
+    # installed there too, linked as uv links a package from its cache.
+    installed_here = Path(sa.__file__).parent.parent
+    for entry in installed_here.iterdir():
+        if not entry.name.startswith(("_virtualenv", "__pycache__")):
+            (site_packages / entry.name).symlink_to(entry)
+    (site_packages / "dbhelpers").mkdir()
+    (site_packages / "dbhelpers" / "__init__.py").write_text(VENV_LIBRARY)
+    (tmp_path / "myproj").mkdir()
+    (tmp_path / "myproj" / "__init__.py").write_text("")
+    (tmp_path / "myproj" / "reports.py").write_text(PROJECT_REPORTS.lstrip())
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "myproj"\nversion = "0.1"\n\n'
+        # The project's folder put on sys.path by a .pth file, as pip install -e does.
+        '[tool.hatch.build.targets.wheel]\npackages = ["myproj"]\ndev-mode-dirs = ["."]\n'
+    )
+    env = _clean_environ()
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+         "--no-build-isolation", "--no-index", "-q", "-e", str(tmp_path)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    # The script and the app in a folder of the project's: myproj is found only where the
+    # editable install puts it, and its lines are shown by their full path.
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "blog.py").write_text(VENV_APP)
+    (scripts / "fix.py").write_text(VENV_SCRIPT.lstrip())
+    env.update(BLOG_URL=f"sqlite:///{tmp_path / 'blog.sqlite3'}", NO_COLOR="1")
+    result = subprocess.run(
+        [str(python), "-m", "appshell", "--app", "blog", "shell", "--sql", "fix.py"],
+        cwd=scripts, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    shown = re.findall(r"^-- \[default\]\s+(\S+)\s.*\n(\w+)", result.stderr, re.M)
+    assert shown == [
+        ("fix.py:6", "SELECT"),  # through the library in .venv: the script's line
+        (f"{tmp_path / 'myproj' / 'reports.py'}:4", "SELECT"),  # the project's, editable
+        ("fix.py:9", "INSERT"),  # the commit's flush
+    ], result.stderr
+
+
 # -- 3. the N+1 line ------------------------------------------------------------------------------
 
 LOOP = "sum(len(u.posts) for u in Session().query(User))"

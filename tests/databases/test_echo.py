@@ -167,6 +167,26 @@ def test_user_line_of_an_async_engine_crosses_the_greenlet(tmp_path: Path) -> No
     assert (sql.last.sql, sql.last.line) == ("SELECT 42", "report.py:3")
 
 
+def test_the_statements_of_a_flush_and_a_commit_name_the_users_line(
+    sql: SQLEcho, blog: sa.Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SQLAlchemy 2.1 runs a flush and a commit through wrappers it compiles at run time
+    # (<sqlalchemy generated ...> frames): they are its, not the user's.
+    script = """\
+        session = Session(engine)
+        session.add(User(id=100, name="new"))
+        session.flush()
+        session.get(User, 1).name = "renamed"
+        session.commit()
+        session.close()
+        """
+    sql.echo = True
+    _run_script(tmp_path / "fix.py", script, {"Session": orm.Session, "engine": blog, "User": User})
+    err = capsys.readouterr().err
+    shown = re.findall(r"^-- \[default\]  (\S+)  .*\n(\w+)", err, re.M)
+    assert shown == [("fix.py:3", "INSERT"), ("fix.py:4", "SELECT"), ("fix.py:5", "UPDATE")], err
+
+
 def test_n_plus_one_line_counts_the_lazy_loads_of_a_loop(
     sql: SQLEcho, blog: sa.Engine, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from appshell.databases import Database
+from appshell.databases.dbapi import ReadOnlyError
 from appshell.databases.sqlalchemy.readonly import ReadOnly
 from appshell.exceptions import AppShellUsageError
 
@@ -112,7 +113,9 @@ def test_sqlite_query_only_is_set_again_at_each_transaction(tmp_path: Path) -> N
     guard.start()
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA query_only = OFF")
+            # Refused before it runs (SQLite's authorizer forbids it, on any road).
+            with pytest.raises(ReadOnlyError, match="refused 'PRAGMA QUERY_ONLY = OFF'"):
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
             conn.commit()
             with pytest.raises(sa.exc.OperationalError, match=REFUSED["sqlite"]):
                 conn.execute(sa.text("INSERT INTO notes (id, text) VALUES (6, 'x')"))
@@ -148,11 +151,13 @@ def test_postgresql_read_only_is_per_transaction(
     guard.start()
     try:
         with engine.connect() as conn:
-            # Each attempt either fails itself or leaves the INSERT refused.
-            with pytest.raises(sa.exc.InternalError) as raised:
+            # Each attempt is refused by appshell, fails itself, or leaves the INSERT refused.
+            with pytest.raises((sa.exc.InternalError, ReadOnlyError)) as raised:
                 _run_all(conn, [*undo, "INSERT INTO notes (id, text) VALUES (7, 'x')"])
-            assert "read-only transaction" in str(raised.value) or (
-                "read-write mode must be set before any query" in str(raised.value)
+            assert (
+                "read-only transaction" in str(raised.value)
+                or "read-write mode must be set before any query" in str(raised.value)
+                or "appshell's read-only session refused" in str(raised.value)
             )
             conn.rollback()
             assert conn.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 1
@@ -191,3 +196,36 @@ def test_other_databases_are_refused_in_one_line() -> None:
         " instead."
     )
     assert "\n" not in message
+
+
+def test_aiosqlite_typed_sql_cannot_switch_query_only_off(tmp_path: Path) -> None:
+    """aiosqlite's connection lives in a thread of its own, where no authorizer is set: the
+    statement's text is judged instead, and the write after it is still refused."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = f"sqlite:///{tmp_path / 'notes.db'}"
+    _engine(url).dispose()
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
+    guard = ReadOnly([Database("default", url, "sqlite", engine.sync_engine, is_async=True)])
+    guard.start()
+
+    async def attempt() -> None:
+        async with engine.connect() as conn:
+            with pytest.raises(ReadOnlyError, match="refused 'PRAGMA QUERY_ONLY = 0'"):
+                await conn.exec_driver_sql("PRAGMA query_only = 0")
+            await conn.rollback()
+            with pytest.raises(sa.exc.OperationalError, match=REFUSED["sqlite"]):
+                await conn.exec_driver_sql("INSERT INTO notes (id, text) VALUES (9, 'x')")
+        await engine.dispose()
+
+    try:
+        asyncio.run(attempt())
+    finally:
+        guard.end()
+    assert _count(_engine_only(url)) == 1
+
+
+def _engine_only(url: str) -> sa.Engine:
+    return sa.create_engine(url, poolclass=sa.NullPool)

@@ -80,6 +80,102 @@ def test_an_unknown_command_is_one_paragraph(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+#: A management command written with django-click: a click command Django runs through its
+#: own run_from_argv, which parses the words with click.
+CLICK_COMMAND = """\
+import djclick as click
+from django.core.management import CommandError
+
+from blog.models import Post
+
+
+@click.command()
+@click.argument("name")
+@click.option("--shout", is_flag=True, help="Say it loudly.")
+@click.option("--times", type=int, default=1)
+def command(name, shout, times):
+    \"\"\"Greet someone, counting the posts.\"\"\"
+    if name == "nobody":
+        raise CommandError("nobody to greet")
+    text = f"hello {name}, {Post.objects.count()} posts"
+    for _ in range(times):
+        click.echo(text.upper() if shout else text)
+"""
+
+
+@pytest.fixture
+def click_command(django_project: Path) -> Path:
+    commands = django_project / "blog" / "management" / "commands"
+    (commands / "greet_click.py").write_text(CLICK_COMMAND)
+    return django_project
+
+
+def _manage(folder: Path, *args: str) -> Result:
+    import subprocess
+    import sys
+
+    from tests.conftest import _clean_environ
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=folder, env=_clean_environ(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["greet_click", "bob"],
+        ["greet_click", "bob", "--shout", "--times", "2"],
+        ["greet_click", "nobody"],
+        ["greet_click"],
+        ["greet_click", "--help"],
+    ],
+    ids=["argument", "options", "command-error", "usage-error", "help"],
+)
+def test_a_django_click_command_runs_as_under_manage_py(
+    click_command: Path, run_appshell: RunAppshell, args: list[str]
+) -> None:
+    assert run_appshell("migrate", "--noinput").returncode == 0
+    own = _manage(click_command, *args)
+    result = run_appshell(*args)
+    # The same words, code and output; only the program's name differs.
+    spelled = (
+        own.stdout.replace("manage.py", "appshell"),
+        own.stderr.replace("manage.py", "appshell"),
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (own.returncode, *spelled)
+
+
+def test_a_django_click_command_from_cli_in_the_shell(
+    click_command: Path, run_appshell: RunAppshell
+) -> None:
+    code = "\n".join(
+        [
+            "cli('greet_click ann --shout')",
+            "cli.greet_click('eve', times=2)",
+            "cli.greet_click(name='zed', shout=True)",
+            "r = cli.greet_click('nobody', capture=True)",
+            "print('error', r.exit_code, r.stderr.strip())",
+            "r = cli.greet_click('x', loud=True, capture=True)",
+            "print('bad', r.exit_code)",
+        ]
+    )
+    assert run_appshell("migrate", "--noinput").returncode == 0
+    result = run_appshell("shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-6:] == [
+        "HELLO ANN, 0 POSTS",
+        "hello eve, 0 posts",
+        "hello eve, 0 posts",
+        "HELLO ZED, 0 POSTS",
+        "error 1 CommandError: nobody to greet",
+        "bad 2",
+    ]
+    assert "greet_click() has no option 'loud'; its options are: shout, times" in result.stderr
+
+
 def test_commands_from_cli_in_the_shell(django_project: Path, run_appshell: RunAppshell) -> None:
     code = "\n".join(
         [

@@ -287,13 +287,15 @@ def test_typed_sql_that_ends_the_transaction_is_a_savepoint_or_refused(project: 
     lines = out.splitlines()
     assert lines[0] == (
         "SandboxError: appshell's sandbox refused a string of 2 statements, one of which is"
-        " 'COMMIT', before any of them ran: it would end or change the sandbox's transaction."
-        " Run that statement alone (it becomes a savepoint)."
+        " 'COMMIT', before any of them ran: it would begin, end or change the sandbox's"
+        " transaction. Run that statement alone (COMMIT, ROLLBACK and BEGIN alone become"
+        " savepoints)."
     )
     assert lines[1].startswith("SandboxError: appshell's sandbox refused a string of 2 ")
     assert lines[2] == (
         "SandboxError: appshell's sandbox refused 'SET TRANSACTION ISOLATION LEVEL' before it"
-        " ran: it would act on the sandbox's own transaction, which only the sandbox ends."
+        " ran: it would act on the sandbox's own transaction or the connection's later ones,"
+        " which only the sandbox begins and ends."
     )
     assert lines[3:11] == ["ran"] * 8
     # COMMIT AND CHAIN kept the DELETE and began anew: the ROLLBACK undid the price of 9 only.

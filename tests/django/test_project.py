@@ -54,6 +54,8 @@ def test_the_project_runs_on_postgresql(django_project: Path, postgres_db: str) 
 
 # -- discovery and set-up, through the real command -------------------------------------
 
+_DEV_ABSOLUTE = "from mysite.settings import *  # noqa\nDEBUG = False\n"
+_DEV_RELATIVE = "from .settings import *  # noqa\nDEBUG = False\n"
 NAMES = "print(sorted(n for n in ('Post', 'Comment', 'Item', 'User', 'greet') if n in globals()))"
 ALL_NAMES = "['Comment', 'Item', 'Post', 'User', 'greet']"
 
@@ -112,6 +114,120 @@ def test_the_client_at_the_prompt_is_djangos(
     code = "r = client.get('/'); print(type(client.made).__module__, r.status_code, r.content)"
     result = run_appshell("shell", "-c", code)
     assert result.stdout.strip() == "django.test.client 200 b'hello from mysite'", result.stderr
+
+
+def _move_settings(folder: Path, files: dict[str, str]) -> None:
+    """Lay the project's settings out as ``files`` says: each file's text, where ``SETTINGS``
+    stands for the whole of the test project's settings (then removed from mysite/)."""
+    whole = (folder / "mysite" / "settings.py").read_text()
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(whole if text == "SETTINGS" else text)
+    if "mysite/settings.py" not in files:
+        (folder / "mysite" / "settings.py").unlink()
+
+
+@pytest.mark.parametrize(
+    ("files", "app", "settings"),
+    [
+        (
+            {"mysite/settings.py": "SETTINGS", "mysite/settings_dev.py": _DEV_ABSOLUTE},
+            "mysite.settings_dev",
+            "mysite.settings_dev",
+        ),
+        (
+            {"mysite/settings.py": "SETTINGS", "mysite/settings_dev.py": _DEV_RELATIVE},
+            "mysite/settings_dev.py",
+            "mysite.settings_dev",
+        ),
+        (
+            {"mysite/conf/__init__.py": "", "mysite/conf/base.py": "SETTINGS"},
+            "mysite.conf.base",
+            "mysite.conf.base",
+        ),
+        (
+            {
+                "mysite/conf/__init__.py": "",
+                "mysite/conf/base.py": "SETTINGS",
+                "mysite/conf/local.py": "from .base import *  # noqa\nDEBUG = False\n",
+            },
+            "mysite.conf.local",
+            "mysite.conf.local",
+        ),
+        (
+            {
+                "mysite/conf/__init__.py": "",
+                "mysite/conf/base.py": "SETTINGS",
+                "mysite/conf/common.py": "from .base import *  # noqa\n",
+                "mysite/conf/local.py": "from mysite.conf.common import *  # noqa\n",
+            },
+            "mysite/conf/local.py",
+            "mysite.conf.local",
+        ),
+        (
+            {
+                "mysite/settings/__init__.py": "",
+                "mysite/settings/base.py": "SETTINGS",
+                "mysite/settings/dev.py": "from .base import *  # noqa\nDEBUG = True\n",
+            },
+            "mysite/settings/dev.py",
+            "mysite.settings.dev",
+        ),
+    ],
+    ids=[
+        "settings_dev-star-importing-settings",
+        "settings_dev-file-path-relative-star-import",
+        "any-module-that-sets-INSTALLED_APPS",
+        "a-star-import-of-a-base",
+        "a-star-import-of-a-star-import",
+        "settings-package-file-path",
+    ],
+)
+def test_a_settings_module_under_any_name(
+    django_project: Path,
+    run_appshell: RunAppshell,
+    files: dict[str, str],
+    app: str,
+    settings: str,
+) -> None:
+    # As `manage.py --settings` and DJANGO_SETTINGS_MODULE take any module; bakerydemo's
+    # is bakerydemo/settings/dev.py, star-importing its base.
+    _move_settings(django_project, files)
+    code = f"print(repr(app)); {NAMES}"
+    for args, env in (["--app", app], {}), ([], {"DJANGO_SETTINGS_MODULE": settings}):
+        result = run_appshell(*args, "shell", "-c", code, env=env)
+        assert result.returncode == 0, result.stderr
+        first, names = result.stdout.strip().splitlines()[-2:]
+        assert first == f"<DjangoProject 'mysite' settings={settings!r}>"
+        assert names == ALL_NAMES
+
+
+def test_a_module_that_only_looks_like_settings_is_an_app_module(
+    django_project: Path, run_appshell: RunAppshell
+) -> None:
+    # A name with "settings" in it is not enough: it must set INSTALLED_APPS or take them
+    # with a star import (here from a module that star-imports it back: a cycle).
+    (django_project / "settings_app.py").write_text(
+        "from flask import Flask\nfrom helpers import *\napp = Flask('settings_app')\n"
+    )
+    (django_project / "helpers.py").write_text("from settings_app import *\nGREETING = 'hi'\n")
+    result = run_appshell("--app", "settings_app", "shell", "-c", "print(app.name)")
+    assert (result.returncode, result.stdout.strip()) == (0, "settings_app"), result.stderr
+
+
+@pytest.mark.parametrize(
+    "app", ["mysite.wsgi:nosuch", "mysite.asgi:nosuch", "mysite.settings:nosuch"]
+)
+def test_a_name_the_module_does_not_have_is_an_error(
+    django_project: Path, run_appshell: RunAppshell, app: str
+) -> None:
+    result = run_appshell("--app", app, "shell", "-c", "print('ran')")
+    assert result.returncode == 2
+    assert "'nosuch'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "ran" not in result.stdout
 
 
 # -- bad input ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ class DjangoIntegration:
 
     name = "django"
     looks_for = "the aliases of Django's settings.DATABASES (with Django set up)"
+    how_found = "give the project's settings a DATABASES entry"
 
     def find_databases(self, scope: Scope) -> list[Database]:
         from django.conf import settings

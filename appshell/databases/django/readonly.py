@@ -36,7 +36,7 @@ import typing as t
 
 from ...exceptions import AppShellUsageError
 from ..dbapi import ReadOnlyError, execute
-from ..statements import needs_judging, split, turns_read_only_off
+from ..statements import ENDS_TRANSACTION, Judged, judge
 from .hooks import EveryConnection
 
 if t.TYPE_CHECKING:
@@ -72,9 +72,13 @@ class _Guard:
         if self.owner.ended:
             self.give_back()
             return execute(sql, params, many, context)
-        judged = isinstance(sql, str) and needs_judging(sql, read_only=True)
-        if judged:
-            _refuse_switching_off(sql)
+        judged = None
+        if isinstance(sql, str):
+            judged = judge(sql)
+            if judged is not None:
+                _refuse_switching_off(judged)
+            if _SET_CONFIG.search(sql) is not None:
+                raise _refusal("set_config()")
         if self.vendor == "postgresql" and not real.autocommit and _status(real) == _IDLE:
             self.fix_transaction(real)
         result = execute(sql, params, many, context)
@@ -172,14 +176,29 @@ class ReadOnly:
 _SESSION_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
 
-def _refuse_switching_off(sql: str) -> None:
-    for words in split(sql):
-        if turns_read_only_off(words):
-            raise ReadOnlyError(
-                f"appshell's read-only session refused {' '.join(words[:5])!r} before it ran:"
-                " it would make the database writable. Start the session without --read-only"
-                " to write."
-            )
+#: A function that changes a setting from inside any statement (``SELECT set_config(
+#: 'default_transaction_read_only', 'off', false)``), which no first word shows.
+_SET_CONFIG = re.compile(r"set_config", re.IGNORECASE)
+
+
+def _refuse_switching_off(judged: list[Judged]) -> None:
+    """Refuse typed SQL that would make the session writable again: a change of the
+    transaction's settings, a ``BEGIN ... READ WRITE``, or a string of statements that ends
+    or begins a transaction (``COMMIT; BEGIN READ WRITE; ...``)."""
+    for kind, words in judged:
+        if (
+            kind == "settings"
+            or (kind == "begin" and "READ WRITE" in words)
+            or (kind in ENDS_TRANSACTION and len(judged) > 1)
+        ):
+            raise _refusal(words)
+
+
+def _refusal(words: str) -> ReadOnlyError:
+    return ReadOnlyError(
+        f"appshell's read-only session refused {words!r} before it ran: it would make the"
+        " database writable. Start the session without --read-only to write."
+    )
 
 
 def _keep_query_only(action: int, name: str | None, value: str | None, *rest: t.Any) -> int:

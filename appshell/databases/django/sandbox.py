@@ -19,6 +19,7 @@ import threading
 import typing as t
 
 from ...exceptions import AppShellUsageError
+from ..dbapi import held_summary
 from .hooks import EveryConnection
 from .standin import SandboxEnded, SandboxError, Shared, StandIn
 
@@ -113,20 +114,7 @@ class _HeldCallbacks:
 
     def summary(self) -> str:
         """What was held, for the end line ("" when nothing was)."""
-        if not self.names:
-            return ""
-        counts: dict[str, int] = {}
-        for name in self.names:
-            counts[name] = counts.get(name, 0) + 1
-        listed = ", ".join(
-            f"{name} x{count}" if count > 1 else name for name, count in list(counts.items())[:3]
-        )
-        more = f" and {len(counts) - 3} more" if len(counts) > 3 else ""
-        n = len(self.names)
-        return (
-            f"{n} transaction.on_commit callback{'' if n == 1 else 's'} not run, since"
-            f" nothing was committed ({listed}{more})"
-        )
+        return held_summary(self.names, "transaction.on_commit callback")
 
 
 class _HeldMail:

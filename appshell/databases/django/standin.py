@@ -31,7 +31,7 @@ import threading
 import typing as t
 
 from ..dbapi import SandboxEnded, SandboxError, check_not_over, execute
-from ..statements import needs_judging, split, sqlite_script, transaction_kind
+from ..statements import SAVEPOINT_SQL, Judged, judge, sqlite_script
 
 __all__ = ["SandboxEnded", "SandboxError", "Shared", "StandIn"]
 
@@ -40,9 +40,10 @@ __all__ = ["SandboxEnded", "SandboxError", "Shared", "StandIn"]
 _GUARD = "appshell_sandbox_guard"
 _CHECKED = "/* appshell: checked */ "
 
-#: What Django's SQLite backend runs on the driver's cursor, with DEBUG on, to show the
-#: parameters of the statement before it in ``connection.queries``: not the user's.
-_DJANGO_QUOTING = "SELECT QUOTE("
+#: How statements that are not the user's start, for the end line's count: Django's
+#: savepoints, and what its SQLite backend runs on the driver's cursor, with DEBUG on, to
+#: show the parameters of the statement before it in ``connection.queries``.
+_NOT_THE_USERS = (*SAVEPOINT_SQL, "SELECT QUOTE(")
 
 
 class Shared:
@@ -314,15 +315,16 @@ class StandInCursor:
         shared.check()
         counted = True  # the end line counts the statements the user's code ran
         if isinstance(sql, str):
-            if needs_judging(sql):
-                kind = self._judge(sql)
-                if kind == "constraints":
-                    return self._checking_constraints(method, sql, params)
-                if kind != "savepoint" and kind is not None:
-                    return self
-                counted = kind is None
-            elif sql.startswith(_DJANGO_QUOTING):
+            if sql.startswith(_NOT_THE_USERS):
                 counted = False
+            else:
+                judged = judge(sql)
+                if judged is not None:
+                    kind = self._judge(sql, judged)
+                    if kind == "constraints":
+                        return self._checking_constraints(method, sql, params)
+                    if kind is not None:
+                        return self
         call = getattr(self._cursor, method)
         if not standin._autocommit:
             standin.begin()
@@ -346,39 +348,36 @@ class StandInCursor:
         finally:
             shared.give(standin)
 
-    def _judge(self, sql: str) -> str | None:
-        """Carry out or refuse typed SQL that would begin, end or change the transaction;
-        what it was (``"savepoint"``, ``"constraints"`` and None: run it as it is)."""
+    def _judge(self, sql: str, judged: list[Judged]) -> str | None:
+        """Carry out or refuse typed SQL that would begin, end or change the transaction:
+        what it was, or ``"constraints"`` or None to run it."""
         if sql.startswith(_CHECKED):
             return None
-        statements = split(sql)
-        kinds = [transaction_kind(words) for words in statements]
-        acting = [
-            (k, w) for k, w in zip(kinds, statements, strict=True) if k not in (None, "savepoint")
-        ]
+        acting = [(kind, words) for kind, words in judged if kind is not None]
         if not acting:
             if self._standin._shared.vendor == "postgresql" and any(
-                words[:2] == ["SET", "CONSTRAINTS"] for words in statements
+                words.startswith("SET CONSTRAINTS") for _, words in judged
             ):
                 return "constraints"
-            return "savepoint" if "savepoint" in kinds else None
+            return None
         kind, words = acting[0]
-        typed = " ".join(words[:4])
-        if len(statements) > 1:
+        if len(judged) > 1:
             raise SandboxError(
-                f"appshell's sandbox refused a string of {len(statements)} statements, one of"
-                f" which is {typed!r}, before any of them ran: it would end or change the"
-                " sandbox's transaction. Run that statement alone (it becomes a savepoint)."
+                f"appshell's sandbox refused a string of {len(judged)} statements, one of"
+                f" which is {words!r}, before any of them ran: it would begin, end or change"
+                " the sandbox's transaction. Run that statement alone (COMMIT, ROLLBACK and"
+                " BEGIN alone become savepoints)."
             )
-        if kind in ("two-phase", "characteristics"):
+        if kind not in ("begin", "commit", "rollback"):
             raise SandboxError(
-                f"appshell's sandbox refused {typed!r} before it ran: it would act on the"
-                " sandbox's own transaction, which only the sandbox ends."
+                f"appshell's sandbox refused {words!r} before it ran: it would act on the"
+                " sandbox's own transaction or the connection's later ones, which only the"
+                " sandbox begins and ends."
             )
         standin = self._standin
-        if kind.startswith(("commit", "rollback")):
-            standin.commit() if kind.startswith("commit") else standin.rollback()
-            if not kind.endswith("chain"):
+        if kind != "begin":
+            standin.commit() if kind == "commit" else standin.rollback()
+            if not words.endswith("AND CHAIN"):  # COMMIT AND CHAIN begins anew at once
                 return kind
         standin.autocommit = False
         standin.begin()

@@ -26,6 +26,10 @@ class SQLAlchemyIntegration:
         " and the other modules of its project folder, on the objects those keep,"
         " in app.extensions, app.state and the lifespan state"
     )
+    how_found = (
+        "make the engine (or Flask-SQLAlchemy's db) a global of the app's module, an app"
+        " extension or part of the lifespan state"
+    )
 
     def find_databases(self, scope: Scope) -> list[Database]:
         from .discovery import find_engines, to_database

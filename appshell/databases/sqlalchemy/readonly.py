@@ -9,7 +9,25 @@ This guards against mistakes; it is no security boundary (a read-only database r
   begins one by itself before a statement (psycopg after a ``COMMIT`` sent as SQL), seen by
   the driver's transaction status. A session default is set too, for what SQLAlchemy's
   connection never sees: ``engine.raw_connection()`` and ``AUTOCOMMIT``.
-- SQLite: ``PRAGMA query_only = ON``, set again at each transaction's start.
+- SQLite: ``PRAGMA query_only = ON``, set again at each transaction's start, and an
+  authorizer on the connection (SQLite asks it about every statement it prepares, whatever
+  the road: a cursor, ``executescript``) that forbids ``PRAGMA query_only`` switching off.
+
+Statements that would switch read-only off are refused before they run
+(:class:`~appshell.databases.dbapi.ReadOnlyError`), judged by
+:func:`~appshell.databases.statements.judge`: ``SET TRANSACTION``, ``SET SESSION
+CHARACTERISTICS``, ``SET default_transaction_read_only``, ``BEGIN READ WRITE``, ``PRAGMA
+query_only = 0``, and any statement list that ends or begins a transaction
+(``COMMIT; BEGIN READ WRITE; ...``). A ``COMMIT`` or ``ROLLBACK`` alone is let through: the
+next transaction is made read-only again. On an ``AUTOCOMMIT`` PostgreSQL connection, where
+every statement is a transaction of its own under the session default, the default is
+asked of the server before each statement (a function such as ``set_config`` can change it
+in a way no text shows).
+
+A connection from any other engine (one made during the session, or one appshell did not
+find) is refused, as the sandbox refuses it: appshell cannot vouch for an engine it did not
+guard from its first connection; so is a driver's own ``connect()``
+(:mod:`appshell.databases.drivers`).
 
 Both are applied to a connection when the pool hands it out (the pool's ``checkout`` event:
 new connections, ones already pooled, raw ones) and taken back when it is returned, so that
@@ -23,7 +41,9 @@ import typing as t
 from sqlalchemy import event
 
 from ...exceptions import AppShellUsageError
-from ..dbapi import execute
+from ..dbapi import ReadOnlyError, execute
+from ..drivers import guard_driver_connects
+from ..statements import judge
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -44,6 +64,8 @@ class ReadOnly:
     def __init__(self, databases: Sequence[Database]) -> None:
         self.databases = list(databases)
         self._listening: list[tuple[t.Any, _Hooks]] = []
+        self._engines: list[t.Any] = []
+        self._stop_drivers: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Apply it to every engine.
@@ -64,13 +86,44 @@ class ReadOnly:
             if id(database.engine) in seen:
                 continue
             seen.add(id(database.engine))
-            hooks = _DIALECTS[database.dialect]()
+            hooks = _DIALECTS[database.dialect](database)
             for identifier, hook in hooks:
                 event.listen(database.engine, identifier, hook)
             self._listening.append((database.engine, hooks))
+            self._engines.append(database.engine)
+        from sqlalchemy.pool import Pool
+
+        event.listen(Pool, "checkout", self._refuse_outside)
+        self._listening.append((Pool, (("checkout", self._refuse_outside),)))
+        # A pool's connect is an engine's, guarded above; any other driver connect is not.
+        self._stop_drivers = guard_driver_connects(
+            "appshell's read-only session",
+            "it would not be read-only",
+            ReadOnlyError,
+            ("sqlalchemy.pool.",),
+        )
+
+    def _refuse_outside(self, dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
+        """A pool's ``checkout`` listener: a connection of a pool that is no guarded engine's
+        is refused. (An engine's pool is read at each checkout: ``dispose()`` replaces it.)"""
+        # The fairy's pool has no public name; were it renamed, every connection would be
+        # refused, loudly, rather than one let through unguarded.
+        pool = getattr(proxy, "_pool", None)
+        if any(engine.pool is pool for engine in self._engines):
+            return
+        found = ", ".join(db.name for db in self.databases)
+        raise ReadOnlyError(
+            "appshell's read-only session refused a database connection from an engine it does"
+            " not guard (one created after the session started, or not one of the app's"
+            f" databases: {found}); use the app's own engines in a read-only session."
+        )
 
     def end(self) -> None:
         """Stop applying it (connections handed out after this are writable again)."""
+        self._engines = []
+        if self._stop_drivers is not None:
+            self._stop_drivers()
+            self._stop_drivers = None
         while self._listening:
             engine, hooks = self._listening.pop()
             for identifier, hook in hooks:
@@ -92,19 +145,91 @@ def _give_back(dbapi_connection: t.Any, record: t.Any, undo: Callable[[], None])
 # -- SQLite ----------------------------------------------------------------------------------
 
 
-def _sqlite_hooks() -> _Hooks:
+def _sqlite_hooks(database: Database) -> _Hooks:
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         execute(dbapi_connection, "PRAGMA query_only = ON")
+        authorize = getattr(dbapi_connection, "set_authorizer", None)
+        if authorize is not None:  # sqlite3 (aiosqlite's runs in a thread of its own)
+            authorize(_sqlite_authorizer)
 
     def returned(dbapi_connection: t.Any, record: t.Any) -> None:
-        _give_back(
-            dbapi_connection, record, lambda: execute(dbapi_connection, "PRAGMA query_only = OFF")
-        )
+        def undo() -> None:
+            authorize = getattr(dbapi_connection, "set_authorizer", None)
+            if authorize is not None:
+                authorize(None)
+            execute(dbapi_connection, "PRAGMA query_only = OFF")
+
+        _give_back(dbapi_connection, record, undo)
 
     def begun(conn: t.Any) -> None:
         execute(conn.connection.dbapi_connection, "PRAGMA query_only = ON")
 
-    return (("checkout", handed_out), ("checkin", returned), ("begin", begun))
+    def failed(context: t.Any) -> None:
+        # SQLite says only "not authorized" when the authorizer forbade a statement.
+        if str(context.original_exception) == "not authorized" and _switches_off(
+            context.statement or ""
+        ):
+            raise _refusal(context.statement or "", "it would switch query_only off") from None
+
+    def before_statement(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
+        _check_statement(statement)
+
+    hooks: _Hooks = (
+        ("checkout", handed_out),
+        ("checkin", returned),
+        ("begin", begun),
+        ("handle_error", failed),
+    )
+    # aiosqlite's connection runs in a thread of its own, where no authorizer can be set
+    # from here: its statements' text is judged instead.
+    return (*hooks, ("before_cursor_execute", before_statement)) if database.is_async else hooks
+
+
+_SQLITE_PRAGMA = 19  # sqlite3.SQLITE_PRAGMA, without importing sqlite3 for aiosqlite's sake
+
+
+def _sqlite_authorizer(action: int, name: str | None, value: str | None, *_: t.Any) -> int:
+    """SQLite's question for each part of a statement being prepared: 1 (SQLITE_DENY) for a
+    ``PRAGMA query_only`` that would switch it off, else 0 (SQLITE_OK)."""
+    if action != _SQLITE_PRAGMA or name is None or name.lower() != "query_only":
+        return 0
+    turned_on = value is None or value.strip("'\" ").lower() in ("1", "on", "true", "yes")
+    return 0 if turned_on else 1
+
+
+def _switches_off(statement: str) -> bool:
+    judged = judge(statement)
+    return judged is not None and any(kind is not None for kind, _ in judged)
+
+
+def _refusal(statement: str, why: str) -> ReadOnlyError:
+    judged = judge(statement) or []
+    words = next((w for kind, w in judged if kind is not None), statement.strip()[:40])
+    return ReadOnlyError(f"appshell's read-only session refused {words!r} before it ran: {why}.")
+
+
+# The words a BEGIN may carry that set no read-write mode (SQLite's locking modes included).
+_PLAIN_BEGIN = frozenset({"TRANSACTION", "WORK", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+
+def _check_statement(statement: str) -> None:
+    """Refuse a statement that would switch read-only off (see the module docstring)."""
+    judged = judge(statement)
+    if judged is None:
+        return
+    for kind, words in judged:
+        if kind is None:
+            continue
+        if kind in ("settings", "two-phase"):
+            raise _refusal(statement, "it would change the transaction's read-only setting")
+        if len(judged) > 1:
+            raise ReadOnlyError(
+                "appshell's read-only session refused a statement list that ends or begins a"
+                f" transaction ({words}): the transaction after it would not be read-only;"
+                " run such a statement alone."
+            )
+        if kind == "begin" and not set(words.split()[1:]) <= _PLAIN_BEGIN:
+            raise _refusal(statement, "a transaction is begun read-only, by appshell")
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------
@@ -113,7 +238,7 @@ def _sqlite_hooks() -> _Hooks:
 _SESSION_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
 
-def _postgresql_hooks() -> _Hooks:
+def _postgresql_hooks(database: Database) -> _Hooks:
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         _set_session_default(dbapi_connection, _SESSION_READ_ONLY)
 
@@ -132,9 +257,18 @@ def _postgresql_hooks() -> _Hooks:
     def before_statement(
         conn: t.Any, cursor: t.Any, statement: str, parameters: t.Any, context: t.Any, many: bool
     ) -> None:
+        _check_statement(statement)
         dbapi_connection = conn.connection.dbapi_connection
         if getattr(dbapi_connection, "autocommit", False):
-            return  # each statement its own transaction, under the session default
+            # Each statement its own transaction, under the session default: is it still on?
+            if execute(dbapi_connection, "SHOW default_transaction_read_only") != [("on",)]:
+                execute(dbapi_connection, _SESSION_READ_ONLY)
+                raise ReadOnlyError(
+                    "appshell's read-only session refused a statement: the connection's"
+                    " default_transaction_read_only had been switched off by an earlier one"
+                    " (appshell switched it on again)."
+                )
+            return
         if _idle(dbapi_connection):
             _make_transaction_read_only(dbapi_connection)
 
@@ -169,7 +303,7 @@ def _idle(dbapi_connection: t.Any) -> bool:
     return status is not None and int(status) == 0  # libpq's PQTRANS_IDLE
 
 
-_DIALECTS: dict[str, Callable[[], _Hooks]] = {
+_DIALECTS: dict[str, Callable[[Database], _Hooks]] = {
     "sqlite": _sqlite_hooks,
     "postgresql": _postgresql_hooks,
 }

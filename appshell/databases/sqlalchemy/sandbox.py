@@ -10,8 +10,12 @@ that would end the outer transaction are translated or refused before they reach
 Sessions, ``engine.connect()``, ``engine.raw_connection()``, Flask-SQLAlchemy's binds and
 async sessions all check out from the engine's pool, so all of them land inside.
 
+What the app hangs on a session's commit (``after_commit`` handlers) is held back, since
+nothing commits (:mod:`.aftercommit`); the end line counts it.
+
 A connection from any other pool during the session (an engine made after the sandbox
-started, or one appshell was not given) is refused, and so is ``AUTOCOMMIT`` isolation.
+started, or one appshell was not given) is refused, and so is ``AUTOCOMMIT`` isolation; so is a
+connection made with a driver's own ``connect()`` (:mod:`appshell.databases.drivers`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import typing as t
 
 from ...exceptions import AppShellUsageError
 from ..dbapi import SandboxEnded, SandboxError, check_not_over
+from ..drivers import guard_driver_connects
 from . import sandbox_connection as sandbox_sql
+from .aftercommit import HeldAfterCommit
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,6 +52,9 @@ class _Outer:
         self.is_async = is_async
         self.wait = wait
         self.old_pool: Pool = engine.pool
+        #: Every engine on this database, each with the pool it had: the first one's opens
+        #: the real connection; all of them hand out stand-ins for it.
+        self.engines: list[tuple[Engine, Pool]] = [(engine, engine.pool)]
         self.fairy: t.Any = None
         self.real: t.Any = None
         self.saved_attrs: dict[str, t.Any] = {}
@@ -63,6 +72,11 @@ class _Outer:
         self.loop: t.Any = None
         #: The sequences that advanced, once close() ran.
         self.advanced: list[str] = []
+
+    @property
+    def implicit_commits(self) -> bool:
+        """Whether the database commits by itself before DDL (MySQL, MariaDB)."""
+        return self.dialect_name in ("mysql", "mariadb")
 
     @property
     def label(self) -> str:
@@ -97,6 +111,22 @@ class _Outer:
         if self.dialect_name == "postgresql":
             self.sequences = self.read_sequences()
         self.run("BEGIN")
+        if self.dialect_name == "postgresql":
+            self.forbid_commit()
+
+    def forbid_commit(self) -> None:
+        """Make any COMMIT of the outer transaction fail, on PostgreSQL: a deferred constraint
+        trigger on a temporary table, with a row to check at commit, that raises. It catches
+        a COMMIT no text check saw (sent on the driver's own connection, run by a function),
+        and makes it a rollback. Everything it makes is inside the transaction, and rolled
+        back with it. A role that may not make temporary tables goes without it."""
+        self.run("SAVEPOINT appshell_sandbox_guard")
+        try:
+            for statement in _FORBID_COMMIT:
+                self.run(statement)
+        except Exception:
+            self.run("ROLLBACK TO SAVEPOINT appshell_sandbox_guard")
+        self.run("RELEASE SAVEPOINT appshell_sandbox_guard")
 
     def driver_autocommits(self) -> bool:
         # On SQLite, driver autocommit is also SQLAlchemy's documented pysqlite workaround
@@ -200,6 +230,23 @@ class _Outer:
             self.check()
 
 
+#: The statements of :meth:`_Outer.forbid_commit` (all in the temporary schema).
+_FORBID_COMMIT = (
+    "CREATE TEMPORARY TABLE appshell_sandbox_commit (x INTEGER)",
+    "CREATE FUNCTION pg_temp.appshell_sandbox_commit() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN RAISE EXCEPTION 'appshell''s sandbox refused a COMMIT that reached the database"
+    " round it (or a SET CONSTRAINTS ALL IMMEDIATE, which checks its guard early): nothing"
+    " was committed'; END$$",
+    "CREATE CONSTRAINT TRIGGER appshell_sandbox_commit AFTER INSERT ON appshell_sandbox_commit"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+    " EXECUTE FUNCTION pg_temp.appshell_sandbox_commit()",
+    "INSERT INTO appshell_sandbox_commit VALUES (1)",
+)
+
+#: Where SQLAlchemy's pools make connections: a driver's connect called from there is an
+#: engine's, which the sandbox guards at the pool (see appshell.databases.drivers).
+_POOLS_CONNECT = ("sqlalchemy.pool.",)
+
 _SAVED_ATTRS = {"sqlite": ("isolation_level",), "postgresql": ("autocommit",)}
 
 
@@ -225,6 +272,8 @@ class Sandbox:
         self._outers: list[_Outer] = []
         self._listeners: list[tuple[t.Any, str, t.Callable[..., t.Any]]] = []
         self._started = False
+        self._after_commit = HeldAfterCommit()
+        self._stop_drivers: t.Callable[[], None] | None = None
 
     def start(self) -> None:
         """Take over every database's connections.
@@ -244,7 +293,15 @@ class Sandbox:
                 if not outer.is_async:
                     self._open(outer)
             self._install()
+            self._after_commit.start()
+            self._stop_drivers = guard_driver_connects(
+                "appshell's sandbox",
+                "what it did would be committed for real",
+                SandboxError,
+                _POOLS_CONNECT,
+            )
         except BaseException:
+            self._after_commit.stop()
             self._uninstall()
             for outer in self._outers:
                 outer.close()
@@ -267,6 +324,10 @@ class Sandbox:
         if not self._started:
             return "Sandbox: not started, nothing to roll back"
         self._started = False
+        self._after_commit.stop()
+        if self._stop_drivers is not None:
+            self._stop_drivers()
+            self._stop_drivers = None
         self._uninstall()
         notes: list[str] = []
         for outer in self._outers:
@@ -289,6 +350,9 @@ class Sandbox:
         if any(o.ended for o in self._outers):
             ended = ", ".join(o.label for o in self._outers if o.ended)
             line += f"; the sandbox on {ended} had already ended (nothing was committed)"
+        held = self._after_commit.summary()
+        if held:
+            line += f"; {held}"
         return line
 
     # -- setting up -----------------------------------------------------------------------
@@ -309,11 +373,20 @@ class Sandbox:
             if level == "AUTOCOMMIT":
                 raise AppShellUsageError(f"--sandbox: {_autocommit_engine(repr(db.name))}")
             url = engine.url
-            # Two engines on one file share its connection: two would lock each other out.
+            # Engines on one database share its connection, each handing out stand-ins for
+            # it: two connections would lock each other out (SQLite's file lock, PostgreSQL's
+            # row locks between two transactions of one thread), and each would miss what the
+            # other wrote, which a real run, committing, would see.
             shared = url.database not in (None, "", ":memory:") and "mode=memory" not in str(url)
-            key = url.render_as_string(hide_password=False) if shared else engine
+            key = (
+                (url.render_as_string(hide_password=False), type(engine.dialect))
+                if shared
+                else engine
+            )
             if key in outers:
                 outers[key].names.append(db.name)
+                if all(engine is not e for e, _ in outers[key].engines):
+                    outers[key].engines.append((engine, engine.pool))
             else:
                 outers[key] = _Outer([db.name], engine, db.is_async, self.wait)
         return list(outers.values())
@@ -354,10 +427,11 @@ class Sandbox:
         self._listen(Engine, "set_connection_execution_options", refuse_autocommit)
         self._listen(Engine, "set_engine_execution_options", refuse_autocommit)
         for outer in self._outers:
-            self._listen(outer.engine, "before_cursor_execute", _refuse_earlier_connection)
-            self._listen(outer.engine, "handle_error", sandbox_sql.hide_own_frames)
-            creator = t.cast("t.Callable[[], t.Any]", _creator_for(outer))
-            outer.engine.pool = NullPool(creator, dialect=outer.engine.dialect)
+            for engine, _ in outer.engines:
+                self._listen(engine, "before_cursor_execute", _refuse_earlier_connection)
+                self._listen(engine, "handle_error", sandbox_sql.hide_own_frames)
+                creator = t.cast("t.Callable[[], t.Any]", _creator_for(outer))
+                engine.pool = NullPool(creator, dialect=engine.dialect)
 
     def _listen(self, target: t.Any, name: str, fn: t.Callable[..., t.Any]) -> None:
         from sqlalchemy import event
@@ -369,7 +443,8 @@ class Sandbox:
         from sqlalchemy import event
 
         for outer in self._outers:
-            outer.engine.pool = outer.old_pool
+            for engine, pool in outer.engines:
+                engine.pool = pool
         while self._listeners:
             target, name, fn = self._listeners.pop()
             event.remove(target, name, fn)

@@ -3,18 +3,20 @@
 A :class:`SandboxConnection` is what the app's engine believes is a DBAPI connection. It
 shares its database's one real connection, opens a savepoint before its first statement,
 and turns the ``commit()`` / ``rollback()`` SQLAlchemy calls on it into releasing or rolling
-back that savepoint. Statements that would end the real connection's outer transaction
-(``COMMIT``, ``BEGIN``, ``ROLLBACK`` typed as SQL; DDL on MySQL, which commits implicitly)
-are translated or refused before they run.
+back that savepoint. Statements that would end or change the real connection's outer
+transaction, as :func:`appshell.databases.statements.judge` reads them (``COMMIT``, ``END``,
+``BEGIN``, ``ROLLBACK`` typed as SQL become savepoints; a statement list holding one,
+``SET TRANSACTION``, ``SET SESSION CHARACTERISTICS`` and the like, two-phase commits, DDL on
+MySQL, which commits implicitly, are refused) never reach the server.
 """
 
 from __future__ import annotations
 
-import re
 import typing as t
 from dataclasses import dataclass
 
 from ..dbapi import SandboxEnded, SandboxError
+from ..statements import SAVEPOINT_SQL, judge, statement_words
 
 if t.TYPE_CHECKING:
     from .sandbox import _Outer
@@ -85,34 +87,6 @@ _IMPLICIT_COMMIT = {
     "ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK",
     "INSTALL", "UNINSTALL", "ANALYZE", "OPTIMIZE", "REPAIR", "FLUSH", "CACHE", "RESET", "LOAD",
 }  # fmt: skip
-_BEGIN = {"BEGIN", "START"}
-_COMMIT = {"COMMIT", "END"}
-_ROLLBACK = {"ROLLBACK", "ABORT"}
-_SAVEPOINT_WORDS = {"SAVEPOINT", "RELEASE"}
-_TOKEN = re.compile(
-    r"""--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|(\$\w*\$).*?\1|;|[A-Za-z_]+|\S""",
-    re.DOTALL,
-)
-
-
-def statement_words(sql: str) -> list[tuple[str, str]]:
-    """The first two words of each statement in ``sql``, upper-cased (quotes, comments and
-    PostgreSQL dollar-quoted bodies skipped)."""
-    found: list[tuple[str, str]] = []
-    words: list[str] = []
-    for match in _TOKEN.finditer(sql):
-        token = match.group(0)
-        if token == ";":
-            if words:
-                found.append((words[0], words[1] if len(words) > 1 else ""))
-            words = []
-        elif token[0].isalpha() or token[0] == "_":
-            words.append(token.upper())
-        elif not token.startswith(("--", "/*")):
-            words.append(token)
-    if words:
-        found.append((words[0], words[1] if len(words) > 1 else ""))
-    return found
 
 
 def in_transaction(real: t.Any) -> bool | None:
@@ -148,7 +122,13 @@ class SandboxConnection:
             self._outer.savepoints.commit(self)
 
     def rollback(self) -> None:
-        if not self._closed and self._outer.ended is None and not self._outer.finished:
+        if self._closed or self._outer.finished:
+            return
+        if self._outer.ended is None and in_transaction(self._outer.real) is False:
+            # The server ended the transaction (a COMMIT refused by the sandbox's trigger,
+            # a timeout): there is nothing left to roll back, and the sandbox is over.
+            self._outer.ended = "its transaction was ended"
+        if self._outer.ended is None:
             self._outer.savepoints.rollback(self)
 
     def close(self) -> None:
@@ -212,58 +192,56 @@ class SandboxConnection:
     def _run(self, cursor: t.Any, method: str, statement: str, args: t.Any, kwargs: t.Any) -> bool:
         """Run one statement; False when it was a transaction switch handled here instead."""
         self._usable()
-        words = statement_words(statement) if isinstance(statement, str) else []
-        switch = self._switch(words)
-        if switch is not None:
-            switch()
-            return False
+        if isinstance(statement, str):
+            judged = judge(statement)
+            if judged is not None or self._outer.implicit_commits:
+                switch = self._switch(judged or [], statement)
+                if switch is not None:
+                    switch()
+                    return False
         try:
             self._outer.savepoints.begin(self)
             getattr(cursor, method)(statement, *args, **kwargs)
         except BaseException as error:
             self._outer.verify(error)
             raise
-        if not (words and (words[0][0] in _SAVEPOINT_WORDS or words[0] == ("ROLLBACK", "TO"))):
-            self._outer.statements += 1  # the user's statements: not the ORM's savepoints
+        if not (isinstance(statement, str) and statement.startswith(SAVEPOINT_SQL)):
+            self._outer.statements += 1  # the user's statements, not the ORM's savepoints
         self._outer.verify(None)
         return True
 
-    def _switch(self, words: list[tuple[str, str]]) -> t.Callable[[], None] | None:
-        kinds = [self._kind(first, second) for first, second in words]
-        if not any(kinds):
+    def _switch(
+        self, judged: list[tuple[str | None, str]], statement: str
+    ) -> t.Callable[[], None] | None:
+        """What to do instead of running ``statement``, judged so: None to run it."""
+        if self._outer.implicit_commits:
+            for first, *rest in statement_words(statement):
+                if first in _IMPLICIT_COMMIT and rest[:1] != ["TEMPORARY"]:
+                    what = " ".join([first, *rest[:1]])
+                    raise SandboxError(
+                        f"appshell's sandbox refused {what!r} before it ran:"
+                        f" {self._outer.dialect_name} commits the open transaction before {what}."
+                    )
+        acting = [(kind, words) for kind, words in judged if kind is not None]
+        if not acting:
             return None
-        if len(words) > 1:
+        kind, words = acting[0]
+        if len(judged) > 1:
             raise SandboxError(
-                "appshell's sandbox refused a statement list that begins or ends a transaction "
-                f"({' '.join(words[kinds.index(next(k for k in kinds if k))])}): run it alone."
+                "appshell's sandbox refused a statement list that begins, ends or changes a"
+                f" transaction ({words}): run such a statement alone."
             )
-        first, second = words[0]
-        if kinds[0] == "begin":
+        if kind == "begin":
             return lambda: self._outer.savepoints.begin(self)
-        if kinds[0] == "commit":
+        if kind == "commit":
             return self.commit
-        if kinds[0] == "rollback":
+        if kind == "rollback":
             return self.rollback
-        what = f"{first} {second}".strip()
-        if kinds[0] == "ddl":
-            reason = f"{self._outer.dialect_name} commits the open transaction before {what}"
+        if kind == "settings":
+            reason = "it would change the sandbox's transaction or the connection's later ones"
         else:
-            reason = f"{what} would act outside the sandbox's transaction"
-        raise SandboxError(f"appshell's sandbox refused {what!r} before it ran: {reason}.")
-
-    def _kind(self, first: str, second: str) -> str | None:
-        if (first, second) == ("PREPARE", "TRANSACTION") or second == "PREPARED":
-            return "refuse"
-        if first in _BEGIN and (first == "BEGIN" or second == "TRANSACTION"):
-            return "begin"
-        if first in _COMMIT:
-            return "commit"
-        if first in _ROLLBACK and second != "TO":
-            return "rollback"
-        mysql = self._outer.dialect_name in ("mysql", "mariadb")
-        if mysql and first in _IMPLICIT_COMMIT and second != "TEMPORARY":
-            return "ddl"
-        return None
+            reason = f"{words} would act outside the sandbox's transaction"
+        raise SandboxError(f"appshell's sandbox refused {words!r} before it ran: {reason}.")
 
 
 class SandboxCursor:
