@@ -36,14 +36,23 @@ if t.TYPE_CHECKING:
 __all__ = ["guard_driver_connects"]
 
 
+_SQLALCHEMY_ROADS = "its sessions, engine.connect(), engine.raw_connection()"
+
+
 class _Guard:
     def __init__(
-        self, who: str, why: str, error: type[Exception], trusted: tuple[str, ...]
+        self,
+        who: str,
+        why: str,
+        error: type[Exception],
+        trusted: tuple[str, ...],
+        roads: str = _SQLALCHEMY_ROADS,
     ) -> None:
         self.who = who
         self.why = why
         self.error = error
         self.trusted = trusted
+        self.roads = roads
 
 
 _guards: list[_Guard] = []
@@ -68,7 +77,12 @@ _GUARDED_CALLERS = ("aiosqlite.", "IPython.core.history", "nbformat.sign", "cove
 
 
 def guard_driver_connects(
-    who: str, why: str, error: type[Exception], trusted: tuple[str, ...]
+    who: str,
+    why: str,
+    error: type[Exception],
+    trusted: tuple[str, ...],
+    *,
+    roads: str = _SQLALCHEMY_ROADS,
 ) -> Callable[[], None]:
     """Refuse driver-level connects from now on, and return the function that stops it.
 
@@ -76,8 +90,9 @@ def guard_driver_connects(
     :param why: why, for the message (``"what it did would be committed for real"``).
     :param error: the exception class raised.
     :param trusted: module prefixes whose connects are let through (an ORM's own).
+    :param roads: the ORM's own ways to the database, which the message advises.
     """
-    guard = _Guard(who, why, error, trusted)
+    guard = _Guard(who, why, error, trusted, roads)
     with _lock:
         _guards.append(guard)
         if len(_guards) == 1:
@@ -110,8 +125,8 @@ def _check(what: str, target: t.Any, frame: t.Any) -> None:
     shown = f"{target!r}" if isinstance(target, str) and target else ""
     raise first.error(
         f"{first.who} refused {what}({shown}): a connection made straight from the driver"
-        f" is none of the app's engines, and {first.why}; use the app's engines (its"
-        " sessions, engine.connect(), engine.raw_connection())."
+        f" is none of the app's engines, and {first.why}; use the app's engines"
+        f" ({first.roads})."
     )
 
 

@@ -178,3 +178,26 @@ def test_other_vendors_are_a_usage_error() -> None:
         AppShellUsageError, match=r"not supported for the Django database default \(mysql\)"
     ):
         ReadOnly([mysql]).start()
+
+
+def test_a_drivers_own_connect_is_refused(project: Project) -> None:
+    before = project.contents()
+    done = project.python(
+        START,
+        """
+        import sqlite3
+        attempt("sqlite3", lambda: sqlite3.connect("db.sqlite3").execute(
+            "INSERT INTO blog_post (title, published) VALUES ('x', 0)"))
+        print("count", Post.objects.count())
+        read_only.end()
+        sqlite3.connect("db.sqlite3").close()
+        print("after the end")
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "sqlite3 refused: ReadOnlyError",
+        "count 1",
+        "after the end",
+    ]
+    assert project.contents() == before

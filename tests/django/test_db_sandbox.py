@@ -406,3 +406,39 @@ def test_postgresql_refuses_a_commit_that_reaches_the_driver(
         "; the sandbox on 'default' had already ended (nothing was committed)"
     )
     assert project.contents() == before
+
+
+def test_a_drivers_own_connect_is_refused_with_one_line(project: Project) -> None:
+    """A connection made straight from the driver (an audit log's sqlite3.connect, a script's
+    psycopg.connect) would commit for real under a SANDBOX banner: refused, while Django's own
+    connections, in any thread, are the sandbox's."""
+    before = project.contents()
+    url = project.database.replace("+psycopg", "", 1)
+    out = sandboxed(
+        project,
+        f"""
+        import sqlite3
+        import psycopg
+        from appshell.exceptions import format_at_prompt
+        Post.objects.create(title="second")
+        for connect in (lambda: sqlite3.connect("db.sqlite3"), lambda: psycopg.connect({url!r})):
+            try:
+                connect()
+                print("connected")
+            except SandboxError as e:
+                print(format_at_prompt(e).strip())
+        worker = threading.Thread(target=lambda: Post.objects.create(title="from a thread"))
+        worker.start(); worker.join()
+        print(Post.objects.count())
+        """,
+    )
+    lines = out.splitlines()
+    assert lines[0] == (
+        "SandboxError: appshell's sandbox refused sqlite3.connect('db.sqlite3'): a connection"
+        " made straight from the driver is none of the app's engines, and what it did would be"
+        " committed for real; use the app's engines (the ORM, connection.cursor(),"
+        " connections[alias])."
+    )
+    assert lines[1].startswith("SandboxError: appshell's sandbox refused psycopg.connect(")
+    assert lines[2] == "3"
+    assert project.contents() == before

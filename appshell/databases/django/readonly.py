@@ -36,6 +36,7 @@ import typing as t
 
 from ...exceptions import AppShellUsageError
 from ..dbapi import ReadOnlyError, execute
+from ..drivers import guard_driver_connects
 from ..statements import ENDS_TRANSACTION, Judged, judge
 from .hooks import EveryConnection
 
@@ -138,6 +139,7 @@ class ReadOnly:
         self._guards: dict[int, _Guard] = {}
         self._lock = threading.Lock()
         self._every = EveryConnection(self.vendors, self._connected)
+        self._stop_drivers: Callable[[], None] | None = None
 
     def start(self) -> None:
         """:raises AppShellUsageError: an alias is neither SQLite nor PostgreSQL (exit 2)."""
@@ -150,6 +152,14 @@ class ReadOnly:
                 " database role instead."
             )
         self._every.start()
+        # Django's backends connect for its aliases, each guarded here; any other is not.
+        self._stop_drivers = guard_driver_connects(
+            "appshell's read-only session",
+            "it would not be read-only",
+            ReadOnlyError,
+            ("django.db.backends.",),
+            roads="the ORM, connection.cursor(), connections[alias]",
+        )
 
     def _connected(self, wrapper: t.Any) -> None:
         with self._lock:
@@ -165,6 +175,9 @@ class ReadOnly:
         """Stop: this thread's connections are writable again at once, other threads' at
         their next statement."""
         self._every.stop()
+        stop_drivers, self._stop_drivers = self._stop_drivers, None
+        if stop_drivers is not None:
+            stop_drivers()
         self.ended = True
         me = threading.get_ident()
         for wrapper, ident in self._every.wrappers():

@@ -20,6 +20,7 @@ import typing as t
 
 from ...exceptions import AppShellUsageError
 from ..dbapi import held_summary
+from ..drivers import guard_driver_connects
 from .hooks import EveryConnection
 from .standin import SandboxEnded, SandboxError, Shared, StandIn
 
@@ -33,6 +34,10 @@ if t.TYPE_CHECKING:
 __all__ = ["Sandbox", "SandboxEnded", "SandboxError"]
 
 _VENDORS = ("sqlite", "postgresql")
+#: Where Django's backends connect (their ``get_new_connection``): trusted by the guard of
+#: driver connects, since every connection they make is the sandbox's or refused.
+_DJANGO_CONNECTS = ("django.db.backends.",)
+_DJANGO_ROADS = "the ORM, connection.cursor(), connections[alias]"
 
 
 class _Refusing(EveryConnection):
@@ -182,6 +187,7 @@ class Sandbox:
         self._migrate_uid = f"appshell-sandbox-{id(self)}"
         self._callbacks = _HeldCallbacks(())
         self._mail = _HeldMail()
+        self._stop_drivers: t.Callable[[], None] | None = None
         self._started = False
 
     #: What the banner adds to its line of what a sandbox cannot roll back.
@@ -229,6 +235,13 @@ class Sandbox:
         self._callbacks = _HeldCallbacks(self.shared)
         self._callbacks.start()
         self._mail.start()
+        self._stop_drivers = guard_driver_connects(
+            "appshell's sandbox",
+            "what it did would be committed for real",
+            SandboxError,
+            _DJANGO_CONNECTS,
+            roads=_DJANGO_ROADS,
+        )
         self._started = True
 
     def connected(self, wrapper: t.Any) -> None:
@@ -271,6 +284,9 @@ class Sandbox:
             every.stop()
         self._callbacks.stop()
         self._mail.stop()
+        stop_drivers, self._stop_drivers = self._stop_drivers, None
+        if stop_drivers is not None:
+            stop_drivers()
         notes = []
         done: set[int] = set()
         for shared in self.shared.values():
