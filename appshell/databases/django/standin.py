@@ -11,14 +11,15 @@ one by itself. Django believes it is in autocommit as usual; what it does to its
   it) opens a savepoint of the stand-in's own before the next statement; ``commit()``
   releases it and ``rollback()`` rolls back to it. ``BEGIN``, ``COMMIT``, ``END``,
   ``ROLLBACK`` (``AND CHAIN`` too) sent as SQL are treated the same way; a string of several
-  statements one of which would begin or end a transaction, ``SET TRANSACTION`` and a
-  two-phase commit are refused before anything runs (:mod:`..statements` judges the text).
-  SQLite's ``executescript()`` runs its script a statement at a time, each judged so.
-- Where the text could still fool the judge, the database has the last word: on SQLite an
-  authorizer on the real connection refuses every ``BEGIN``, ``COMMIT`` and ``ROLLBACK``
-  but the sandbox's own (sqlite3's ``executescript`` sends a ``COMMIT`` of its own first);
-  on PostgreSQL the connection's transaction status after each statement shows an ended
-  transaction, after which the sandbox refuses to go on.
+  statements one of which would begin or end a transaction, a change of the transaction's
+  settings (``SET TRANSACTION``) and a two-phase commit are refused before anything runs
+  (:func:`..statements.judge` reads the text). SQLite's ``executescript()`` runs its script a
+  statement at a time, each judged so.
+- What the judge never sees (the driver connection's own ``commit()``) the database stops:
+  on SQLite an authorizer on the real connection refuses every ``BEGIN``, ``COMMIT`` and
+  ``ROLLBACK`` but the sandbox's own (sqlite3's ``executescript`` sends a ``COMMIT`` of its
+  own first); on PostgreSQL a deferred constraint trigger on a temporary table makes any
+  commit fail, and the transaction status after each statement shows the sandbox ended.
 - A statement in Django's autocommit is its own unit: on PostgreSQL, inside a savepoint of
   its own, so that a failed one (a constraint violation) leaves the outer transaction intact.
 - Stand-ins take turns: one holds the real connection from its first statement of a
