@@ -286,3 +286,38 @@ def test_a_missing_script_is_said_before_the_project_loads(tmp_path: Path) -> No
     done = appshell(project, "shell", "--sandbox", "nosuch.py")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "Error: Cannot run 'nosuch.py': there is no such file.\n"
+
+
+def test_sigkill_mid_write_in_a_sandbox_leaves_nothing_committed(project: Project) -> None:
+    """Killed with no chance to roll back, after an ORM write, raw SQL with a COMMIT of its
+    own (a savepoint) and, on SQLite, an executescript(): the database finds nothing
+    committed (SQLite's journal, PostgreSQL's dropped connection)."""
+    script = (
+        "import time\nfrom django.db import connection\nfrom blog.models import Post\n"
+        "Post.objects.create(title='x')\n"
+        "with connection.cursor() as cursor:\n"
+        '    cursor.execute("UPDATE shop_item SET price = 1")\n'
+        '    cursor.execute("COMMIT")\n'
+    )
+    if project.database == "sqlite":
+        script += (
+            "connection.connection.executescript("
+            '"DELETE FROM blog_post; COMMIT; CREATE TABLE extra (id integer);")\n'
+        )
+    script += "print('saved', flush=True)\ntime.sleep(60)\n"
+    (project.folder / "script.py").write_text(script)
+    before = project.contents()
+    process = subprocess.Popen(
+        [str(APPSHELL), "--app", "mysite.settings", "shell", "--sandbox", "script.py"],
+        cwd=project.folder,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "saved\n"
+    process.kill()
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    assert project.contents() == before
