@@ -90,9 +90,8 @@ def test_cert_can_name_an_ssl_context(monkeypatch: pytest.MonkeyPatch, spec: str
     module.context = context  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tls_settings", module)
 
-    parsed = run_command.make_context("run", ["--cert", spec]).params["cert"]
-    assert parsed == serving.ContextPath(spec)
-    assert serving.import_context(parsed) is context
+    # Importable when the option is parsed: imported then, as flask run does.
+    assert run_command.make_context("run", ["--cert", spec]).params["cert"] is context
     with pytest.raises(click.BadParameter, match="holds its own key"):
         run_command.make_context("run", ["--cert", spec, "--key", __file__])
 
@@ -110,9 +109,8 @@ def test_cert_naming_nothing_usable_is_bad_parameter(
     monkeypatch: pytest.MonkeyPatch, spec: str, message: str
 ) -> None:
     monkeypatch.setitem(sys.modules, "not_here", None)
-    parsed = run_command.make_context("run", ["--cert", spec]).params["cert"]
     with pytest.raises(click.BadParameter, match=message):
-        serving.import_context(parsed)
+        run_command.make_context("run", ["--cert", spec])
 
 
 def test_cert_without_the_ssl_module_is_bad_parameter(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -95,7 +95,24 @@ def tls_from_options(cert: str | None, key: str | None) -> TlsOption | ContextPa
             " which holds its own key: leave --key out.",
             param_hint="'--key'",
         )
-    return ContextPath(cert)
+    path = ContextPath(cert)
+    # As flask run does: a module importable now is imported now, and its mistakes are
+    # usage errors of the option. One that is not (beside an app not loaded yet) waits.
+    return import_context(path) if _importable_now(cert) else path
+
+
+def _importable_now(spec: str) -> bool:
+    """Whether the top-level module of ``spec`` is loaded or can be found from sys.path as
+    it is (found without running it)."""
+    import importlib.util
+
+    top = spec.partition(":")[0].partition(".")[0]
+    if not top or top in sys.modules:
+        return bool(top)
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def import_context(path: ContextPath) -> ssl.SSLContext:
