@@ -82,10 +82,15 @@ def find_python(version: str) -> Path:
     on_path = shutil.which(f"python{version}")
     if on_path:
         candidates.append(on_path)
+    roots = [os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv")]
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        pyenv_root = subprocess.run(
-            ["pyenv", "root"], capture_output=True, text=True, check=True
-        ).stdout.strip()
+        roots.insert(
+            0,
+            subprocess.run(
+                ["pyenv", "root"], capture_output=True, text=True, check=True
+            ).stdout.strip(),
+        )
+    for pyenv_root in dict.fromkeys(filter(None, roots)):
         candidates += sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))
     for candidate in candidates:
         # A pyenv shim exists for every version pyenv has, and fails when that version is not
