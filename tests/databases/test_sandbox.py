@@ -619,16 +619,17 @@ async with Session() as session:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
 @pytest.mark.parametrize("how", ["script", "prompt-statements"])
-def test_an_asyncpg_sandbox_rolls_back_on_the_loop_its_connection_belongs_to(
-    postgres_db: str, tmp_path: Path, run_appshell: t.Callable[..., t.Any], how: str
+def test_an_async_postgresql_sandbox_rolls_back_on_the_loop_its_connection_belongs_to(
+    postgres_db: str, tmp_path: Path, run_appshell: t.Callable[..., t.Any], how: str, driver: str
 ) -> None:
     """asyncpg's connections can be used on the loop they were made on only: the sandbox's
     rollback at the end runs there, before the session's loop closes (it used to run on a
     loop of its own: 60 lines of 'attached to a different loop', and no end line)."""
     url = postgres_with_items(postgres_db)
     before = snapshot(url)
-    async_url = sa.make_url(url).set(drivername="postgresql+asyncpg")
+    async_url = sa.make_url(url).set(drivername=f"postgresql+{driver}")
     (tmp_path / "main.py").write_text(
         ASYNCPG_APP.format(url=async_url.render_as_string(hide_password=False))
     )
