@@ -87,7 +87,17 @@ def app_modules(app: t.Any, origin: str = "") -> list[types.ModuleType]:
     names = []
     spec = origin.split(":", 1)[0].strip()
     if spec.endswith(".py"):
-        spec = os.path.splitext(os.path.basename(spec))[0]
+        # A file (`app/main.py`, found by discovery or given): the module loaded from it,
+        # whatever dotted name it was imported under (`app.main`).
+        path = os.path.abspath(spec)
+        spec = next(
+            (
+                name
+                for name, module in list(sys.modules.items())
+                if is_module(module) and _file(module) == path
+            ),
+            os.path.splitext(os.path.basename(spec))[0],
+        )
     if spec:
         names.append(spec)
     import_name = static_attribute(app, "import_name")

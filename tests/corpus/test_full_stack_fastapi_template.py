@@ -40,7 +40,8 @@ from .conftest import (
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 PROJECT = PROJECTS["full-stack-fastapi-template"]
-APP = ("--app", "app.main:app")  # for the tests that are not about discovery
+# As a user of the template types it: no --app (discovery finds app/main.py as `fastapi run`).
+APP: tuple[str, ...] = ()
 _databases = itertools.count(1)
 
 SEED = """

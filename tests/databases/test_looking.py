@@ -408,3 +408,23 @@ def test_engines_an_extension_object_keeps_are_found(run_appshell: Run, tmp_path
     names = records(run_appshell("--app", "site_app:app", "shell", "--print-context", "--json"))
     urls = sorted(d["url"].rsplit("/", 1)[-1] for d in names["sql"]["databases"])
     assert urls == ["audit.sqlite3", "main.sqlite3"]
+
+
+def test_the_models_of_an_app_found_as_a_file_in_a_package(
+    run_appshell: Run, tmp_path: Path
+) -> None:
+    """No --app: discovery finds app/main.py (as `fastapi run` does) and imports it as
+    `app.main`; its package's models and engine are found as with --app app.main:app."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "models.py").write_text(SQLMODEL_MODELS)
+    (tmp_path / "app" / "db.py").write_text(
+        'from sqlmodel import create_engine\n\nengine = create_engine("sqlite:///pkg.sqlite3")\n'
+    )
+    (tmp_path / "app" / "main.py").write_text(
+        "from fastapi import FastAPI\n\nfrom app import db, models\n\napp = FastAPI()\n"
+    )
+    names = records(run_appshell("shell", "--print-context", "--json"))
+    assert names["User"]["type"] == "class app.models.User"
+    assert names["Item"]["source"] == "models"
+    assert [d["url"].rsplit("/", 1)[-1] for d in names["sql"]["databases"]] == ["pkg.sqlite3"]
