@@ -284,7 +284,7 @@ def test_appshell_attaches_in_a_kernel(
         venv,
         [
             "%load_ext appshell",
-            "%appshell --app app.main:app",
+            "%appshell",
             "r = await client.get('/api/v1/utils/health-check/')\nr.status_code",
         ],
         project,
