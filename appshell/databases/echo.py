@@ -143,6 +143,10 @@ def _statement(last: _Last) -> Statement:
     return Statement(sql, parameters, duration, database, None, many, error, at=where)
 
 
+def _line_at(where: _Where | None) -> str | None:
+    return None if where is None else _shown_at(where)
+
+
 def _shown_at(where: _Where) -> str:
     """``file:line`` of a :data:`_Where`."""
     code, offset = where
@@ -275,10 +279,8 @@ class SQLEcho:
         # a repeat of the text is given that line (sql.last names the same line as the N+1
         # line). The line number and the Statement are made only when shown or asked for.
         repeats = self._repeats.get(statement) if self.threshold else None
-        if repeats is None or self._echo:
-            where = self._where(sys._getframe(1))
-        else:
-            where = repeats.where
+        found = repeats is None or self._echo
+        where = self._where(sys._getframe(1)) if found else repeats.where  # type: ignore[union-attr]
         failed = None if error is None else f"{type(error).__name__}: {error}".splitlines()[0]
         done = (statement, parameters, duration, database, where, many, failed)
         with self._lock:
@@ -304,7 +306,7 @@ class SQLEcho:
         if not self.threshold:
             return None
         lines = [
-            f"N+1? {found.count} times in one statement{_from(found.where and _shown_at(found.where))}"
+            f"N+1? {found.count} times in one statement{_from(_line_at(found.where))}"
             f" ({_duration(found.duration)} in all): {_one_line(sql, 120)}"
             for sql, found in repeats.items()
             if found.count >= self.threshold and len(found.distinct) > 1
