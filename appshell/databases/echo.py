@@ -150,14 +150,34 @@ def _line_at(where: _Where | None) -> str | None:
 def _shown_at(where: _Where) -> str:
     """``file:line`` of a :data:`_Where`."""
     code, offset = where
-    lineno = None
-    for start, end, line in code.co_lines():
-        if start <= offset < end:
-            lineno = line
-            break
-    if lineno is None:  # an instruction with no line of its own
-        lineno = code.co_firstlineno
-    return f"{_file_shown(code.co_filename)}:{lineno}"
+    # Echo shows the same few lines again and again: each (code, offset)'s line number is
+    # found once (the line table is walked in Python), each file's name once per folder.
+    key = (id(code), offset)
+    known = _LINES.get(key)
+    if known is None or known[0] is not code:
+        if len(_LINES) > 10_000:  # each prompt's code is new: keep no more than a session's
+            _LINES.clear()
+            _FILES.clear()
+        lineno = None
+        for start, end, line in code.co_lines():
+            if start <= offset < end:
+                lineno = line
+                break
+        if lineno is None:  # an instruction with no line of its own
+            lineno = code.co_firstlineno
+        known = _LINES[key] = (code, lineno)
+    folder = os.getcwd()
+    shown = _FILES.get((code.co_filename, folder))
+    if shown is None:
+        shown = _FILES[(code.co_filename, folder)] = _file_shown(code.co_filename)
+    return f"{shown}:{known[1]}"
+
+
+#: The line number of each (id of a code object, offset) shown, with the code object (so
+#: that the id stays its own).
+_LINES: dict[tuple[int, int], tuple[CodeType, int]] = {}
+#: How each file is shown, by file and working folder.
+_FILES: dict[tuple[str, str], str] = {}
 
 
 class _Repeats:
