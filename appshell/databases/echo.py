@@ -19,7 +19,7 @@ import typing as t
 from ..exceptions import OneLineError
 
 if t.TYPE_CHECKING:
-    from types import FrameType
+    from types import CodeType, FrameType
 
 __all__ = ["SQLEcho", "Statement", "register_ipython_magic", "unregister_ipython_magic"]
 
@@ -80,12 +80,14 @@ class Statement:
     :param line: the user's line that caused it (``"fix.py:12"``), None when none was found.
     :param many: run once per parameter set (``executemany``).
     :param error: the error the database raised, if it failed.
+    :param at: instead of ``line``, where the user's frame was (see :data:`_Where`), made
+        into ``line`` when first asked for: most statements' lines are never shown.
 
     A plain class (not a dataclass, whose making costs start-up in every session that has
     a database).
     """
 
-    __slots__ = ("database", "duration", "error", "line", "many", "parameters", "sql")
+    __slots__ = ("_at", "_line", "database", "duration", "error", "many", "parameters", "sql")
 
     def __init__(
         self,
@@ -96,14 +98,24 @@ class Statement:
         line: str | None = None,
         many: bool = False,
         error: str | None = None,
+        *,
+        at: _Where | None = None,
     ) -> None:
         self.sql = sql
         self.parameters = parameters
         self.duration = duration
         self.database = database
-        self.line = line
+        self._line = line
+        self._at = at
         self.many = many
         self.error = error
+
+    @property
+    def line(self) -> str | None:
+        """The user's line that caused it (``"fix.py:12"``), None when none was found."""
+        if self._at is not None:
+            self._line, self._at = _shown_at(self._at), None
+        return self._line
 
     def __repr__(self) -> str:
         where = f" at {self.line}" if self.line else ""
@@ -114,15 +126,70 @@ class Statement:
         )
 
 
+#: Where the user's frame that caused a statement was: its code object and the offset of its
+#: instruction. The line number and the file's shown name are worked out (:func:`_shown_at`)
+#: only when a line is shown (echo, the N+1 line, ``sql.last.line``), not for every
+#: statement; the code object, not the frame, so that none of the frame's locals is kept.
+_Where = tuple["CodeType", int]
+
+
+#: A statement as :meth:`SQLEcho.record` keeps it: the SQL, its parameters, duration,
+#: database, where (a :data:`_Where`), many, and its error's line.
+_Last = tuple[str, t.Any, float, str, "_Where | None", bool, "str | None"]
+
+
+def _statement(last: _Last) -> Statement:
+    sql, parameters, duration, database, where, many, error = last
+    return Statement(sql, parameters, duration, database, None, many, error, at=where)
+
+
+def _line_at(where: _Where | None) -> str | None:
+    return None if where is None else _shown_at(where)
+
+
+def _shown_at(where: _Where) -> str:
+    """``file:line`` of a :data:`_Where`."""
+    code, offset = where
+    # Echo shows the same few lines again and again: each (code, offset)'s line number is
+    # found once (the line table is walked in Python), each file's name once per folder.
+    key = (id(code), offset)
+    known = _LINES.get(key)
+    if known is None or known[0] is not code:
+        if len(_LINES) > 10_000:  # each prompt's code is new: keep no more than a session's
+            _LINES.clear()
+            _FILES.clear()
+        lineno = None
+        for start, end, line in code.co_lines():
+            if start <= offset < end:
+                lineno = line
+                break
+        if lineno is None:  # an instruction with no line of its own
+            lineno = code.co_firstlineno
+        known = _LINES[key] = (code, lineno)
+    folder = os.getcwd()
+    shown = _FILES.get((code.co_filename, folder))
+    if shown is None:
+        shown = _FILES[(code.co_filename, folder)] = _file_shown(code.co_filename)
+    return f"{shown}:{known[1]}"
+
+
+#: The line number of each (id of a code object, offset) shown, with the code object (so
+#: that the id stays its own).
+_LINES: dict[tuple[int, int], tuple[CodeType, int]] = {}
+#: How each file is shown, by file and working folder.
+_FILES: dict[tuple[str, str], str] = {}
+
+
 class _Repeats:
     """What the N+1 finder keeps about one SQL text since the last prompt statement."""
 
-    __slots__ = ("count", "distinct", "duration", "line")
+    __slots__ = ("count", "distinct", "duration", "where")
 
-    def __init__(self, line: str | None) -> None:
+    def __init__(self, where: _Where | None) -> None:
         self.count = 0
         self.duration = 0.0
-        self.line = line
+        #: Where the text's first statement came from, the line the N+1 line names.
+        self.where = where
         #: The parameter sets seen (two are enough to tell "with different parameters").
         self.distinct: set[str] = set()
 
@@ -148,10 +215,15 @@ class SQLEcho:
         self._echo = bool(echo)
         self._lock = threading.Lock()
         self._count = 0
-        self._last: Statement | None = None
+        #: The last statement, as record() keeps it (a tuple, see _Last) until sql.last
+        #: makes it a Statement.
+        self._last: Statement | _Last | None = None
         self._repeats: dict[str, _Repeats] = {}
         self._skipped: tuple[str, ...] = (_APPSHELL, *_library_folders(), *_click_folder())
         self._generated: re.Pattern[str] | None = None
+        #: Whether a frame of each file seen is never the user's: the walk outwards asks
+        #: this once per file, not once per frame of every statement.
+        self._skips: dict[str, bool] = {}
 
     # -- what the user sees ------------------------------------------------------------------
 
@@ -174,7 +246,11 @@ class SQLEcho:
     @property
     def last(self) -> Statement | None:
         """The last statement that ran, None before the first."""
-        return self._last
+        with self._lock:
+            last = self._last
+            if isinstance(last, tuple):
+                last = self._last = _statement(last)
+            return last
 
     def reset(self) -> None:
         """Start counting again from 0 (and forget the last statement)."""
@@ -196,6 +272,7 @@ class SQLEcho:
         statement."""
         extra = tuple(os.path.join(os.path.abspath(folder), "") for folder in folders)
         self._skipped = (*self._skipped, *(f for f in extra if f not in self._skipped))
+        self._skips = {}
 
     def record(
         self,
@@ -206,7 +283,7 @@ class SQLEcho:
         *,
         many: bool = False,
         error: BaseException | None = None,
-    ) -> Statement:
+    ) -> None:
         """Count one statement the driver ran (call it from the thread that ran it, after it
         ran: the user's line is found on the calling stack), and print it while echo is on.
 
@@ -215,29 +292,30 @@ class SQLEcho:
         :param many: ``parameters`` is a list of parameter sets (``executemany``).
         :param error: what the database raised, when the statement failed.
         """
-        done = Statement(
-            sql=statement,
-            parameters=parameters,
-            duration=duration,
-            database=database,
-            line=self.user_line(sys._getframe(1)),
-            many=many,
-            error=None if error is None else f"{type(error).__name__}: {error}".splitlines()[0],
-        )
+        # Run for every statement, so kept to the few steps the count, sql.last and the N+1
+        # line need. Finding the user's frame (which makes a frame object of each frame it
+        # walks) is done only when a line is shown: with echo on, and for the first statement
+        # of each SQL text since the last prompt statement, whose line the N+1 line names;
+        # a repeat of the text is given that line (sql.last names the same line as the N+1
+        # line). The line number and the Statement are made only when shown or asked for.
+        repeats = self._repeats.get(statement) if self.threshold else None
+        found = repeats is None or self._echo
+        where = self._where(sys._getframe(1)) if found else repeats.where  # type: ignore[union-attr]
+        failed = None if error is None else f"{type(error).__name__}: {error}".splitlines()[0]
+        done = (statement, parameters, duration, database, where, many, failed)
         with self._lock:
             self._count += 1
             self._last = done
             if self.threshold:
                 repeats = self._repeats.get(statement)
                 if repeats is None:
-                    repeats = self._repeats[statement] = _Repeats(done.line)
+                    repeats = self._repeats[statement] = _Repeats(where)
                 repeats.count += 1
                 repeats.duration += duration
                 if len(repeats.distinct) < 2:
                     repeats.distinct.add(_shown(parameters, _PARAMETERS_SHOWN))
         if self._echo:
-            _write(_format(done))
-        return done
+            _write(_format(_statement(done)))
 
     def after_statement(self) -> str | None:
         """The N+1 finder, called after each prompt statement: one line for each SQL text
@@ -248,7 +326,7 @@ class SQLEcho:
         if not self.threshold:
             return None
         lines = [
-            f"N+1? {found.count} times in one statement{_from(found.line)}"
+            f"N+1? {found.count} times in one statement{_from(_line_at(found.where))}"
             f" ({_duration(found.duration)} in all): {_one_line(sql, 120)}"
             for sql, found in repeats.items()
             if found.count >= self.threshold and len(found.distinct) > 1
@@ -260,17 +338,40 @@ class SQLEcho:
         when none is. Not the user's: appshell's frames, the standard library's, those of
         every site-packages folder and of a folder given to :meth:`skip_frames_in`, and code
         a library generated (an ORM's wrappers)."""
-        for found in _outward(frame):
-            filename = found.f_code.co_filename
-            if filename.startswith(self._skipped) or filename.startswith("<frozen"):
-                continue
-            if filename.startswith("<"):
-                if self._generated is None:
-                    self._generated = re.compile(_GENERATED)
-                if self._generated.match(filename):
-                    continue
-            return f"{_file_shown(filename)}:{found.f_lineno}"
+        where = self._where(frame)
+        return None if where is None else _shown_at(where)
+
+    def _where(self, frame: FrameType | None) -> _Where | None:
+        """Where the first frame from ``frame`` outwards that is the user's is (across the
+        greenlets an asyncio ORM runs in), None when none is: one dictionary look-up per
+        frame, each file's verdict made once (see :meth:`_skipped_file`)."""
+        skips = self._skips
+        while frame is not None:
+            code = frame.f_code
+            skipped = skips.get(code.co_filename)
+            if skipped is None:
+                skipped = skips[code.co_filename] = self._skipped_file(code.co_filename)
+            if not skipped:
+                return (code, frame.f_lasti)
+            frame = frame.f_back
+        for found in _outward(None):  # the greenlets' stacks, outwards
+            code = found.f_code
+            skipped = skips.get(code.co_filename)
+            if skipped is None:
+                skipped = skips[code.co_filename] = self._skipped_file(code.co_filename)
+            if not skipped:
+                return (code, found.f_lasti)
         return None
+
+    def _skipped_file(self, filename: str) -> bool:
+        """Whether no frame of ``filename`` is ever the user's."""
+        if filename.startswith(self._skipped) or filename.startswith("<frozen"):
+            return True
+        if filename.startswith("<"):
+            if self._generated is None:
+                self._generated = re.compile(_GENERATED)
+            return self._generated.match(filename) is not None
+        return False
 
 
 def _outward(frame: FrameType | None) -> t.Iterator[FrameType]:

@@ -13,8 +13,13 @@ wall medians. ``--only commands`` measures those figures alone. The first-prompt
 11) need a terminal and are judged on wall medians, each command's runs interleaved with its
 peer's; ``--repl python``'s over ``--prompt-repeat`` runs (at least 30).
 
+Figure 12 is the instructions one SQL statement costs in an appshell session, per database
+option, against the same script under plain python with the same engine: (the count at 2,000
+statements less the count at 1,000) / 1,000, so that start-up cancels out. It needs valgrind;
+``--only statements`` measures it alone (no ``--peer-venv`` needed).
+
     python tests/benchmarks/bench.py --peer-venv PATH [--repeat N] [--prompt-repeat N]
-        [--callgrind-repeat N] [--only commands] [--json FILE]
+        [--callgrind-repeat N] [--only commands|statements] [--json FILE]
 """
 
 from __future__ import annotations
@@ -33,7 +38,13 @@ import time
 import typing as t
 from pathlib import Path
 
-from bench_apps import DJANGO_SETTINGS, LIFESPAN_PEER, write_apps
+from bench_apps import (
+    DJANGO_SETTINGS,
+    LIFESPAN_PEER,
+    STATEMENTS_SETTINGS,
+    write_apps,
+    write_statement_apps,
+)
 from measure import (
     Command,
     Commands,
@@ -398,6 +409,93 @@ def rss_figure(rss: dict[str, int]) -> Figure:
     )
 
 
+# Figure 12 (issue 23): the script's kinds (SQLAlchemy Core and ORM, Django's ORM, on SQLite),
+# the session's database options with each one's target, and the two sizes whose difference
+# in instructions, over their difference in statements, is the cost of one statement.
+STATEMENT_KINDS = {
+    "sa": ["core-insert", "core-select", "orm-insert", "orm-select"],
+    "django": ["django-insert", "django-select"],
+}
+STATEMENT_MODES: dict[str, tuple[list[str], float]] = {
+    "no option": ([], 1.05),
+    "--read-only": (["--read-only"], 1.15),
+    "--sandbox": (["--sandbox"], 1.15),
+    "--sql": (["--sql"], 1.15),
+}
+STATEMENT_SIZES = (1_000, 2_000)
+
+
+def statement_commands(appshell: str, sa: Path, dj: Path, env: dict[str, str]) -> Commands:
+    """Each (kind, mode, size) as a whole command; mode "python" is the plain-python peer.
+    Read-only runs only the selects (it refuses the inserts, as it should)."""
+    django_env = {**env, "DJANGO_SETTINGS_MODULE": STATEMENTS_SETTINGS}
+    commands: Commands = {}
+    for orm, kinds in STATEMENT_KINDS.items():
+        folder, run_env = (sa, env) if orm == "sa" else (dj, django_env)
+        app = ["--app", "benchsa"] if orm == "sa" else []
+        for kind in kinds:
+            for size in STATEMENT_SIZES:
+                script = ["statements.py", kind, str(size)]
+                commands[f"{kind} python {size}"] = Command(
+                    [sys.executable, *script], cwd=folder, env=run_env
+                )
+                for mode, (options, _) in STATEMENT_MODES.items():
+                    if mode == "--read-only" and kind.endswith("insert"):
+                        continue
+                    commands[f"{kind} {mode} {size}"] = Command(
+                        [appshell, *app, "shell", *options, *script], cwd=folder, env=run_env
+                    )
+    return commands
+
+
+def statement_figures(
+    valgrind: str, appshell: str, work: Path, env: dict[str, str], repeat: int
+) -> list[Figure]:
+    """Figure 12: the instructions one statement costs in an appshell session against the
+    same script under plain python, per kind and database option (start-up cancels out in
+    the difference between the two sizes)."""
+    sa, dj = write_statement_apps(work, sys.executable, env)
+    commands = statement_commands(appshell, sa, dj, env)
+    for command in commands.values():  # bytecode written before callgrind counts
+        subprocess.run(
+            [*command.argv[:-1], "1"],
+            cwd=command.cwd,
+            env=command.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    runs = instruction_counts(valgrind, commands, work, env, repeat)
+    counts = {k: statistics.median(v) for k, v in runs.items()}
+    small, large = STATEMENT_SIZES
+
+    def per_statement(kind: str, mode: str) -> float:
+        return (counts[f"{kind} {mode} {large}"] - counts[f"{kind} {mode} {small}"]) / (
+            large - small
+        )
+
+    figures = []
+    for kinds in STATEMENT_KINDS.values():
+        for kind in kinds:
+            peer = per_statement(kind, "python")
+            for mode, (_, limit) in STATEMENT_MODES.items():
+                if f"{kind} {mode} {large}" not in counts:
+                    continue
+                ours = per_statement(kind, mode)
+                figures.append(
+                    Figure(
+                        f"12. per statement, {kind}, {mode}",
+                        "k instr",
+                        ours / 1e3,
+                        "python, same script",
+                        peer / 1e3,
+                        f"<= {limit:.2f}x",
+                        ours <= limit * peer,
+                    )
+                )
+    return figures
+
+
 def find_valgrind() -> str | None:
     """valgrind's path, or None after saying in one line what that changes."""
     valgrind = shutil.which("valgrind")
@@ -415,8 +513,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--peer-venv",
         type=Path,
-        required=True,
-        help="a virtualenv with Flask but not appshell, whose flask is the Flask peers'",
+        help="a virtualenv with Flask but not appshell, whose flask is the Flask peers'"
+        " (needed by all but --only statements)",
     )
     parser.add_argument("--repeat", type=int, default=15, help="runs per command (median)")
     parser.add_argument(
@@ -433,8 +531,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["commands"],
-        help="measure only the whole-command figures (1-3, 8-10)",
+        choices=["commands", "statements"],
+        help="measure only the whole-command figures (1-3, 8-10), or only figure 12's"
+        " instructions per statement",
     )
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
     return parser.parse_args()
@@ -442,6 +541,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.peer_venv is None and args.only != "statements":
+        raise SystemExit("--peer-venv is needed (all but --only statements measure Flask)")
     repeat = args.repeat
     valgrind = find_valgrind()
     started = time.perf_counter()
@@ -459,25 +560,34 @@ def main() -> None:
         )
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(work)], check=True)
         appshell = str(BIN / "appshell")
-        flask = str(args.peer_venv.resolve() / "bin" / "flask")
-        commands = whole_commands(appshell, flask, project, env)
-        # Wall times first: their warm-up runs write any bytecode still missing, which
-        # callgrind would otherwise count as compiling.
-        m = median_times(commands, work, env, repeat)
-        runs = (
-            instruction_counts(valgrind, commands, work, env, args.callgrind_repeat)
-            if valgrind
-            else {}
-        )
-        instructions = {k: int(statistics.median(v)) for k, v in runs.items()} or None
-        figures = command_figures({k: v[0] for k, v in m.items()}, instructions)
+        flask = str(args.peer_venv.resolve() / "bin" / "flask") if args.peer_venv else ""
+        figures: list[Figure] = []
+        runs: dict[str, list[int]] = {}
+        instructions = None
+        if args.only != "statements":
+            commands = whole_commands(appshell, flask, project, env)
+            # Wall times first: their warm-up runs write any bytecode still missing, which
+            # callgrind would otherwise count as compiling.
+            m = median_times(commands, work, env, repeat)
+            runs = (
+                instruction_counts(valgrind, commands, work, env, args.callgrind_repeat)
+                if valgrind
+                else {}
+            )
+            instructions = {k: int(statistics.median(v)) for k, v in runs.items()} or None
+            figures += command_figures({k: v[0] for k, v in m.items()}, instructions)
+        if args.only in (None, "statements"):
+            if valgrind:
+                figures += statement_figures(valgrind, appshell, work, env, args.callgrind_repeat)
+            else:
+                print("valgrind not found: figure 12 (per statement) is left out", file=sys.stderr)
         if args.only is None:
             figures += prompt_figures(appshell, work, env, repeat, args.prompt_repeat)
             figures += namespace_figures()
             figures.append(echo_figure(work, env, repeat))
             figures.append(rss_figure({k: v[1] for k, v in m.items()}))
 
-    callgrind_repeat = args.callgrind_repeat if instructions else None
+    callgrind_repeat = args.callgrind_repeat if instructions or valgrind else None
     print_table(figures, repeat, args.prompt_repeat, callgrind_repeat)
     print(f"\nmeasured in {time.perf_counter() - started:.0f} s")
     if args.json:

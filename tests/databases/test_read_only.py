@@ -125,6 +125,30 @@ def test_sqlite_query_only_is_set_again_at_each_transaction(tmp_path: Path) -> N
     assert _count(engine) == 1
 
 
+def test_sqlite_connection_in_a_transaction_from_before_is_read_only_from_its_next_statement(
+    tmp_path: Path,
+) -> None:
+    """A connection the pool handed out before read-only began, already in a transaction
+    (so no begin and no checkout is left to catch it), is made read-only, authorizer and
+    all, before its next statement runs."""
+    url = f"sqlite:///{tmp_path / 'notes.db'}"
+    engine = _engine(url)
+    guard = ReadOnly([Database("default", url, "sqlite", engine)])
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT count(*) FROM notes"))
+            guard.start()
+            with pytest.raises(sa.exc.OperationalError, match=REFUSED["sqlite"]):
+                conn.execute(sa.text("INSERT INTO notes (id, text) VALUES (7, 'x')"))
+            with pytest.raises(ReadOnlyError, match="refused 'PRAGMA QUERY_ONLY = OFF'"):
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
+            conn.commit()
+    finally:
+        guard.end()
+        engine.dispose()
+    assert _count(engine) == 1
+
+
 @pytest.mark.parametrize(
     "undo",
     [

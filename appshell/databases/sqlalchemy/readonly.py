@@ -9,9 +9,13 @@ This guards against mistakes; it is no security boundary (a read-only database r
   begins one by itself before a statement (psycopg after a ``COMMIT`` sent as SQL), seen by
   the driver's transaction status. A session default is set too, for what SQLAlchemy's
   connection never sees: ``engine.raw_connection()`` and ``AUTOCOMMIT``.
-- SQLite: ``PRAGMA query_only = ON``, set again at each transaction's start, and an
-  authorizer on the connection (SQLite asks it about every statement it prepares, whatever
-  the road: a cursor, ``executescript``) that forbids ``PRAGMA query_only`` switching off.
+- SQLite: ``PRAGMA query_only = ON`` and an authorizer on the connection (SQLite asks it
+  about every statement it prepares, whatever the road: a cursor, ``executescript``) that
+  forbids ``PRAGMA query_only`` switching off, both set when the pool hands the connection
+  out, or before the first statement of one handed out before the session began (the
+  dialect's execution hooks, which unlike the engine's events cost a statement next to
+  nothing). aiosqlite's connection, where no authorizer can be set from here, has
+  ``query_only`` set again at each transaction's start, and each statement's text judged.
 
 Statements that would switch read-only off are refused before they run
 (:class:`~appshell.databases.dbapi.ReadOnlyError`), judged by
@@ -88,7 +92,10 @@ class ReadOnly:
             seen.add(id(database.engine))
             hooks = _DIALECTS[database.dialect](database)
             for identifier, hook in hooks:
-                event.listen(database.engine, identifier, hook)
+                # The dialect's execution hooks first of their kind: one that runs the
+                # statement itself, as sql's does, ends the calls to the others.
+                first = identifier in _EXECUTION_HOOKS
+                event.listen(database.engine, identifier, hook, insert=first)
             self._listening.append((database.engine, hooks))
             self._engines.append(database.engine)
         from sqlalchemy.pool import Pool
@@ -151,8 +158,23 @@ def _sqlite_hooks(database: Database) -> _Hooks:
         authorize = getattr(dbapi_connection, "set_authorizer", None)
         if authorize is not None:  # sqlite3 (aiosqlite's runs in a thread of its own)
             authorize(_sqlite_authorizer)
+        record.info[_ARMED] = True
+
+    def arm_unseen(cursor: t.Any, *args: t.Any) -> None:
+        # do_execute, do_executemany: (cursor, statement, parameters, context); the
+        # connection of a statement that has no context is one the pool handed out.
+        context = args[-1]
+        if context is not None:
+            pooled = context.root_connection.connection
+            if not pooled.info.get(_ARMED):
+                handed_out(pooled.dbapi_connection, pooled, None)
+
+    def arm_unseen_no_params(cursor: t.Any, statement: str, context: t.Any) -> None:
+        arm_unseen(cursor, context)
 
     def returned(dbapi_connection: t.Any, record: t.Any) -> None:
+        record.info.pop(_ARMED, None)
+
         def undo() -> None:
             authorize = getattr(dbapi_connection, "set_authorizer", None)
             if authorize is not None:
@@ -174,16 +196,24 @@ def _sqlite_hooks(database: Database) -> _Hooks:
     def before_statement(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
         _check_statement(statement)
 
-    hooks: _Hooks = (
-        ("checkout", handed_out),
-        ("checkin", returned),
-        ("begin", begun),
-        ("handle_error", failed),
-    )
+    hooks: _Hooks = (("checkout", handed_out), ("checkin", returned), ("handle_error", failed))
+    if not database.is_async:
+        return (
+            *hooks,
+            ("do_execute", arm_unseen),
+            ("do_executemany", arm_unseen),
+            ("do_execute_no_params", arm_unseen_no_params),
+        )
     # aiosqlite's connection runs in a thread of its own, where no authorizer can be set
-    # from here: its statements' text is judged instead.
-    return (*hooks, ("before_cursor_execute", before_statement)) if database.is_async else hooks
+    # from here: query_only is set again at each transaction's start, and its statements'
+    # text is judged.
+    return (*hooks, ("begin", begun), ("before_cursor_execute", before_statement))
 
+
+#: The key of a pooled connection's ``info`` that says read-only is set on it.
+_ARMED = "appshell_read_only"
+#: The dialect's hooks around each statement (see :meth:`ReadOnly.start`).
+_EXECUTION_HOOKS = frozenset({"do_execute", "do_executemany", "do_execute_no_params"})
 
 _SQLITE_PRAGMA = 19  # sqlite3.SQLITE_PRAGMA, without importing sqlite3 for aiosqlite's sake
 

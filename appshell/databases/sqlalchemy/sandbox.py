@@ -33,7 +33,7 @@ from .aftercommit import HeldAfterCommit
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Engine
     from sqlalchemy.engine.interfaces import IsolationLevel
     from sqlalchemy.pool import Pool
 
@@ -428,15 +428,24 @@ class Sandbox:
         self._listen(Engine, "set_engine_execution_options", refuse_autocommit)
         for outer in self._outers:
             for engine, _ in outer.engines:
-                self._listen(engine, "before_cursor_execute", _refuse_earlier_connection)
+                # The dialect's execution hooks, first of their kind (insert): a hook that
+                # runs the statement itself, as sql's does, ends the calls to the others.
+                # Not the engine's cursor events, whose listeners cost every statement
+                # SQLAlchemy's slower path (see appshell.databases.sqlalchemy.echo).
+                for name in ("do_execute", "do_executemany"):
+                    self._listen(engine, name, _refuse_earlier_cursor, insert=True)
+                self._listen(engine, "do_execute_no_params", _refuse_earlier_cursor_no_params,
+                             insert=True)  # fmt: skip
                 self._listen(engine, "handle_error", sandbox_sql.hide_own_frames)
                 creator = t.cast("t.Callable[[], t.Any]", _creator_for(outer))
                 engine.pool = NullPool(creator, dialect=engine.dialect)
 
-    def _listen(self, target: t.Any, name: str, fn: t.Callable[..., t.Any]) -> None:
+    def _listen(
+        self, target: t.Any, name: str, fn: t.Callable[..., t.Any], insert: bool = False
+    ) -> None:
         from sqlalchemy import event
 
-        event.listen(target, name, fn)
+        event.listen(target, name, fn, insert=insert)
         self._listeners.append((target, name, fn))
 
     def _uninstall(self) -> None:
@@ -465,12 +474,36 @@ def _creator_for(outer: _Outer) -> t.Callable[[], sandbox_sql.SandboxConnection]
     return create
 
 
-def _refuse_earlier_connection(conn: Connection, *args: t.Any) -> None:
-    if not isinstance(conn.connection.dbapi_connection, sandbox_sql.SandboxConnection):
-        raise SandboxError(
-            "appshell's sandbox refused a statement on a connection opened before the sandbox "
-            "started; close it (session.close()) and use a new one."
-        )
+def _refuse_earlier_cursor(cursor: t.Any, *args: t.Any) -> None:
+    # do_execute and do_executemany: (cursor, statement, parameters, context).
+    _refuse_unless_sandboxed(cursor, args[-1])
+
+
+def _refuse_earlier_cursor_no_params(cursor: t.Any, statement: str, context: t.Any) -> None:
+    _refuse_unless_sandboxed(cursor, context)
+
+
+def _refuse_unless_sandboxed(cursor: t.Any, context: t.Any) -> None:
+    # The connection the statement runs on must be one the sandbox handed out (the cursor
+    # alone does not tell: an asyncio dialect's is its own adapter's), or the sandbox's own
+    # while it opens (a dialect's first connect runs its set-up statements, which the
+    # engine's events never saw).
+    if _OPENING.active:
+        return
+    if context is not None:
+        dbapi_connection = context.root_connection.connection.dbapi_connection
+        if isinstance(dbapi_connection, sandbox_sql.SandboxConnection):
+            return
+    elif isinstance(cursor, sandbox_sql.SandboxCursor):
+        return
+    _refuse_earlier_connection()
+
+
+def _refuse_earlier_connection() -> t.NoReturn:
+    raise SandboxError(
+        "appshell's sandbox refused a statement on a connection opened before the sandbox "
+        "started; close it (session.close()) and use a new one."
+    )
 
 
 def _close_async(outer: _Outer) -> None:
