@@ -345,6 +345,33 @@ def test_postgresql_statements_name_their_bind(
     assert "SELECT %(n)s + 1\n-- {'n': 41}" in err
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_dialects_first_connect_statements_are_not_the_users(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SQLAlchemy's dialect asks a new engine's first connection for its version and settings
+    # (several statements on PostgreSQL): neither counted nor echoed as the user's.
+    url = (
+        f"sqlite:///{tmp_path / 'first.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_db")
+    )
+    engine = sa.create_engine(url)
+    sql = SQLEcho()
+    detach = attach([Database("default", url, kind, engine)], sql)
+    sql.echo = True
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT 41 + 1")).scalar() == 42
+    finally:
+        detach()
+        engine.dispose()
+    err = capsys.readouterr().err
+    assert sql.count == 1, err
+    assert sql.last is not None and sql.last.sql == "SELECT 41 + 1"
+    assert err.count("-- [default]") == 1, err
+
+
 def test_sql_echo_magic_switches_echo() -> None:
     from IPython.core.interactiveshell import InteractiveShell
 

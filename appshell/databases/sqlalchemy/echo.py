@@ -89,8 +89,15 @@ def _hooks(dialect: t.Any, told: list[tuple[SQLEcho, str]]) -> _Hooks:
     """The three execution hooks of ``dialect``, each telling every ``sql`` of ``told``."""
     clock = time.perf_counter
 
-    def tell(statement: str, parameters: t.Any, began: float, many: bool, error: t.Any) -> None:
+    def tell(
+        statement: str, parameters: t.Any, began: float, many: bool, error: t.Any, context: t.Any
+    ) -> None:
         duration = clock() - began
+        if context is not None and not context.root_connection._allow_autobegin:
+            # The dialect's own statements on an engine's first connection (its version,
+            # its settings): SQLAlchemy runs them on a connection of its own that never
+            # begins a transaction, the only one made so; not the user's statements.
+            return
         for sql, name in told:
             sql.record(statement, parameters, duration, name, many=many, error=error)
 
@@ -99,9 +106,9 @@ def _hooks(dialect: t.Any, told: list[tuple[SQLEcho, str]]) -> _Hooks:
         try:
             dialect.do_execute(cursor, statement, parameters, context)
         except Exception as error:
-            tell(statement, parameters, began, False, error)
+            tell(statement, parameters, began, False, error, context)
             raise
-        tell(statement, parameters, began, False, None)
+        tell(statement, parameters, began, False, None, context)
         return True
 
     def execute_no_params(cursor: t.Any, statement: str, context: t.Any) -> bool:
@@ -109,9 +116,9 @@ def _hooks(dialect: t.Any, told: list[tuple[SQLEcho, str]]) -> _Hooks:
         try:
             dialect.do_execute_no_params(cursor, statement, context)
         except Exception as error:
-            tell(statement, None, began, False, error)
+            tell(statement, None, began, False, error, context)
             raise
-        tell(statement, None, began, False, None)
+        tell(statement, None, began, False, None, context)
         return True
 
     def executemany(cursor: t.Any, statement: str, parameters: t.Any, context: t.Any) -> bool:
@@ -119,9 +126,9 @@ def _hooks(dialect: t.Any, told: list[tuple[SQLEcho, str]]) -> _Hooks:
         try:
             dialect.do_executemany(cursor, statement, parameters, context)
         except Exception as error:
-            tell(statement, parameters, began, True, error)
+            tell(statement, parameters, began, True, error, context)
             raise
-        tell(statement, parameters, began, True, None)
+        tell(statement, parameters, began, True, None, context)
         return True
 
     return (
