@@ -122,7 +122,7 @@ class Statement:
         failed = f", failed: {self.error}" if self.error else ""
         return (
             f"<Statement on {self.database}{where}, {_duration(self.duration)}{failed}:"
-            f" {_one_line(self.sql, 80)!r} {_parameters(self)}>"
+            f" {_one_line(self.sql, 80)!r} {_parameters(self.parameters, self.many)}>"
         )
 
 
@@ -147,37 +147,35 @@ def _line_at(where: _Where | None) -> str | None:
     return None if where is None else _shown_at(where)
 
 
-def _shown_at(where: _Where) -> str:
-    """``file:line`` of a :data:`_Where`."""
+def _shown_at(where: _Where, folder: str | None = None) -> str:
+    """``file:line`` of a :data:`_Where`, the file shown relative to ``folder`` (the working
+    folder when None) where it is inside it."""
     code, offset = where
-    # Echo shows the same few lines again and again: each (code, offset)'s line number is
-    # found once (the line table is walked in Python), each file's name once per folder.
+    if folder is None:
+        folder = os.getcwd()
+    # Echo shows the same few lines again and again: each (code, offset)'s text is worked
+    # out once per folder (the line table is walked in Python).
     key = (id(code), offset)
     known = _LINES.get(key)
-    if known is None or known[0] is not code:
-        if len(_LINES) > 10_000:  # each prompt's code is new: keep no more than a session's
-            _LINES.clear()
-            _FILES.clear()
-        lineno = None
-        for start, end, line in code.co_lines():
-            if start <= offset < end:
-                lineno = line
-                break
-        if lineno is None:  # an instruction with no line of its own
-            lineno = code.co_firstlineno
-        known = _LINES[key] = (code, lineno)
-    folder = os.getcwd()
-    shown = _FILES.get((code.co_filename, folder))
-    if shown is None:
-        shown = _FILES[(code.co_filename, folder)] = _file_shown(code.co_filename)
-    return f"{shown}:{known[1]}"
+    if known is not None and known[0] is code and known[1] == folder:
+        return known[2]
+    if len(_LINES) > 10_000:  # each prompt's code is new: keep no more than a session's
+        _LINES.clear()
+    lineno = None
+    for start, end, line in code.co_lines():
+        if start <= offset < end:
+            lineno = line
+            break
+    if lineno is None:  # an instruction with no line of its own
+        lineno = code.co_firstlineno
+    shown = f"{_file_shown(code.co_filename)}:{lineno}"
+    _LINES[key] = (code, folder, shown)
+    return shown
 
 
-#: The line number of each (id of a code object, offset) shown, with the code object (so
-#: that the id stays its own).
-_LINES: dict[tuple[int, int], tuple[CodeType, int]] = {}
-#: How each file is shown, by file and working folder.
-_FILES: dict[tuple[str, str], str] = {}
+#: Each (id of a code object, offset) shown: the code object (so that the id stays its own),
+#: the folder it was shown relative to, and the ``file:line`` text.
+_LINES: dict[tuple[int, int], tuple[CodeType, str, str]] = {}
 
 
 class _Repeats:
@@ -224,6 +222,11 @@ class SQLEcho:
         #: Whether a frame of each file seen is never the user's: the walk outwards asks
         #: this once per file, not once per frame of every statement.
         self._skips: dict[str, bool] = {}
+        #: The stream echo last wrote to, and whether it is coloured (asked again when the
+        #: stream changes or echo is switched on).
+        self._colored: tuple[t.Any, bool] | None = None
+        #: The working folder echo shows files relative to (see _working_folder).
+        self._folder: str | None = None
 
     # -- what the user sees ------------------------------------------------------------------
 
@@ -237,6 +240,7 @@ class SQLEcho:
         if not isinstance(value, (bool, int)):
             raise _EchoValueError(f"sql.echo is True or False, not {value!r}")
         self._echo = bool(value)
+        self._colored = self._folder = None
 
     @property
     def count(self) -> int:
@@ -315,7 +319,25 @@ class SQLEcho:
                 if len(repeats.distinct) < 2:
                     repeats.distinct.add(_shown(parameters, _PARAMETERS_SHOWN))
         if self._echo:
-            _write(_format(_statement(done)))
+            stream = sys.stderr
+            if stream is not None:  # None: stderr closed, nowhere to echo to
+                folder = self._folder or self._working_folder()
+                _write(_format(done, self._color(stream), folder), stream)
+
+    def _working_folder(self) -> str:
+        """The working folder echo shows files relative to: read once per prompt statement
+        (or once for a script), not for every statement."""
+        folder = self._folder = os.getcwd()
+        return folder
+
+    def _color(self, stream: t.Any) -> bool:
+        """Whether echo colours what it writes to ``stream``."""
+        colored = self._colored
+        if colored is None or colored[0] is not stream:
+            from ..term import use_color
+
+            colored = self._colored = (stream, stream is sys.stderr and use_color(err=True))
+        return colored[1]
 
     def after_statement(self) -> str | None:
         """The N+1 finder, called after each prompt statement: one line for each SQL text
@@ -323,6 +345,7 @@ class SQLEcho:
         call, naming it with its count and total time; None when there is none."""
         with self._lock:
             repeats, self._repeats = self._repeats, {}
+        self._folder = None  # the next statement may run in another folder (os.chdir)
         if not self.threshold:
             return None
         lines = [
@@ -447,42 +470,48 @@ def _shown(value: t.Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _parameters(statement: Statement) -> str:
-    if statement.many:
-        sets = len(statement.parameters) if hasattr(statement.parameters, "__len__") else "?"
-        return f"{sets} parameter sets {_shown(statement.parameters, _PARAMETERS_SHOWN)}"
-    if not statement.parameters:
+def _parameters(parameters: t.Any, many: bool) -> str:
+    if many:
+        sets = len(parameters) if hasattr(parameters, "__len__") else "?"
+        return f"{sets} parameter sets {_shown(parameters, _PARAMETERS_SHOWN)}"
+    if not parameters:
         return "no parameters"
-    return _shown(statement.parameters, _PARAMETERS_SHOWN)
+    return _shown(parameters, _PARAMETERS_SHOWN)
 
 
-def _format(statement: Statement) -> str:
-    """A statement as echo prints it: a header (database, the user's line, duration), the
-    SQL as the ORM wrote it, then its parameters (and its error, if it failed)."""
-    from ..term import use_color
-
-    color = use_color(err=True)
-    where = f"  {statement.line}" if statement.line else ""
-    header = f"-- [{statement.database}]{where}  {_duration(statement.duration)}"
-    sql = "\n".join(line.rstrip() for line in statement.sql.strip().splitlines())
-    footer = f"-- {_parameters(statement)}"
-    failed = f"-- failed: {statement.error}" if statement.error else None
+def _format(done: _Last, color: bool, folder: str) -> str:
+    """A statement as echo prints it: a header (database, the user's line, its file shown
+    relative to ``folder``, duration), the SQL as the ORM wrote it, then its parameters (and
+    its error, if it failed)."""
+    text, parameters, duration, database, at, many, error = done
+    where = f"  {_shown_at(at, folder)}" if at is not None else ""
+    header = f"-- [{database}]{where}  {_duration(duration)}"
+    sql = _TEXTS.get(text)
+    if sql is None:  # an ORM echoes the same few texts again and again: each tidied once
+        if len(_TEXTS) >= 1024:
+            _TEXTS.clear()
+        sql = _TEXTS[text] = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    footer = f"-- {_parameters(parameters, many)}"
     if color:
         header, footer = _paint(header, "36"), _paint(footer, "2")
-        failed = failed and _paint(failed, "31")
-    return "\n".join(part for part in (header, sql, footer, failed) if part)
+    if error:
+        failed = f"-- failed: {error}"
+        return f"{header}\n{sql}\n{footer}\n{_paint(failed, '31') if color else failed}"
+    return f"{header}\n{sql}\n{footer}" if sql else f"{header}\n{footer}"
+
+
+#: Each SQL text echoed, as shown (see :func:`_format`).
+_TEXTS: dict[str, str] = {}
 
 
 def _paint(text: str, code: str) -> str:
     return f"\x1b[{code}m{text}\x1b[0m"
 
 
-def _write(text: str) -> None:
-    stream = sys.stderr
-    if stream is None:  # stderr closed: nowhere to echo to
-        return
+def _write(text: str, stream: t.Any) -> None:
     stream.write(text + "\n")
-    stream.flush()
+    if not getattr(stream, "line_buffering", False):  # a terminal's stderr shows it now
+        stream.flush()
 
 
 def register_ipython_magic(shell: t.Any, sql: SQLEcho) -> None:

@@ -68,12 +68,21 @@ def judge(sql: str) -> list[Judged] | None:
     """What ``sql`` does to its transaction: None when it is one statement whose first word
     touches no transaction (the cheap answer for nearly every statement), else one
     ``(kind, words)`` pair per statement in it."""
+    if sql in _PLAIN:  # an ORM's statements are the same few strings again and again
+        return None
     if ";" not in sql:
         first = _FIRST_WORD.match(sql)
         if first is None or first.group(1).upper() not in _WATCHED:
+            if len(_PLAIN) >= 4096:
+                _PLAIN.clear()
+            _PLAIN.add(sql)
             return None
     found = [(_kind(words), " ".join(words)) for words in statement_words(sql)]
     return found or None
+
+
+#: Statements :func:`judge` found to touch no transaction (a bounded cache).
+_PLAIN: set[str] = set()
 
 
 def statement_words(sql: str) -> list[list[str]]:

@@ -368,7 +368,8 @@ def test_the_dialects_first_connect_statements_are_not_the_users(
         engine.dispose()
     err = capsys.readouterr().err
     assert sql.count == 1, err
-    assert sql.last is not None and sql.last.sql == "SELECT 41 + 1"
+    assert sql.last is not None
+    assert sql.last.sql == "SELECT 41 + 1"
     assert err.count("-- [default]") == 1, err
 
 

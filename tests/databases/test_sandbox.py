@@ -337,7 +337,8 @@ def test_a_connection_from_before_the_sandbox_is_refused(db_url: str) -> None:
 
 def test_mysql_ddl_is_refused_before_it_runs(sandboxed: tuple[sa.Engine, Sandbox]) -> None:
     engine, sandbox = sandboxed
-    sandbox._outers[0].dialect_name = "mysql"  # MySQL itself is not installed here
+    outer = sandbox._outers[0]  # MySQL itself is not installed here
+    outer.dialect_name, outer.implicit_commits = "mysql", True
     with engine.connect() as conn:
         with pytest.raises(SandboxError, match="mysql commits the open transaction"):
             conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")

@@ -108,7 +108,12 @@ def _hooks(dialect: t.Any, told: list[tuple[SQLEcho, str]]) -> _Hooks:
         except Exception as error:
             tell(statement, parameters, began, False, error, context)
             raise
-        tell(statement, parameters, began, False, None, context)
+        # The common case told here, not through tell(): one frame fewer for echo's walk
+        # to the user's line, and one call fewer for every statement.
+        duration = clock() - began
+        if context is None or context.root_connection._allow_autobegin:
+            for sql, name in told:
+                sql.record(statement, parameters, duration, name)
         return True
 
     def execute_no_params(cursor: t.Any, statement: str, context: t.Any) -> bool:

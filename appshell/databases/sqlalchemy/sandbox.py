@@ -49,6 +49,8 @@ class _Outer:
         self.names = names
         self.engine = engine
         self.dialect_name: str = engine.dialect.name
+        #: Whether the database commits by itself before DDL (MySQL, MariaDB).
+        self.implicit_commits = self.dialect_name in ("mysql", "mariadb")
         self.is_async = is_async
         self.wait = wait
         self.old_pool: Pool = engine.pool
@@ -59,6 +61,9 @@ class _Outer:
         self.real: t.Any = None
         self.saved_attrs: dict[str, t.Any] = {}
         self.saved_level: str | None = None
+        #: Whether the real connection is inside a transaction, as its driver says (None:
+        #: it cannot say); see appshell.databases.sqlalchemy.sandbox_connection.
+        self.in_transaction: t.Callable[[], bool | None] = _cannot_say
         self.turn = threading.Condition(threading.RLock())
         self.owner: int | None = None
         self.depth = 0
@@ -74,11 +79,6 @@ class _Outer:
         self.advanced: list[str] = []
 
     @property
-    def implicit_commits(self) -> bool:
-        """Whether the database commits by itself before DDL (MySQL, MariaDB)."""
-        return self.dialect_name in ("mysql", "mariadb")
-
-    @property
     def label(self) -> str:
         return ", ".join(repr(n) for n in self.names)
 
@@ -91,6 +91,7 @@ class _Outer:
         finally:
             _OPENING.active = False
         self.real = self.fairy.dbapi_connection
+        self.in_transaction = sandbox_sql.transaction_probe(self.real)
         if self.is_async:
             import asyncio
 
@@ -103,11 +104,14 @@ class _Outer:
         if self.saved_level == "AUTOCOMMIT" or self.driver_autocommits():
             self.fairy.close()
             self.fairy = self.real = None
+            self.in_transaction = _cannot_say
             raise SandboxError(_autocommit_engine(self.label))
         if sandbox_sql.in_transaction(self.real) is not False:
             self.real.rollback()
-        # In driver autocommit, the only transaction is the one this BEGIN starts.
-        self.engine.dialect.set_isolation_level(self.real, "AUTOCOMMIT")
+        # In driver autocommit, the only transaction is the one this BEGIN starts. The
+        # dialect's class method: the instance's refuses AUTOCOMMIT (Sandbox._guard_isolation).
+        dialect = self.engine.dialect
+        type(dialect).set_isolation_level(dialect, self.real, "AUTOCOMMIT")
         if self.dialect_name == "postgresql":
             self.sequences = self.read_sequences()
         self.run("BEGIN")
@@ -167,7 +171,8 @@ class _Outer:
                     advanced = [n for n, v in after.items() if v != self.sequences.get(n, v)]
                 if self.saved_level is not None:
                     level = t.cast("IsolationLevel", self.saved_level)
-                    self.engine.dialect.set_isolation_level(self.real, level)
+                    dialect = self.engine.dialect
+                    type(dialect).set_isolation_level(dialect, self.real, level)
                 for attr, value in self.saved_attrs.items():
                     setattr(self.real, attr, value)
                 self.fairy.close()
@@ -175,6 +180,7 @@ class _Outer:
                 self.fairy.invalidate()
         finally:
             self.fairy = self.real = None
+            self.in_transaction = _cannot_say
             # A stand-in that outlives the session (a Session the app's teardown never
             # closed) is refused from now on; its rollback and close do nothing.
             self.finished = True
@@ -190,6 +196,7 @@ class _Outer:
                 self.fairy.invalidate()
         finally:
             self.fairy = self.real = None
+            self.in_transaction = _cannot_say
             self.finished = True
 
     # -- turns: one thread at a time ------------------------------------------------------
@@ -224,7 +231,7 @@ class _Outer:
 
     def verify(self, error: BaseException | None) -> None:
         """After a statement: is the outer transaction still open on the server?"""
-        if sandbox_sql.in_transaction(self.real) is False:
+        if self.in_transaction() is False:
             how = "the server closed the connection" if error else "its transaction was ended"
             self.ended = f"{how} ({error})" if error else how
             self.check()
@@ -271,6 +278,8 @@ class Sandbox:
         self.wait = wait
         self._outers: list[_Outer] = []
         self._listeners: list[tuple[t.Any, str, t.Callable[..., t.Any]]] = []
+        #: What puts back the dialect methods the sandbox replaced (see _guard_isolation).
+        self._restores: list[t.Callable[[], None]] = []
         self._started = False
         self._after_commit = HeldAfterCommit()
         self._stop_drivers: t.Callable[[], None] | None = None
@@ -403,7 +412,6 @@ class Sandbox:
             ) from None
 
     def _install(self) -> None:
-        from sqlalchemy.engine import Engine
         from sqlalchemy.pool import NullPool, Pool
 
         def refuse_outside(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
@@ -416,18 +424,10 @@ class Sandbox:
                 f"databases: {found}); use the app's own engines inside a sandbox."
             )
 
-        def refuse_autocommit(target: t.Any, options: t.Mapping[str, t.Any]) -> None:
-            if options.get("isolation_level") == "AUTOCOMMIT":
-                raise SandboxError(
-                    "appshell's sandbox refused isolation_level='AUTOCOMMIT': every statement "
-                    "would commit by itself, outside the sandbox."
-                )
-
         self._listen(Pool, "checkout", refuse_outside)
-        self._listen(Engine, "set_connection_execution_options", refuse_autocommit)
-        self._listen(Engine, "set_engine_execution_options", refuse_autocommit)
         for outer in self._outers:
             for engine, _ in outer.engines:
+                self._guard_isolation(engine.dialect)
                 # The dialect's execution hooks, first of their kind (insert): a hook that
                 # runs the statement itself, as sql's does, ends the calls to the others.
                 # Not the engine's cursor events, whose listeners cost every statement
@@ -448,15 +448,76 @@ class Sandbox:
         event.listen(target, name, fn, insert=insert)
         self._listeners.append((target, name, fn))
 
+    def _guard_isolation(self, dialect: t.Any) -> None:
+        """Refuse AUTOCOMMIT wherever SQLAlchemy sets an isolation level on ``dialect``'s
+        connections: an engine's or a connection's execution options (refused when given)
+        and the dialect's own switch (what both end in, for every driver).
+
+        On the dialect object, not as the ``Engine`` class's execution-option events: any
+        listener of an engine's connection events sends every statement down SQLAlchemy's
+        slower path (about 25 k instructions a statement)."""
+        if "set_isolation_level" in vars(dialect):
+            return  # this dialect is already guarded (two engines, one dialect)
+        originals = {
+            name: getattr(dialect, name)
+            for name in (
+                "set_engine_execution_options",
+                "set_connection_execution_options",
+                "set_isolation_level",
+            )
+        }
+
+        def set_engine_execution_options(engine: t.Any, options: t.Mapping[str, t.Any]) -> None:
+            _refuse_autocommit(options.get("isolation_level"))
+            originals["set_engine_execution_options"](engine, options)
+
+        def set_connection_execution_options(
+            connection: t.Any, options: t.Mapping[str, t.Any]
+        ) -> None:
+            _refuse_autocommit(options.get("isolation_level"))
+            originals["set_connection_execution_options"](connection, options)
+
+        def set_isolation_level(dbapi_connection: t.Any, level: str) -> None:
+            _refuse_autocommit(level)
+            originals["set_isolation_level"](dbapi_connection, level)
+
+        guards = {
+            "set_engine_execution_options": set_engine_execution_options,
+            "set_connection_execution_options": set_connection_execution_options,
+            "set_isolation_level": set_isolation_level,
+        }
+        for name, guard in guards.items():
+            setattr(dialect, name, guard)
+
+        def restore() -> None:
+            for name in guards:
+                vars(dialect).pop(name, None)
+
+        self._restores.append(restore)
+
     def _uninstall(self) -> None:
         from sqlalchemy import event
 
+        while self._restores:
+            self._restores.pop()()
         for outer in self._outers:
             for engine, pool in outer.engines:
                 engine.pool = pool
         while self._listeners:
             target, name, fn = self._listeners.pop()
             event.remove(target, name, fn)
+
+
+def _cannot_say() -> None:
+    return None
+
+
+def _refuse_autocommit(level: t.Any) -> None:
+    if isinstance(level, str) and level.replace("_", " ").upper() == "AUTOCOMMIT":
+        raise SandboxError(
+            "appshell's sandbox refused isolation_level='AUTOCOMMIT': every statement "
+            "would commit by itself, outside the sandbox."
+        )
 
 
 def _autocommit_engine(label: str) -> str:
@@ -476,26 +537,26 @@ def _creator_for(outer: _Outer) -> t.Callable[[], sandbox_sql.SandboxConnection]
 
 def _refuse_earlier_cursor(cursor: t.Any, *args: t.Any) -> None:
     # do_execute and do_executemany: (cursor, statement, parameters, context).
-    _refuse_unless_sandboxed(cursor, args[-1])
+    if type(cursor) is not sandbox_sql.SandboxCursor:
+        _refuse_unless_sandboxed(args[-1])
 
 
 def _refuse_earlier_cursor_no_params(cursor: t.Any, statement: str, context: t.Any) -> None:
-    _refuse_unless_sandboxed(cursor, context)
+    if type(cursor) is not sandbox_sql.SandboxCursor:
+        _refuse_unless_sandboxed(context)
 
 
-def _refuse_unless_sandboxed(cursor: t.Any, context: t.Any) -> None:
-    # The connection the statement runs on must be one the sandbox handed out (the cursor
-    # alone does not tell: an asyncio dialect's is its own adapter's), or the sandbox's own
-    # while it opens (a dialect's first connect runs its set-up statements, which the
-    # engine's events never saw).
+def _refuse_unless_sandboxed(context: t.Any) -> None:
+    # The statement's cursor is not the sandbox's: its connection must still be one the
+    # sandbox handed out (an asyncio dialect's cursor is its own adapter's), or the
+    # sandbox's own while it opens (a dialect's first connect runs its set-up statements,
+    # which the engine's events never saw).
     if _OPENING.active:
         return
     if context is not None:
         dbapi_connection = context.root_connection.connection.dbapi_connection
         if isinstance(dbapi_connection, sandbox_sql.SandboxConnection):
             return
-    elif isinstance(cursor, sandbox_sql.SandboxCursor):
-        return
     _refuse_earlier_connection()
 
 

@@ -91,18 +91,24 @@ _IMPLICIT_COMMIT = {
 
 def in_transaction(real: t.Any) -> bool | None:
     """Whether the driver says ``real`` is inside a transaction (None: it cannot say)."""
+    return transaction_probe(real)()
+
+
+def transaction_probe(real: t.Any) -> t.Callable[[], bool | None]:
+    """What asks the driver whether ``real`` is inside a transaction (None: it cannot say),
+    worked out once per connection: the sandbox asks after every statement."""
     driver = getattr(real, "driver_connection", real)
-    state = getattr(driver, "in_transaction", None)  # sqlite3, aiosqlite
-    if isinstance(state, bool):
-        return state
+    if isinstance(getattr(driver, "in_transaction", None), bool):  # sqlite3, aiosqlite
+        return lambda: driver.in_transaction
     info = getattr(driver, "info", None)  # psycopg 3
-    status = getattr(info, "transaction_status", None)
-    if status is not None:
-        return bool(status.name in ("ACTIVE", "INTRANS", "INERROR")) and not driver.closed
+    if info is not None and getattr(info, "transaction_status", None) is not None:
+        return lambda: (
+            info.transaction_status.name in ("ACTIVE", "INTRANS", "INERROR") and not driver.closed
+        )
     is_in = getattr(driver, "is_in_transaction", None)  # asyncpg
     if callable(is_in):
-        return bool(is_in())
-    return None
+        return lambda: bool(is_in())
+    return lambda: None
 
 
 class SandboxConnection:
@@ -114,7 +120,9 @@ class SandboxConnection:
         self._closed = False
 
     def cursor(self, *args: t.Any, **kwargs: t.Any) -> SandboxCursor:
-        self._usable()
+        outer = self._outer  # made for every statement: the common case in a few steps
+        if self._closed or outer.finished or outer.ended is not None:
+            self._usable()
         return SandboxCursor(self, self._outer.real.cursor(*args, **kwargs))
 
     def commit(self) -> None:
@@ -191,23 +199,29 @@ class SandboxConnection:
     # -- one statement --------------------------------------------------------------------
     def _run(self, cursor: t.Any, method: str, statement: str, args: t.Any, kwargs: t.Any) -> bool:
         """Run one statement; False when it was a transaction switch handled here instead."""
-        self._usable()
+        # Run for every statement: the common case (an open sandbox, a statement that
+        # switches nothing, a savepoint begun) is kept to a few steps.
+        outer = self._outer
+        if self._closed or outer.finished or outer.ended is not None:
+            self._usable()
         if isinstance(statement, str):
             judged = judge(statement)
-            if judged is not None or self._outer.implicit_commits:
+            if judged is not None or outer.implicit_commits:
                 switch = self._switch(judged or [], statement)
                 if switch is not None:
                     switch()
                     return False
         try:
-            self._outer.savepoints.begin(self)
+            if self.savepoint is None:
+                outer.savepoints.begin(self)
             getattr(cursor, method)(statement, *args, **kwargs)
         except BaseException as error:
-            self._outer.verify(error)
+            outer.verify(error)
             raise
         if not (isinstance(statement, str) and statement.startswith(SAVEPOINT_SQL)):
-            self._outer.statements += 1  # the user's statements, not the ORM's savepoints
-        self._outer.verify(None)
+            outer.statements += 1  # the user's statements, not the ORM's savepoints
+        if outer.in_transaction() is False:
+            outer.verify(None)
         return True
 
     def _switch(
