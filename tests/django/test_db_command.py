@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -321,3 +322,114 @@ def test_sigkill_mid_write_in_a_sandbox_leaves_nothing_committed(project: Projec
     process.communicate(timeout=60)
     assert process.returncode == -signal.SIGKILL
     assert project.contents() == before
+
+
+#: A backend of the project's own, imported only when the script names it (so its class is
+#: made after the sandbox began): each message a file in ``outgoing/``, as an HTTP API's
+#: backend would post it.
+OWN_BACKEND = """\
+from pathlib import Path
+
+from django.core.mail.backends.base import BaseEmailBackend
+
+
+class DropBackend(BaseEmailBackend):
+    def send_messages(self, messages):
+        Path("outgoing").mkdir(exist_ok=True)
+        for message in messages:
+            Path("outgoing", message.subject).write_bytes(message.message().as_bytes())
+        return len(messages)
+"""
+
+NAMED_BACKENDS = """\
+from django.conf import settings
+from django.core import mail
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from blog.models import Post
+
+Post.objects.create(title="announced")
+smtp = get_connection("django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port={port})
+EmailMessage("smtp", "b", "a@example.com", ["b@example.com"], connection=smtp).send()
+with get_connection(settings.NEWSLETTER_BACKEND, file_path="sent") as files:
+    files.send_messages([EmailMessage("files", "b", "a@example.com", ["c@example.com"])])
+own = get_connection("newsletter.DropBackend")
+own.send_messages([EmailMessage("own", "b", "a@example.com", ["d@example.com"])])
+with SMTPBackend(host="127.0.0.1", port={port}) as direct:
+    direct.send_messages([EmailMessage("direct", "b", "a@example.com", ["e@example.com"])])
+print(sorted(m.subject for m in mail.outbox))
+"""
+
+
+def _refusing_port() -> tuple[socket.socket, int]:
+    """A loopback port bound but never listening: an SMTP backend that connects to it fails
+    at once (connection refused), so a message that went out would fail the script."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    return closed, closed.getsockname()[1]
+
+
+def test_a_mail_backend_the_script_names_itself_sends_nothing(tmp_path: Path) -> None:
+    """SMTP through get_connection(path) and EmailMessage(connection=...), a backend path
+    from a setting of the project's own, a backend class of the project's imported during
+    the session, an SMTP backend made from its class: each keeps its message in the outbox,
+    counted on the end line, and opens nothing (before, each sent: the SMTP ones failed on a
+    refused port, the others wrote their files)."""
+    project = migrated_project(tmp_path / "site", "sqlite")
+    with (project.folder / "mysite" / "settings.py").open("a") as settings:
+        settings.write('NEWSLETTER_BACKEND = "django.core.mail.backends.filebased.EmailBackend"\n')
+    (project.folder / "newsletter.py").write_text(OWN_BACKEND)
+    closed, port = _refusing_port()
+    with closed:
+        (project.folder / "script.py").write_text(NAMED_BACKENDS.format(port=port))
+        before = project.contents()
+        done = appshell(project, "shell", "--sandbox", "script.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "['direct', 'files', 'own', 'smtp']\n"
+    assert done.stderr.splitlines()[-1].endswith(
+        "; 4 emails not sent (Django's mail went to django.core.mail.outbox)"
+    )
+    # The file backend's constructor makes its folder; nothing is written into it.
+    assert list((project.folder / "sent").glob("*")) == []
+    assert not (project.folder / "outgoing").exists()
+    assert project.contents() == before
+
+
+def test_mail_through_mailers_goes_to_the_outbox(tmp_path: Path) -> None:
+    """Django 6.1's MAILERS: each alias's backend is Django's in-memory one in a sandbox, as
+    Django's own test set-up makes it, and the end line counts what was kept (before, the
+    sandbox could not start on a project that defines MAILERS)."""
+    import django
+
+    if django.VERSION < (6, 1):
+        pytest.skip(f"MAILERS came in Django 6.1; this is {django.get_version()}")
+    project = migrated_project(tmp_path / "site", "sqlite")
+    closed, port = _refusing_port()
+    with (project.folder / "mysite" / "settings.py").open("a") as settings:
+        settings.write(
+            "MAILERS = {\n"
+            '    "default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend",'
+            ' "OPTIONS": {"file_path": "sent"}},\n'
+            '    "newsletter": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",'
+            f' "OPTIONS": {{"host": "127.0.0.1", "port": {port}}}}},\n'
+            "}\n"
+        )
+    (project.folder / "script.py").write_text(
+        "from django.core import mail\n"
+        "mail.send_mail('default', 'b', 'a@example.com', ['b@example.com'])\n"
+        "mail.EmailMessage('alias', 'b', to=['c@example.com']).send(using='newsletter')\n"
+        "mail.mailers['newsletter'].send_messages([mail.EmailMessage('direct', 'b',"
+        " to=['d@example.com'])])\n"
+        "print(sorted((m.subject, m.sent_using) for m in mail.outbox))\n"
+    )
+    with closed:
+        done = appshell(project, "shell", "--sandbox", "script.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "[('alias', 'newsletter'), ('default', 'default'), ('direct', 'newsletter')]\n"
+    )
+    assert done.stderr.splitlines()[-1] == (
+        "appshell: Sandbox: rolled back 0 statements on 1 database (default);"
+        " 3 emails not sent (Django's mail went to django.core.mail.outbox)"
+    )
+    assert not (project.folder / "sent").exists()
