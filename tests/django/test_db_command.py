@@ -289,35 +289,115 @@ def test_a_missing_script_is_said_before_the_project_loads(tmp_path: Path) -> No
     assert done.stderr == "Error: Cannot run 'nosuch.py': there is no such file.\n"
 
 
-def test_sigkill_mid_write_in_a_sandbox_leaves_nothing_committed(project: Project) -> None:
-    """Killed with no chance to roll back, after an ORM write, raw SQL with a COMMIT of its
-    own (a savepoint) and, on SQLite, an executescript(): the database finds nothing
-    committed (SQLite's journal, PostgreSQL's dropped connection)."""
-    script = (
-        "import time\nfrom django.db import connection\nfrom blog.models import Post\n"
+#: The start of each script the SIGKILL test kills: ``written(evidence)`` prints that the
+#: write is done (with what the script sees of it), then waits on stdin for the kill.
+KILLED = """\
+import sys
+from django.db import connection, transaction
+from blog.models import Post
+from shop.models import Item
+
+
+def written(evidence):
+    print("written", evidence, flush=True)
+    sys.stdin.read()
+
+
+"""
+
+#: Each kind of write (its code, and the evidence it prints once done).
+WRITES = {
+    "save": (
+        "Post(title='x').save()\n"
+        "first = Post.objects.get(title='first')\n"
+        "first.title = 'renamed'\n"
+        "first.save()\n"
+        "written(sorted(Post.objects.values_list('title', flat=True)))\n",
+        "['renamed', 'x']",
+    ),
+    "atomic": (  # killed inside the app's own transaction.atomic(), after a write outside it
         "Post.objects.create(title='x')\n"
+        "with transaction.atomic():\n"
+        "    Item.objects.create(name='cup')\n"
+        "    written((Post.objects.count(), Item.objects.count()))\n",
+        "(2, 2)",
+    ),
+    "bulk_create": (
+        "Item.objects.bulk_create([Item(name=f'n{i}', price=i) for i in range(100)])\n"
+        "written(Item.objects.count())\n",
+        "101",
+    ),
+    "update": (
+        "Item.objects.update(price=7)\n"
+        "written([int(p) for p in Item.objects.values_list('price', flat=True)])\n",
+        "[7]",
+    ),
+    "delete": (
+        "Post.objects.all().delete()\n"
+        "Item.objects.filter(name='pen').delete()\n"
+        "written((Post.objects.count(), Item.objects.count()))\n",
+        "(0, 0)",
+    ),
+    "raw_sql": (  # with a COMMIT of its own, which the sandbox makes a savepoint
         "with connection.cursor() as cursor:\n"
-        '    cursor.execute("UPDATE shop_item SET price = 1")\n'
-        '    cursor.execute("COMMIT")\n'
-    )
-    if project.database == "sqlite":
-        script += (
-            "connection.connection.executescript("
-            '"DELETE FROM blog_post; COMMIT; CREATE TABLE extra (id integer);")\n'
-        )
-    script += "print('saved', flush=True)\ntime.sleep(60)\n"
-    (project.folder / "script.py").write_text(script)
+        "    cursor.execute('UPDATE shop_item SET price = 1')\n"
+        "    cursor.execute('COMMIT')\n"
+        "    cursor.execute('SELECT price FROM shop_item')\n"
+        "    written(int(cursor.fetchone()[0]))\n",
+        "1",
+    ),
+    "ddl": (
+        "with connection.cursor() as cursor:\n"
+        "    cursor.execute('CREATE TABLE extra (id integer)')\n"
+        "    cursor.execute('INSERT INTO extra VALUES (1)')\n"
+        "    cursor.execute('SELECT count(*) FROM extra')\n"
+        "    written(cursor.fetchone()[0])\n",
+        "1",
+    ),
+    "executescript": (  # SQLite's driver only
+        "connection.ensure_connection()\n"
+        "connection.connection.executescript(\n"
+        "    'DELETE FROM blog_post; COMMIT; CREATE TABLE extra (id integer);'\n"
+        "    ' INSERT INTO extra VALUES (1); END TRANSACTION;'\n"
+        ")\n"
+        "written(Post.objects.count())\n",
+        "0",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("database", "kind"),
+    [("sqlite", kind) for kind in WRITES]
+    + [("postgresql", kind) for kind in WRITES if kind != "executescript"],
+    ids=lambda value: str(value),
+)
+def test_sigkill_mid_write_in_a_sandbox_leaves_nothing_committed(
+    request: pytest.FixtureRequest, tmp_path: Path, database: str, kind: str
+) -> None:
+    """Killed with no chance to roll back, once each kind of write is done (as far as the
+    script can see), the database finds nothing committed: SQLite's journal, PostgreSQL's
+    dropped connection."""
+    url = "sqlite" if database == "sqlite" else request.getfixturevalue("postgres_db")
+    project = migrated_project(tmp_path / "site", url)
+    code, evidence = WRITES[kind]
+    (project.folder / "script.py").write_text(KILLED + code)
     before = project.contents()
     process = subprocess.Popen(
         [str(APPSHELL), "--app", "mysite.settings", "shell", "--sandbox", "script.py"],
         cwd=project.folder,
         env=project.env,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert process.stdout is not None
-    assert process.stdout.readline() == "saved\n"
+    line = process.stdout.readline()
+    if line != f"written {evidence}\n":
+        process.kill()
+        _, err = process.communicate(timeout=60)
+        pytest.fail(f"the script did not write as expected: {line!r}\n{err}")
     process.kill()
     process.communicate(timeout=60)
     assert process.returncode == -signal.SIGKILL
