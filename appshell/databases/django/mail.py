@@ -8,11 +8,13 @@ catches what a setting cannot reach: a backend the app or the script names itsel
 project's own, ``SMTPBackend(host=...)`` made from its class). Every email backend class,
 those defined already and those imported while the sandbox lasts, has its ``send_messages``
 keep the messages in the outbox and its ``open``/``close`` do nothing (an SMTP backend would
-connect and log in, a file backend create its file). Redirected rather than refused: a dry
-run goes on to its end and shows what it would have sent, as the app's tests would see it.
+connect and log in, a file backend create its file; a backend's constructor still runs, so a
+file backend made in the session still makes its folder). Redirected rather than refused: a
+dry run goes on to its end and shows what it would have sent, as the app's tests would see.
 
-Mail sent some other way (``smtplib`` itself, an HTTP API called without a Django backend)
-is not Django's mail: the banner names HTTP calls among what a sandbox does not hold back.
+Mail sent some other way (``smtplib`` itself, an HTTP API called without a Django backend, a
+``connection`` that is no ``BaseEmailBackend``) is not Django's mail: the banner names HTTP
+calls among what a sandbox does not hold back.
 """
 
 from __future__ import annotations
