@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -288,36 +289,227 @@ def test_a_missing_script_is_said_before_the_project_loads(tmp_path: Path) -> No
     assert done.stderr == "Error: Cannot run 'nosuch.py': there is no such file.\n"
 
 
-def test_sigkill_mid_write_in_a_sandbox_leaves_nothing_committed(project: Project) -> None:
-    """Killed with no chance to roll back, after an ORM write, raw SQL with a COMMIT of its
-    own (a savepoint) and, on SQLite, an executescript(): the database finds nothing
-    committed (SQLite's journal, PostgreSQL's dropped connection)."""
-    script = (
-        "import time\nfrom django.db import connection\nfrom blog.models import Post\n"
+#: The start of each script the SIGKILL test kills: ``written(evidence)`` prints that the
+#: write is done (with what the script sees of it), then waits on stdin for the kill.
+KILLED = """\
+import sys
+from django.db import connection, transaction
+from blog.models import Post
+from shop.models import Item
+
+
+def written(evidence):
+    print("written", evidence, flush=True)
+    sys.stdin.read()
+
+
+"""
+
+#: Each kind of write (its code, and the evidence it prints once done).
+WRITES = {
+    "save": (
+        "Post(title='x').save()\n"
+        "first = Post.objects.get(title='first')\n"
+        "first.title = 'renamed'\n"
+        "first.save()\n"
+        "written(sorted(Post.objects.values_list('title', flat=True)))\n",
+        "['renamed', 'x']",
+    ),
+    "atomic": (  # killed inside the app's own transaction.atomic(), after a write outside it
         "Post.objects.create(title='x')\n"
+        "with transaction.atomic():\n"
+        "    Item.objects.create(name='cup')\n"
+        "    written((Post.objects.count(), Item.objects.count()))\n",
+        "(2, 2)",
+    ),
+    "bulk_create": (
+        "Item.objects.bulk_create([Item(name=f'n{i}', price=i) for i in range(100)])\n"
+        "written(Item.objects.count())\n",
+        "101",
+    ),
+    "update": (
+        "Item.objects.update(price=7)\n"
+        "written([int(p) for p in Item.objects.values_list('price', flat=True)])\n",
+        "[7]",
+    ),
+    "delete": (
+        "Post.objects.all().delete()\n"
+        "Item.objects.filter(name='pen').delete()\n"
+        "written((Post.objects.count(), Item.objects.count()))\n",
+        "(0, 0)",
+    ),
+    "raw_sql": (  # with a COMMIT of its own, which the sandbox makes a savepoint
         "with connection.cursor() as cursor:\n"
-        '    cursor.execute("UPDATE shop_item SET price = 1")\n'
-        '    cursor.execute("COMMIT")\n'
-    )
-    if project.database == "sqlite":
-        script += (
-            "connection.connection.executescript("
-            '"DELETE FROM blog_post; COMMIT; CREATE TABLE extra (id integer);")\n'
-        )
-    script += "print('saved', flush=True)\ntime.sleep(60)\n"
-    (project.folder / "script.py").write_text(script)
+        "    cursor.execute('UPDATE shop_item SET price = 1')\n"
+        "    cursor.execute('COMMIT')\n"
+        "    cursor.execute('SELECT price FROM shop_item')\n"
+        "    written(int(cursor.fetchone()[0]))\n",
+        "1",
+    ),
+    "ddl": (
+        "with connection.cursor() as cursor:\n"
+        "    cursor.execute('CREATE TABLE extra (id integer)')\n"
+        "    cursor.execute('INSERT INTO extra VALUES (1)')\n"
+        "    cursor.execute('SELECT count(*) FROM extra')\n"
+        "    written(cursor.fetchone()[0])\n",
+        "1",
+    ),
+    "executescript": (  # SQLite's driver only
+        "connection.ensure_connection()\n"
+        "connection.connection.executescript(\n"
+        "    'DELETE FROM blog_post; COMMIT; CREATE TABLE extra (id integer);'\n"
+        "    ' INSERT INTO extra VALUES (1); END TRANSACTION;'\n"
+        ")\n"
+        "written(Post.objects.count())\n",
+        "0",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("database", "kind"),
+    [("sqlite", kind) for kind in WRITES]
+    + [("postgresql", kind) for kind in WRITES if kind != "executescript"],
+    ids=lambda value: str(value),
+)
+def test_sigkill_mid_write_in_a_sandbox_leaves_nothing_committed(
+    request: pytest.FixtureRequest, tmp_path: Path, database: str, kind: str
+) -> None:
+    """Killed with no chance to roll back, once each kind of write is done (as far as the
+    script can see), the database finds nothing committed: SQLite's journal, PostgreSQL's
+    dropped connection."""
+    url = "sqlite" if database == "sqlite" else request.getfixturevalue("postgres_db")
+    project = migrated_project(tmp_path / "site", url)
+    code, evidence = WRITES[kind]
+    (project.folder / "script.py").write_text(KILLED + code)
     before = project.contents()
     process = subprocess.Popen(
         [str(APPSHELL), "--app", "mysite.settings", "shell", "--sandbox", "script.py"],
         cwd=project.folder,
         env=project.env,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert process.stdout is not None
-    assert process.stdout.readline() == "saved\n"
+    line = process.stdout.readline()
+    if line != f"written {evidence}\n":
+        process.kill()
+        _, err = process.communicate(timeout=60)
+        pytest.fail(f"the script did not write as expected: {line!r}\n{err}")
     process.kill()
     process.communicate(timeout=60)
     assert process.returncode == -signal.SIGKILL
     assert project.contents() == before
+
+
+#: A backend of the project's own, imported only when the script names it (so its class is
+#: made after the sandbox began): each message a file in ``outgoing/``, as an HTTP API's
+#: backend would post it.
+OWN_BACKEND = """\
+from pathlib import Path
+
+from django.core.mail.backends.base import BaseEmailBackend
+
+
+class DropBackend(BaseEmailBackend):
+    def send_messages(self, messages):
+        Path("outgoing").mkdir(exist_ok=True)
+        for message in messages:
+            Path("outgoing", message.subject).write_bytes(message.message().as_bytes())
+        return len(messages)
+"""
+
+NAMED_BACKENDS = """\
+from django.conf import settings
+from django.core import mail
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from blog.models import Post
+
+Post.objects.create(title="announced")
+smtp = get_connection("django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port={port})
+EmailMessage("smtp", "b", "a@example.com", ["b@example.com"], connection=smtp).send()
+with get_connection(settings.NEWSLETTER_BACKEND, file_path="sent") as files:
+    files.send_messages([EmailMessage("files", "b", "a@example.com", ["c@example.com"])])
+own = get_connection("newsletter.DropBackend")
+own.send_messages([EmailMessage("own", "b", "a@example.com", ["d@example.com"])])
+with SMTPBackend(host="127.0.0.1", port={port}) as direct:
+    direct.send_messages([EmailMessage("direct", "b", "a@example.com", ["e@example.com"])])
+print(sorted(m.subject for m in mail.outbox))
+"""
+
+
+def _refusing_port() -> tuple[socket.socket, int]:
+    """A loopback port bound but never listening: an SMTP backend that connects to it fails
+    at once (connection refused), so a message that went out would fail the script."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    return closed, closed.getsockname()[1]
+
+
+def test_a_mail_backend_the_script_names_itself_sends_nothing(tmp_path: Path) -> None:
+    """SMTP through get_connection(path) and EmailMessage(connection=...), a backend path
+    from a setting of the project's own, a backend class of the project's imported during
+    the session, an SMTP backend made from its class: each keeps its message in the outbox,
+    counted on the end line, and opens nothing (before, each sent: the SMTP ones failed on a
+    refused port, the others wrote their files)."""
+    project = migrated_project(tmp_path / "site", "sqlite")
+    with (project.folder / "mysite" / "settings.py").open("a") as settings:
+        settings.write('NEWSLETTER_BACKEND = "django.core.mail.backends.filebased.EmailBackend"\n')
+    (project.folder / "newsletter.py").write_text(OWN_BACKEND)
+    closed, port = _refusing_port()
+    with closed:
+        (project.folder / "script.py").write_text(NAMED_BACKENDS.format(port=port))
+        before = project.contents()
+        done = appshell(project, "shell", "--sandbox", "script.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "['direct', 'files', 'own', 'smtp']\n"
+    assert done.stderr.splitlines()[-1].endswith(
+        "; 4 emails not sent (Django's mail went to django.core.mail.outbox)"
+    )
+    # The file backend's constructor makes its folder; nothing is written into it.
+    assert list((project.folder / "sent").glob("*")) == []
+    assert not (project.folder / "outgoing").exists()
+    assert project.contents() == before
+
+
+def test_mail_through_mailers_goes_to_the_outbox(tmp_path: Path) -> None:
+    """Django 6.1's MAILERS: each alias's backend is Django's in-memory one in a sandbox, as
+    Django's own test set-up makes it, and the end line counts what was kept (before, the
+    sandbox could not start on a project that defines MAILERS)."""
+    import django
+
+    if django.VERSION < (6, 1):
+        pytest.skip(f"MAILERS came in Django 6.1; this is {django.get_version()}")
+    project = migrated_project(tmp_path / "site", "sqlite")
+    closed, port = _refusing_port()
+    with (project.folder / "mysite" / "settings.py").open("a") as settings:
+        settings.write(
+            "MAILERS = {\n"
+            '    "default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend",'
+            ' "OPTIONS": {"file_path": "sent"}},\n'
+            '    "newsletter": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",'
+            f' "OPTIONS": {{"host": "127.0.0.1", "port": {port}}}}},\n'
+            "}\n"
+        )
+    (project.folder / "script.py").write_text(
+        "from django.core import mail\n"
+        "mail.send_mail('default', 'b', 'a@example.com', ['b@example.com'])\n"
+        "mail.EmailMessage('alias', 'b', to=['c@example.com']).send(using='newsletter')\n"
+        "mail.mailers['newsletter'].send_messages([mail.EmailMessage('direct', 'b',"
+        " to=['d@example.com'])])\n"
+        "print(sorted((m.subject, m.sent_using) for m in mail.outbox))\n"
+    )
+    with closed:
+        done = appshell(project, "shell", "--sandbox", "script.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "[('alias', 'newsletter'), ('default', 'default'), ('direct', 'newsletter')]\n"
+    )
+    assert done.stderr.splitlines()[-1] == (
+        "appshell: Sandbox: rolled back 0 statements on 1 database (default);"
+        " 3 emails not sent (Django's mail went to django.core.mail.outbox)"
+    )
+    assert not (project.folder / "sent").exists()

@@ -9,8 +9,8 @@ connection Django opens for the session's aliases is inside the sandbox; one for
 alias (PostgreSQL's maintenance connection) is refused. ``close_old_connections`` closes
 only a stand-in; the real connection lives until the session ends. ``migrate`` on SQLite,
 whose schema editor cannot run inside a transaction, is refused before it changes anything.
-``transaction.on_commit`` callbacks are held, never run: nothing is committed. Mail goes
-to Django's in-memory backend, as Django's own test set-up sends it (``mail.outbox``).
+``transaction.on_commit`` callbacks are held, never run: nothing is committed. Mail is kept
+in Django's outbox, never sent (see :mod:`.mail`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ...exceptions import AppShellUsageError
 from ..dbapi import held_summary
 from ..drivers import guard_driver_connects
 from .hooks import EveryConnection
+from .mail import HeldMail
 from .standin import SandboxEnded, SandboxError, Shared, StandIn
 
 _SandboxError = SandboxError
@@ -122,53 +123,6 @@ class _HeldCallbacks:
         return held_summary(self.names, "transaction.on_commit callback")
 
 
-class _HeldMail:
-    """Django's mail, kept in ``django.core.mail.outbox`` instead of sent while the sandbox
-    lasts: ``EMAIL_BACKEND`` is Django's in-memory backend, as its test runner sets it up.
-    (A backend the app names itself, ``get_connection("...smtp.EmailBackend")``, still sends.)
-    """
-
-    _LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
-
-    def __init__(self) -> None:
-        self._saved: tuple[t.Any, bool] | None = None
-        self._before = 0
-        self.kept = 0
-
-    def start(self) -> None:
-        from django.conf import settings
-        from django.core import mail
-
-        had_outbox = hasattr(mail, "outbox")
-        self._saved = (settings.EMAIL_BACKEND, had_outbox)
-        settings.EMAIL_BACKEND = self._LOCMEM
-        if not had_outbox:
-            mail.outbox = []
-        self._before = len(mail.outbox)
-
-    def stop(self) -> None:
-        if self._saved is None:
-            return
-        from django.conf import settings
-        from django.core import mail
-
-        backend, had_outbox = self._saved
-        self._saved = None
-        self.kept = len(getattr(mail, "outbox", ())) - self._before
-        settings.EMAIL_BACKEND = backend
-        if not had_outbox and hasattr(mail, "outbox"):
-            del mail.outbox
-
-    def summary(self) -> str:
-        n = self.kept
-        if n <= 0:
-            return ""
-        return (
-            f"{n} email{'' if n == 1 else 's'} not sent"
-            " (Django's mail went to django.core.mail.outbox)"
-        )
-
-
 class Sandbox:
     """One outer transaction per database for a whole session, rolled back by :meth:`end`.
 
@@ -186,7 +140,7 @@ class Sandbox:
         self._every: _Refusing | None = None
         self._migrate_uid = f"appshell-sandbox-{id(self)}"
         self._callbacks = _HeldCallbacks(())
-        self._mail = _HeldMail()
+        self._mail = HeldMail()
         self._stop_drivers: t.Callable[[], None] | None = None
         self._started = False
 
