@@ -560,3 +560,102 @@ def test_a_commit_sent_round_the_sandbox_fails_on_postgresql(
         "appshell: Sandbox: rolled back 1 statement on 1 database (default); the sandbox on"
         " 'default' had already ended (nothing was committed)\n"
     )
+
+
+# -- read-only on the driver's own connection (PostgreSQL) ---------------------------------------
+
+#: SQL sent straight on the driver's connection, reached three ways round SQLAlchemy's
+#: execution events: it switches the session's default back to read-write, commits, writes
+#: and commits. The sync ones use the app's engine; the async ones a FastAPI app's.
+DRIVER_SWITCH_OFF = {
+    "sync": f"""
+        OFF = ("SET default_transaction_read_only = off",
+               "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+
+        def switch_off_and_write(driver, name):
+            for statement in OFF:
+                driver.cursor().execute(statement)
+            driver.commit()
+            driver.cursor().execute({WRITE!r}.replace("written", name))
+            driver.commit()
+
+        def raw_connection():
+            raw = engine.raw_connection()
+            try:
+                switch_off_and_write(raw, "raw")
+            finally:
+                raw.close()
+
+        def on_driver(attribute):
+            def run():
+                with engine.connect() as conn:
+                    switch_off_and_write(getattr(conn.connection, attribute), attribute)
+            return run
+
+        attempt("raw-connection", raw_connection)
+        attempt("driver-connection", on_driver("driver_connection"))
+        attempt("dbapi-connection", on_driver("dbapi_connection"))
+    """,
+    "async": f"""
+        from sqlalchemy import text
+
+        from main import engine
+
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                raw = await conn.get_raw_connection()
+                driver = raw.driver_connection
+                await driver.execute("SET default_transaction_read_only = off")
+                await driver.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+                await driver.commit()
+                await driver.execute({WRITE!r})
+                await driver.commit()
+        except Exception as error:
+            print("async-driver-connection failed --", str(error).splitlines()[0])
+        else:
+            print("async-driver-connection ran")
+    """,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2", "psycopg-async"])
+def test_read_only_holds_on_the_drivers_own_connection(
+    postgres_db: str, tmp_path: Path, run_appshell: t.Callable[..., t.Any], driver: str
+) -> None:
+    """SQL sent on the driver's connection itself (``engine.raw_connection()``,
+    ``conn.connection.driver_connection``, an async engine's ``get_raw_connection()``) is
+    seen by none of SQLAlchemy's events: it switches the session's default to read-write and
+    commits. The driver's own read-only mode, set on every connection handed out, still
+    begins each transaction READ ONLY, so the write after it fails in the database."""
+    from .test_sandbox import ASYNCPG_APP
+
+    url = postgres_with_items(postgres_db)
+    before = snapshot(url)
+    if driver == "psycopg-async":
+        async_url = sa.make_url(url).set(drivername="postgresql+psycopg")
+        (tmp_path / "main.py").write_text(
+            ASYNCPG_APP.format(url=async_url.render_as_string(hide_password=False))
+        )
+        script = tmp_path / "attempts.py"
+        script.write_text(textwrap.dedent(DRIVER_SWITCH_OFF["async"]))
+        result = run_appshell("--app", "main:app", "shell", "--read-only", str(script))
+        outcomes = {}
+        for line in result.stdout.splitlines():
+            name, outcome, *_ = line.split()
+            outcomes[name] = outcome
+        assert outcomes == {"async-driver-connection": "failed"}, result
+    else:
+        sync_url = sa.make_url(url).set(drivername=f"postgresql+{driver}")
+        (tmp_path / "app.py").write_text(APP)
+        outcomes = run_attempts(
+            run_appshell,
+            sync_url.render_as_string(hide_password=False),
+            "--read-only",
+            DRIVER_SWITCH_OFF["sync"],
+        )
+        assert outcomes == dict.fromkeys(
+            ["raw-connection", "driver-connection", "dbapi-connection"], "failed"
+        )
+    assert snapshot(url) == before

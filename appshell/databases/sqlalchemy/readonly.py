@@ -8,7 +8,10 @@ This guards against mistakes; it is no security boundary (a read-only database r
   twice: when SQLAlchemy begins it (the engine's ``begin`` event), and when the driver
   begins one by itself before a statement (psycopg after a ``COMMIT`` sent as SQL), seen by
   the driver's transaction status. A session default is set too, for what SQLAlchemy's
-  connection never sees: ``engine.raw_connection()`` and ``AUTOCOMMIT``.
+  connection never sees: ``engine.raw_connection()`` and ``AUTOCOMMIT``; and the driver's
+  own read-only mode (psycopg, psycopg2), so that SQL sent on the driver's connection itself,
+  which may switch that default off and commit, still finds every transaction the driver
+  begins ``BEGIN READ ONLY``.
 - SQLite: ``PRAGMA query_only = ON`` and an authorizer on the connection (SQLite asks it
   about every statement it prepares, whatever the road: a cursor, ``executescript``) that
   forbids ``PRAGMA query_only`` switching off, both set when the pool hands the connection
@@ -269,15 +272,18 @@ _SESSION_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
 
 def _postgresql_hooks(database: Database) -> _Hooks:
+    dialect = database.engine.dialect
+
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         _set_session_default(dbapi_connection, _SESSION_READ_ONLY)
+        _driver_read_only(dialect, dbapi_connection, True)
 
     def returned(dbapi_connection: t.Any, record: t.Any) -> None:
-        _give_back(
-            dbapi_connection,
-            record,
-            lambda: _set_session_default(dbapi_connection, "RESET default_transaction_read_only"),
-        )
+        def undo() -> None:
+            _set_session_default(dbapi_connection, "RESET default_transaction_read_only")
+            _driver_read_only(dialect, dbapi_connection, False)
+
+        _give_back(dbapi_connection, record, undo)
 
     def begun(conn: t.Any) -> None:
         dbapi_connection = conn.connection.dbapi_connection
@@ -308,6 +314,17 @@ def _postgresql_hooks(database: Database) -> _Hooks:
         ("begin", begun),
         ("before_cursor_execute", before_statement),
     )
+
+
+def _driver_read_only(dialect: t.Any, dbapi_connection: t.Any, on: bool) -> None:
+    """Switch the driver's own read-only mode (psycopg's ``read_only``, psycopg2's
+    ``readonly``): the driver then begins every transaction it begins ``BEGIN READ ONLY``,
+    also on its own connection, where SQL runs unseen by SQLAlchemy's events and may switch
+    the session default off. Set once per checkout, it costs a statement nothing."""
+    try:
+        dialect.set_readonly(dbapi_connection, on)
+    except NotImplementedError:  # a driver without one: the session default only
+        pass
 
 
 def _make_transaction_read_only(dbapi_connection: t.Any) -> None:
