@@ -659,3 +659,53 @@ def test_read_only_holds_on_the_drivers_own_connection(
             ["raw-connection", "driver-connection", "dbapi-connection"], "failed"
         )
     assert snapshot(url) == before
+
+
+AIOSQLITE_COMMIT = """
+from sqlalchemy import text
+
+from main import engine
+
+async with engine.connect() as conn:
+    await conn.execute(text("DELETE FROM items WHERE title = 'first'"))
+    driver = (await conn.get_raw_connection()).driver_connection
+    for name, end in [
+        ("sql", lambda: driver.execute("COMMIT")),
+        ("script", lambda: driver.executescript("COMMIT; BEGIN")),
+        ("method", driver.commit),
+    ]:
+        try:
+            await end()
+        except Exception as error:
+            print(name, "failed:", str(error).splitlines()[0])
+        else:
+            print(name, "ran")
+    await conn.execute(text("INSERT INTO items (title) VALUES ('third')"))
+    await conn.commit()
+"""
+
+
+@pytest.mark.slow
+def test_a_commit_sent_round_the_sandbox_is_refused_on_aiosqlite(
+    tmp_path: Path, run_appshell: t.Callable[..., t.Any]
+) -> None:
+    """aiosqlite's own connection (``driver_connection``) is reached round the sandbox's
+    stand-in, and SQLite has no trigger to fail a COMMIT: an authorizer, set on the
+    connection in aiosqlite's own thread, refuses any transaction control the sandbox did
+    not send, as SQLite prepares it; the session goes on inside the sandbox."""
+    from .test_sandbox import ASYNCPG_APP
+
+    url = sqlite_file(tmp_path)
+    before = snapshot(url)
+    async_url = sa.make_url(url).set(drivername="sqlite+aiosqlite")
+    (tmp_path / "main.py").write_text(ASYNCPG_APP.format(url=async_url.render_as_string()))
+    (tmp_path / "fix.py").write_text(AIOSQLITE_COMMIT)
+    result = run_appshell("--app", "main:app", "shell", "--sandbox", "fix.py")
+    assert result.stdout.splitlines() == [
+        "sql failed: not authorized",
+        "script failed: not authorized",
+        "method failed: not authorized",
+    ], result
+    assert result.returncode == 0, result.stderr
+    assert "Sandbox: rolled back 2 statements" in result.stderr
+    assert snapshot(url) == before

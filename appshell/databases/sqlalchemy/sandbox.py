@@ -13,6 +13,10 @@ async sessions all check out from the engine's pool, so all of them land inside.
 What the app hangs on a session's commit (``after_commit`` handlers) is held back, since
 nothing commits (:mod:`.aftercommit`); the end line counts it.
 
+On aiosqlite, whose own connection is reachable round the stand-ins (``driver_connection``)
+and where SQLite has no trigger to fail a ``COMMIT``, an authorizer set in aiosqlite's thread
+denies any ``BEGIN``, ``COMMIT`` or ``ROLLBACK`` the sandbox did not send itself.
+
 A connection from any other pool during the session (an engine made after the sandbox
 started, or one appshell was not given) is refused, and so is ``AUTOCOMMIT`` isolation; so is a
 connection made with a driver's own ``connect()`` (:mod:`appshell.databases.drivers`).
@@ -113,6 +117,8 @@ class _Outer:
         self.run("BEGIN")
         if self.dialect_name == "postgresql":
             self.forbid_commit()
+        elif self.is_async and self.dialect_name == "sqlite":
+            self.authorize_aiosqlite(_deny_transaction_control)
 
     def forbid_commit(self) -> None:
         """Make any COMMIT of the outer transaction fail, on PostgreSQL: a deferred constraint
@@ -127,6 +133,16 @@ class _Outer:
         except Exception:
             self.run("ROLLBACK TO SAVEPOINT appshell_sandbox_guard")
         self.run("RELEASE SAVEPOINT appshell_sandbox_guard")
+
+    def authorize_aiosqlite(self, authorizer: t.Callable[..., int] | None) -> None:
+        """Set (or, with None, remove) SQLite's authorizer on aiosqlite's own connection,
+        which is reachable round the stand-ins (``driver_connection``): it must be set in
+        aiosqlite's thread, so it is sent there, as aiosqlite sends every call."""
+        from sqlalchemy import util
+
+        await_ = getattr(util, "await_", None) or util.await_only
+        driver = self.engine.dialect.get_driver_connection(self.real)
+        await_(driver.set_authorizer(authorizer))
 
     def driver_autocommits(self) -> bool:
         # On SQLite, driver autocommit is also SQLAlchemy's documented pysqlite workaround
@@ -161,6 +177,8 @@ class _Outer:
         advanced: list[str] = []
         try:
             if self.ended is None:
+                if self.is_async and self.dialect_name == "sqlite":
+                    self.authorize_aiosqlite(None)
                 self.run("ROLLBACK")
                 if self.dialect_name == "postgresql":
                     after = self.read_sequences()
@@ -242,6 +260,15 @@ _FORBID_COMMIT = (
     " EXECUTE FUNCTION pg_temp.appshell_sandbox_commit()",
     "INSERT INTO appshell_sandbox_commit VALUES (1)",
 )
+
+_SQLITE_TRANSACTION, _SQLITE_DENY = 22, 1  # sqlite3's constants, without importing it
+
+
+def _deny_transaction_control(action: int, *_: t.Any) -> int:
+    """SQLite's question for each part of a statement it prepares: a ``BEGIN``, ``COMMIT``
+    or ``ROLLBACK`` is denied (savepoints, another action code, stay inside)."""
+    return _SQLITE_DENY if action == _SQLITE_TRANSACTION else 0
+
 
 #: Where SQLAlchemy's pools make connections: a driver's connect called from there is an
 #: engine's, which the sandbox guards at the pool (see appshell.databases.drivers).
