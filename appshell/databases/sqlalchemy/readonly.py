@@ -43,6 +43,7 @@ the pool holds no read-only connection once :meth:`ReadOnly.end` ran.
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
 from sqlalchemy import event
@@ -321,10 +322,8 @@ def _driver_read_only(dialect: t.Any, dbapi_connection: t.Any, on: bool) -> None
     ``readonly``): the driver then begins every transaction it begins ``BEGIN READ ONLY``,
     also on its own connection, where SQL runs unseen by SQLAlchemy's events and may switch
     the session default off. Set once per checkout, it costs a statement nothing."""
-    try:
+    with contextlib.suppress(NotImplementedError):  # none: the session default only
         dialect.set_readonly(dbapi_connection, on)
-    except NotImplementedError:  # a driver without one: the session default only
-        pass
 
 
 def _make_transaction_read_only(dbapi_connection: t.Any) -> None:

@@ -29,6 +29,7 @@ import threading
 import typing as t
 
 from ...exceptions import AppShellUsageError
+from ..commitguard import arm_commit_guard
 from ..dbapi import SandboxEnded, SandboxError, check_not_over
 from ..drivers import guard_driver_connects
 from . import sandbox_connection as sandbox_sql
@@ -121,18 +122,10 @@ class _Outer:
             self.authorize_aiosqlite(_deny_transaction_control)
 
     def forbid_commit(self) -> None:
-        """Make any COMMIT of the outer transaction fail, on PostgreSQL: a deferred constraint
-        trigger on a temporary table, with a row to check at commit, that raises. It catches
-        a COMMIT no text check saw (sent on the driver's own connection, run by a function),
-        and makes it a rollback. Everything it makes is inside the transaction, and rolled
-        back with it. A role that may not make temporary tables goes without it."""
-        self.run("SAVEPOINT appshell_sandbox_guard")
-        try:
-            for statement in _FORBID_COMMIT:
-                self.run(statement)
-        except Exception:
-            self.run("ROLLBACK TO SAVEPOINT appshell_sandbox_guard")
-        self.run("RELEASE SAVEPOINT appshell_sandbox_guard")
+        """Make any COMMIT of the outer transaction fail, on PostgreSQL
+        (:mod:`appshell.databases.commitguard`): it catches a COMMIT no text check saw (sent
+        on the driver's own connection, run by a function), and makes it a rollback."""
+        arm_commit_guard(self.real, _REFUSED_COMMIT)
 
     def authorize_aiosqlite(self, authorizer: t.Callable[..., int] | None) -> None:
         """Set (or, with None, remove) SQLite's authorizer on aiosqlite's own connection,
@@ -248,17 +241,10 @@ class _Outer:
             self.check()
 
 
-#: The statements of :meth:`_Outer.forbid_commit` (all in the temporary schema).
-_FORBID_COMMIT = (
-    "CREATE TEMPORARY TABLE appshell_sandbox_commit (x INTEGER)",
-    "CREATE FUNCTION pg_temp.appshell_sandbox_commit() RETURNS trigger LANGUAGE plpgsql AS"
-    " $$BEGIN RAISE EXCEPTION 'appshell''s sandbox refused a COMMIT that reached the database"
-    " round it (or a SET CONSTRAINTS ALL IMMEDIATE, which checks its guard early): nothing"
-    " was committed'; END$$",
-    "CREATE CONSTRAINT TRIGGER appshell_sandbox_commit AFTER INSERT ON appshell_sandbox_commit"
-    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
-    " EXECUTE FUNCTION pg_temp.appshell_sandbox_commit()",
-    "INSERT INTO appshell_sandbox_commit VALUES (1)",
+#: What the commit guard of :meth:`_Outer.forbid_commit` says.
+_REFUSED_COMMIT = (
+    "appshell's sandbox refused a COMMIT that reached the database round it (or a SET"
+    " CONSTRAINTS ALL IMMEDIATE, which checks its guard early): nothing was committed"
 )
 
 _SQLITE_TRANSACTION, _SQLITE_DENY = 22, 1  # sqlite3's constants, without importing it
