@@ -439,8 +439,28 @@ DRIVER_ATTEMPTS = {
 
             asyncio.run(write())
 
+        def with_sqlite3_class():
+            conn = sqlite3.Connection(DSN)
+            conn.execute({WRITE!r})
+            conn.commit()
+
+        def with_aiosqlite_class():
+            import functools
+
+            import aiosqlite
+
+            async def write():
+                connector = functools.partial(sqlite3.connect, DSN)
+                async with aiosqlite.Connection(connector, 64) as conn:
+                    await conn.execute({WRITE!r})
+                    await conn.commit()
+
+            asyncio.run(write())
+
         attempt("sqlite3", with_sqlite3)
+        attempt("sqlite3-class", with_sqlite3_class)
         attempt("aiosqlite", with_aiosqlite)
+        attempt("aiosqlite-class", with_aiosqlite_class)
         attempt("in-memory", lambda: sqlite3.connect(":memory:").execute("SELECT 1"))
     """,
     "postgresql": f"""
@@ -479,6 +499,35 @@ DRIVER_ATTEMPTS = {
         attempt("psycopg-async", lambda: with_async(psycopg.AsyncConnection.connect, psycopg_write))
         attempt("psycopg2", with_psycopg2)
 
+        def with_psycopg2_class():
+            import psycopg2.extensions
+
+            conn = psycopg2.extensions.connection(DSN)
+            conn.cursor().execute({WRITE!r})
+            conn.commit()
+
+        attempt("psycopg2-class", with_psycopg2_class)
+
+        def with_psycopg2_extras():
+            import psycopg2.extras
+
+            conn = psycopg2.extras.DictConnection(DSN)
+            conn.cursor().execute({WRITE!r})
+            conn.commit()
+
+        attempt("psycopg2-extras", with_psycopg2_extras)
+
+        def with_asyncpg_pool():
+            import asyncpg
+
+            async def write():
+                async with asyncpg.create_pool(DSN, min_size=1, max_size=1) as pool:
+                    await pool.execute({WRITE!r})
+
+            asyncio.run(write())
+
+        attempt("asyncpg-pool", with_asyncpg_pool)
+
         def with_asyncpg():
             import asyncpg
 
@@ -509,9 +558,24 @@ def test_a_drivers_own_connect_is_refused(
     body += "    print('rows', conn.exec_driver_sql('SELECT count(*) FROM items').scalar())\n"
     outcomes = run_attempts(run_appshell, app_url, option, body)
     expected = {
-        "sqlite": {"sqlite3": "refused", "aiosqlite": "refused", "in-memory": "ran"},
+        "sqlite": {
+            **dict.fromkeys(
+                ["sqlite3", "sqlite3-class", "aiosqlite", "aiosqlite-class"], "refused"
+            ),
+            "in-memory": "ran",
+        },
         "postgresql": dict.fromkeys(
-            ["psycopg", "psycopg-class", "psycopg-async", "psycopg2", "asyncpg"], "refused"
+            [
+                "psycopg",
+                "psycopg-class",
+                "psycopg-async",
+                "psycopg2",
+                "psycopg2-class",
+                "psycopg2-extras",
+                "asyncpg",
+                "asyncpg-pool",
+            ],
+            "refused",
         ),
     }[dialect(app_url)]
     assert outcomes == {**expected, "rows": "2"}
