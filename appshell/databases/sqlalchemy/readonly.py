@@ -49,6 +49,7 @@ import typing as t
 from sqlalchemy import event
 
 from ...exceptions import AppShellUsageError
+from .. import asyncpg_read_only
 from ..dbapi import ReadOnlyError, execute
 from ..drivers import guard_driver_connects
 from ..statements import judge
@@ -132,6 +133,7 @@ class ReadOnly:
     def end(self) -> None:
         """Stop applying it (connections handed out after this are writable again)."""
         self._engines = []
+        asyncpg_read_only.uninstall()
         if self._stop_drivers is not None:
             self._stop_drivers()
             self._stop_drivers = None
@@ -274,12 +276,20 @@ _SESSION_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
 def _postgresql_hooks(database: Database) -> _Hooks:
     dialect = database.engine.dialect
+    asyncpg = dialect.driver == "asyncpg"  # no read-only mode: its statements are checked
+    if asyncpg:
+        asyncpg_read_only.install()
 
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         _set_session_default(dbapi_connection, _SESSION_READ_ONLY)
         _driver_read_only(dialect, dbapi_connection, True)
+        if asyncpg:
+            asyncpg_read_only.arm(dialect.get_driver_connection(dbapi_connection))
 
     def returned(dbapi_connection: t.Any, record: t.Any) -> None:
+        if asyncpg and dbapi_connection is not None:
+            asyncpg_read_only.disarm(dialect.get_driver_connection(dbapi_connection))
+
         def undo() -> None:
             _set_session_default(dbapi_connection, "RESET default_transaction_read_only")
             _driver_read_only(dialect, dbapi_connection, False)
