@@ -17,8 +17,10 @@ This guards against mistakes; it is no security boundary (a read-only database r
   forbids ``PRAGMA query_only`` switching off, both set when the pool hands the connection
   out, or before the first statement of one handed out before the session began (the
   dialect's execution hooks, which unlike the engine's events cost a statement next to
-  nothing). aiosqlite's connection, where no authorizer can be set from here, has
-  ``query_only`` set again at each transaction's start, and each statement's text judged.
+  nothing). On aiosqlite the authorizer is set in aiosqlite's own thread, which its own
+  connection (``driver_connection``) shares; ``query_only`` is set again at each
+  transaction's start and each statement's text judged besides, so that a refusal through
+  SQLAlchemy is appshell's one line.
 
 Statements that would switch read-only off are refused before they run
 (:class:`~appshell.databases.dbapi.ReadOnlyError`), judged by
@@ -53,6 +55,7 @@ from .. import asyncpg_read_only
 from ..dbapi import ReadOnlyError, execute
 from ..drivers import guard_driver_connects
 from ..statements import judge
+from .aiosqlite_thread import set_aiosqlite_authorizer
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -159,11 +162,15 @@ def _give_back(dbapi_connection: t.Any, record: t.Any, undo: Callable[[], None])
 
 
 def _sqlite_hooks(database: Database) -> _Hooks:
+    dialect = database.engine.dialect
+
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         execute(dbapi_connection, "PRAGMA query_only = ON")
         authorize = getattr(dbapi_connection, "set_authorizer", None)
-        if authorize is not None:  # sqlite3 (aiosqlite's runs in a thread of its own)
+        if authorize is not None:
             authorize(_sqlite_authorizer)
+        elif database.is_async:  # aiosqlite: set in its own thread
+            set_aiosqlite_authorizer(dialect, dbapi_connection, _sqlite_authorizer)
         record.info[_ARMED] = True
 
     def arm_unseen(cursor: t.Any, *args: t.Any) -> None:
@@ -185,6 +192,8 @@ def _sqlite_hooks(database: Database) -> _Hooks:
             authorize = getattr(dbapi_connection, "set_authorizer", None)
             if authorize is not None:
                 authorize(None)
+            elif database.is_async:
+                set_aiosqlite_authorizer(dialect, dbapi_connection, None)
             execute(dbapi_connection, "PRAGMA query_only = OFF")
 
         _give_back(dbapi_connection, record, undo)
@@ -210,9 +219,8 @@ def _sqlite_hooks(database: Database) -> _Hooks:
             ("do_executemany", arm_unseen),
             ("do_execute_no_params", arm_unseen_no_params),
         )
-    # aiosqlite's connection runs in a thread of its own, where no authorizer can be set
-    # from here: query_only is set again at each transaction's start, and its statements'
-    # text is judged.
+    # aiosqlite: query_only is set again at each transaction's start, and its statements'
+    # text is judged besides the authorizer, for a refusal in appshell's words.
     return (*hooks, ("begin", begun), ("before_cursor_execute", before_statement))
 
 

@@ -34,6 +34,7 @@ from ..dbapi import SandboxEnded, SandboxError, check_not_over
 from ..drivers import guard_driver_connects
 from . import sandbox_connection as sandbox_sql
 from .aftercommit import HeldAfterCommit
+from .aiosqlite_thread import set_aiosqlite_authorizer
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -129,13 +130,8 @@ class _Outer:
 
     def authorize_aiosqlite(self, authorizer: t.Callable[..., int] | None) -> None:
         """Set (or, with None, remove) SQLite's authorizer on aiosqlite's own connection,
-        which is reachable round the stand-ins (``driver_connection``): it must be set in
-        aiosqlite's thread, so it is sent there, as aiosqlite sends every call."""
-        from sqlalchemy import util
-
-        await_ = getattr(util, "await_", None) or util.await_only
-        driver = self.engine.dialect.get_driver_connection(self.real)
-        await_(driver.set_authorizer(authorizer))
+        which is reachable round the stand-ins (``driver_connection``)."""
+        set_aiosqlite_authorizer(self.engine.dialect, self.real, authorizer)
 
     def driver_autocommits(self) -> bool:
         # On SQLite, driver autocommit is also SQLAlchemy's documented pysqlite workaround
