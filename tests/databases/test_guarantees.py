@@ -422,45 +422,36 @@ def test_after_commit_hooks_do_not_run_in_a_sandbox(
 DRIVER_ATTEMPTS = {
     "sqlite": f"""
         import asyncio
+        import functools
         import sqlite3
 
-        def with_sqlite3():
-            conn = sqlite3.connect(DSN)
+        def with_sqlite3(connect):
+            conn = connect(DSN)
             conn.execute({WRITE!r})
             conn.commit()
 
-        def with_aiosqlite():
-            import aiosqlite
-
+        def with_aiosqlite(connect):
             async def write():
-                async with aiosqlite.connect(DSN) as conn:
+                async with connect(DSN) as conn:
                     await conn.execute({WRITE!r})
                     await conn.commit()
 
             asyncio.run(write())
 
-        def with_sqlite3_class():
-            conn = sqlite3.Connection(DSN)
-            conn.execute({WRITE!r})
-            conn.commit()
-
-        def with_aiosqlite_class():
-            import functools
-
+        def aiosqlite_class(dsn):
             import aiosqlite
 
-            async def write():
-                connector = functools.partial(sqlite3.connect, DSN)
-                async with aiosqlite.Connection(connector, 64) as conn:
-                    await conn.execute({WRITE!r})
-                    await conn.commit()
+            return aiosqlite.Connection(functools.partial(sqlite3.connect, dsn), 64)
 
-            asyncio.run(write())
+        def aiosqlite_connect(dsn):
+            import aiosqlite
 
-        attempt("sqlite3", with_sqlite3)
-        attempt("sqlite3-class", with_sqlite3_class)
-        attempt("aiosqlite", with_aiosqlite)
-        attempt("aiosqlite-class", with_aiosqlite_class)
+            return aiosqlite.connect(dsn)
+
+        attempt("sqlite3", lambda: with_sqlite3(sqlite3.connect))
+        attempt("sqlite3-class", lambda: with_sqlite3(sqlite3.Connection))
+        attempt("aiosqlite", lambda: with_aiosqlite(aiosqlite_connect))
+        attempt("aiosqlite-class", lambda: with_aiosqlite(aiosqlite_class))
         attempt("in-memory", lambda: sqlite3.connect(":memory:").execute("SELECT 1"))
     """,
     "postgresql": f"""
@@ -470,10 +461,10 @@ DRIVER_ATTEMPTS = {
             with connect(DSN) as conn:
                 conn.execute({WRITE!r})
 
-        def with_psycopg2():
-            import psycopg2
+        def with_psycopg2(connect):
+            import psycopg2.extras  # psycopg2, its extensions and extras
 
-            conn = psycopg2.connect(DSN)
+            conn = connect(psycopg2)(DSN)
             conn.cursor().execute({WRITE!r})
             conn.commit()
 
@@ -497,25 +488,9 @@ DRIVER_ATTEMPTS = {
         attempt("psycopg", lambda: with_psycopg(psycopg.connect))
         attempt("psycopg-class", lambda: with_psycopg(psycopg.Connection.connect))
         attempt("psycopg-async", lambda: with_async(psycopg.AsyncConnection.connect, psycopg_write))
-        attempt("psycopg2", with_psycopg2)
-
-        def with_psycopg2_class():
-            import psycopg2.extensions
-
-            conn = psycopg2.extensions.connection(DSN)
-            conn.cursor().execute({WRITE!r})
-            conn.commit()
-
-        attempt("psycopg2-class", with_psycopg2_class)
-
-        def with_psycopg2_extras():
-            import psycopg2.extras
-
-            conn = psycopg2.extras.DictConnection(DSN)
-            conn.cursor().execute({WRITE!r})
-            conn.commit()
-
-        attempt("psycopg2-extras", with_psycopg2_extras)
+        attempt("psycopg2", lambda: with_psycopg2(lambda driver: driver.connect))
+        attempt("psycopg2-class", lambda: with_psycopg2(lambda d: d.extensions.connection))
+        attempt("psycopg2-extras", lambda: with_psycopg2(lambda d: d.extras.DictConnection))
 
         def with_asyncpg_pool():
             import asyncpg

@@ -531,23 +531,35 @@ def test_sigkill_inside_a_sandbox_leaves_nothing_committed(
     before = snapshot(db_url)
     script = tmp_path / "killed.py"
     script.write_text(textwrap.dedent(KILLED))
+    code, stderr = signalled_at_marker(
+        [sys.executable, str(script), db_url, kind], "written\n", signal.SIGKILL
+    )
+    assert code == -signal.SIGKILL, stderr
+    assert snapshot(db_url) == before
+
+
+def signalled_at_marker(
+    command: list[str], marker: str, sig: signal.Signals, **options: t.Any
+) -> tuple[int, str]:
+    """Run ``command``, send it ``sig`` once it has printed the line ``marker`` (no timed
+    wait), and return its exit code and what it wrote to stderr."""
     proc = subprocess.Popen(
-        [sys.executable, str(script), db_url, kind],
+        command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **options,
     )
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline() == "written\n"
-        proc.send_signal(signal.SIGKILL)
+        assert proc.stdout.readline() == marker
+        proc.send_signal(sig)
         proc.wait(30)
     finally:
         proc.kill()
         _, stderr = proc.communicate()
-    assert proc.returncode == -signal.SIGKILL, stderr
-    assert snapshot(db_url) == before
+    return proc.returncode, stderr
 
 
 # -- through the real command (turned on when h/dbcore's --sandbox wiring is merged) ----------
@@ -642,22 +654,13 @@ def test_a_signalled_sandboxed_session_leaves_nothing_committed(
         "db.session.add(Item(title='new')); db.session.commit(); "
         "print('committed', flush=True); import time; time.sleep(60)"
     )
-    proc = subprocess.Popen(
+    signalled_at_marker(
         [str(APPSHELL), "--app", "blog", "shell", "--sandbox", "-c", code],
+        "committed\n",
+        sig,
         cwd=tmp_path,
         env=_clean_environ(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline() == "committed\n"
-        proc.send_signal(sig)
-        proc.wait(30)
-    finally:
-        proc.kill()
-        proc.communicate()
     assert [snapshot(url) for url in flask_app_with_binds] == before
 
 
