@@ -12,16 +12,21 @@ the dialect or the engine's own ``creator``).
 Where each driver is caught, at the narrowest point every caller passes:
 
 - sqlite3: its ``sqlite3.connect`` audit event (Python 3.10+), on every road, in every thread
-  (aiosqlite connects from a thread of its own). An audit hook cannot be removed, so one is
-  added once per process and does nothing while no guard is on.
-- psycopg: ``psycopg.connect``, ``Connection.connect`` and ``AsyncConnection.connect``;
-  psycopg2: ``psycopg2.connect``; asyncpg: ``asyncpg.connect``; aiosqlite:
-  ``aiosqlite.connect`` (its sqlite3 connect is then trusted). These have no audit event, so
-  their module-level functions are replaced while a guard is on, in a driver imported later
-  too (at its import), and put back when the last guard ends.
+  (aiosqlite connects from a thread of its own), ``sqlite3.Connection(...)`` called directly
+  included. An audit hook cannot be removed, so one is added once per process and does
+  nothing while no guard is on.
+- psycopg: ``psycopg.connect``, ``Connection.connect`` and ``AsyncConnection.connect`` (which
+  its pools call too); psycopg2: ``psycopg2.connect``, and its connection class called
+  directly (``psycopg2.extensions.connection(dsn)``, a C type: the module attributes that
+  name it hold a checked stand-in while a guard is on, and the Python subclasses it has, such
+  as ``psycopg2.extras.DictConnection``, a checked ``__new__``); asyncpg: ``asyncpg.connect``
+  (which its pools call); aiosqlite: ``aiosqlite.connect`` (the sqlite3 connect of its own
+  connector is then trusted, not one handed to ``aiosqlite.Connection`` directly). These have
+  no audit event, so their module-level functions are replaced while a guard is on, in a
+  driver imported later too (at its import), and put back when the last guard ends.
 
-What no Python-level guard sees (a C extension's own connection, another process) is named
-in the README.
+What no Python-level guard sees (a C extension's own connection, libpq's bindings called
+directly as ``psycopg.pq.PGconn.connect``, another process) is named in the README.
 """
 
 from __future__ import annotations
@@ -60,20 +65,27 @@ _lock = threading.Lock()
 _hooked = False
 #: What was replaced: (owner, attribute name, the original as stored on the owner).
 _replaced: list[tuple[t.Any, str, t.Any]] = []
+#: What ``_replaced`` holds for an attribute the owner did not have (deleted again).
+_ABSENT = object()
 
-#: The drivers' entry points: module -> attribute paths of the connect functions.
+#: The drivers' entry points: module -> attribute paths of the connect functions (or of a
+#: connection class that connects when called, as psycopg2's does).
 _DRIVERS: dict[str, tuple[str, ...]] = {
     "psycopg": ("connect", "Connection.connect", "AsyncConnection.connect"),
-    "psycopg2": ("connect",),
+    "psycopg2": ("connect", "extensions.connection", "_psycopg.connection"),
     "asyncpg": ("connect", "connection.connect"),
     "aiosqlite": ("connect", "core.connect"),
 }
 #: How many frames up a connect the trusted modules are looked for.
 _DEPTH = 16
-#: Callers of sqlite3.connect let through: aiosqlite (its own connect is guarded), and the
-#: tools around a session that keep files of their own in SQLite (IPython's history, a
-#: notebook's signatures, coverage's data), none of them the app's database.
-_GUARDED_CALLERS = ("aiosqlite.", "IPython.core.history", "nbformat.sign", "coverage.")
+#: Callers of sqlite3.connect let through: the tools around a session that keep files of
+#: their own in SQLite (IPython's history, a notebook's signatures, coverage's data), none of
+#: them the app's database.
+_GUARDED_CALLERS = ("IPython.core.history", "nbformat.sign", "coverage.")
+#: The one function of aiosqlite that calls sqlite3.connect for ``aiosqlite.connect`` (which
+#: is guarded itself), in aiosqlite's thread: (module, function). Any other caller there, such
+#: as a connector handed to ``aiosqlite.Connection`` directly, is judged as usual.
+_AIOSQLITE_CONNECTOR = ("aiosqlite.core", "connector")
 
 
 def guard_driver_connects(
@@ -113,7 +125,11 @@ def _check(what: str, target: t.Any, frame: t.Any) -> None:
     guards = list(_guards)
     if not guards:
         return
-    if str(frame.f_globals.get("__name__", "")).startswith(_GUARDED_CALLERS):
+    caller = str(frame.f_globals.get("__name__", ""))
+    if (
+        caller.startswith(_GUARDED_CALLERS)
+        or (caller, frame.f_code.co_name) == _AIOSQLITE_CONNECTOR
+    ):
         return
     trusted = tuple(prefix for g in guards for prefix in g.trusted)
     depth = 0
@@ -166,7 +182,10 @@ def _uninstall() -> None:
         sys.meta_path.remove(_driver_import_hook)
     while _replaced:
         owner, attr, original = _replaced.pop()
-        setattr(owner, attr, original)
+        if original is _ABSENT:
+            delattr(owner, attr)
+        else:
+            setattr(owner, attr, original)
 
 
 def _wrap_driver(name: str, module: t.Any) -> None:
@@ -183,6 +202,9 @@ def _wrap_driver(name: str, module: t.Any) -> None:
         what = f"{name}.{path}"
         if isinstance(stored, classmethod):
             replacement: t.Any = classmethod(_guarded(what, stored.__func__, bound=True))
+        elif isinstance(stored, type):
+            replacement = _guarded_class(what, stored)
+            _guard_subclasses(what, stored)
         else:
             replacement = _guarded(what, stored, bound=False)
         _replaced.append((owner, attr, stored))
@@ -205,6 +227,64 @@ def _guarded(what: str, connect: t.Any, *, bound: bool) -> t.Any:
 
     guarded._appshell_guarded = True  # type: ignore[attr-defined]
     return guarded
+
+
+def _guarded_class(what: str, original: type) -> type:
+    """A stand-in for a connection class whose call connects (psycopg2's, a C type whose
+    construction no Python hook sees): calling it is checked, then makes an instance of the
+    original, and ``isinstance``/``issubclass`` against it answer as for the original. A
+    subclass made from it while the guard is on is checked too."""
+
+    # psycopg2's connection is of ``type`` itself, so its stand-in's metaclass is too.
+    class _Checked(type):
+        def __instancecheck__(cls, instance: t.Any) -> bool:
+            if cls is guarded:
+                return isinstance(instance, original)
+            return bool(super().__instancecheck__(instance))
+
+        def __subclasscheck__(cls, subclass: t.Any) -> bool:
+            if cls is guarded:
+                return issubclass(subclass, original)
+            return bool(super().__subclasscheck__(subclass))
+
+    def __new__(cls: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        _check(what, args[0] if args else kwargs.get("dsn", ""), _caller(1))
+        if cls is guarded:
+            return original(*args, **kwargs)
+        return original.__new__(cls, *args, **kwargs)
+
+    namespace = {
+        "__new__": __new__,
+        "__module__": original.__module__,
+        "__doc__": original.__doc__,
+        "_appshell_guarded": True,
+    }
+    guarded = _Checked(original.__name__, (original,), namespace)
+    return guarded
+
+
+def _guard_subclasses(what: str, original: type) -> None:
+    """Check the calls of the Python subclasses a connection class has already (psycopg2's
+    ``extras.DictConnection``, ``LoggingConnection``, an app's own), which calling them
+    connects as calling the class does: each is given a checked ``__new__`` of its own."""
+    pending: list[type] = list(original.__subclasses__())
+    while pending:
+        subclass = pending.pop()
+        pending.extend(subclass.__subclasses__())
+        if "__new__" in vars(subclass) or not subclass.__flags__ & _HEAP_TYPE:
+            continue
+
+        def checked_new(cls: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+            _check(f"{what}.{cls.__name__}", args[0] if args else kwargs.get("dsn", ""), _caller(1))
+            return original.__new__(cls, *args, **kwargs)
+
+        _replaced.append((subclass, "__new__", _ABSENT))
+        subclass.__new__ = checked_new  # type: ignore[assignment]
+
+
+_HEAP_TYPE = (
+    1 << 9
+)  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement, whose __new__ can be set
 
 
 class _DriverImportHook:

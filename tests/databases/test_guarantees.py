@@ -422,25 +422,36 @@ def test_after_commit_hooks_do_not_run_in_a_sandbox(
 DRIVER_ATTEMPTS = {
     "sqlite": f"""
         import asyncio
+        import functools
         import sqlite3
 
-        def with_sqlite3():
-            conn = sqlite3.connect(DSN)
+        def with_sqlite3(connect):
+            conn = connect(DSN)
             conn.execute({WRITE!r})
             conn.commit()
 
-        def with_aiosqlite():
-            import aiosqlite
-
+        def with_aiosqlite(connect):
             async def write():
-                async with aiosqlite.connect(DSN) as conn:
+                async with connect(DSN) as conn:
                     await conn.execute({WRITE!r})
                     await conn.commit()
 
             asyncio.run(write())
 
-        attempt("sqlite3", with_sqlite3)
-        attempt("aiosqlite", with_aiosqlite)
+        def aiosqlite_class(dsn):
+            import aiosqlite
+
+            return aiosqlite.Connection(functools.partial(sqlite3.connect, dsn), 64)
+
+        def aiosqlite_connect(dsn):
+            import aiosqlite
+
+            return aiosqlite.connect(dsn)
+
+        attempt("sqlite3", lambda: with_sqlite3(sqlite3.connect))
+        attempt("sqlite3-class", lambda: with_sqlite3(sqlite3.Connection))
+        attempt("aiosqlite", lambda: with_aiosqlite(aiosqlite_connect))
+        attempt("aiosqlite-class", lambda: with_aiosqlite(aiosqlite_class))
         attempt("in-memory", lambda: sqlite3.connect(":memory:").execute("SELECT 1"))
     """,
     "postgresql": f"""
@@ -450,10 +461,10 @@ DRIVER_ATTEMPTS = {
             with connect(DSN) as conn:
                 conn.execute({WRITE!r})
 
-        def with_psycopg2():
-            import psycopg2
+        def with_psycopg2(connect):
+            import psycopg2.extras  # psycopg2, its extensions and extras
 
-            conn = psycopg2.connect(DSN)
+            conn = connect(psycopg2)(DSN)
             conn.cursor().execute({WRITE!r})
             conn.commit()
 
@@ -477,7 +488,20 @@ DRIVER_ATTEMPTS = {
         attempt("psycopg", lambda: with_psycopg(psycopg.connect))
         attempt("psycopg-class", lambda: with_psycopg(psycopg.Connection.connect))
         attempt("psycopg-async", lambda: with_async(psycopg.AsyncConnection.connect, psycopg_write))
-        attempt("psycopg2", with_psycopg2)
+        attempt("psycopg2", lambda: with_psycopg2(lambda driver: driver.connect))
+        attempt("psycopg2-class", lambda: with_psycopg2(lambda d: d.extensions.connection))
+        attempt("psycopg2-extras", lambda: with_psycopg2(lambda d: d.extras.DictConnection))
+
+        def with_asyncpg_pool():
+            import asyncpg
+
+            async def write():
+                async with asyncpg.create_pool(DSN, min_size=1, max_size=1) as pool:
+                    await pool.execute({WRITE!r})
+
+            asyncio.run(write())
+
+        attempt("asyncpg-pool", with_asyncpg_pool)
 
         def with_asyncpg():
             import asyncpg
@@ -509,9 +533,24 @@ def test_a_drivers_own_connect_is_refused(
     body += "    print('rows', conn.exec_driver_sql('SELECT count(*) FROM items').scalar())\n"
     outcomes = run_attempts(run_appshell, app_url, option, body)
     expected = {
-        "sqlite": {"sqlite3": "refused", "aiosqlite": "refused", "in-memory": "ran"},
+        "sqlite": {
+            **dict.fromkeys(
+                ["sqlite3", "sqlite3-class", "aiosqlite", "aiosqlite-class"], "refused"
+            ),
+            "in-memory": "ran",
+        },
         "postgresql": dict.fromkeys(
-            ["psycopg", "psycopg-class", "psycopg-async", "psycopg2", "asyncpg"], "refused"
+            [
+                "psycopg",
+                "psycopg-class",
+                "psycopg-async",
+                "psycopg2",
+                "psycopg2-class",
+                "psycopg2-extras",
+                "asyncpg",
+                "asyncpg-pool",
+            ],
+            "refused",
         ),
     }[dialect(app_url)]
     assert outcomes == {**expected, "rows": "2"}
@@ -560,3 +599,156 @@ def test_a_commit_sent_round_the_sandbox_fails_on_postgresql(
         "appshell: Sandbox: rolled back 1 statement on 1 database (default); the sandbox on"
         " 'default' had already ended (nothing was committed)\n"
     )
+
+
+# -- read-only on the driver's own connection (PostgreSQL) ---------------------------------------
+
+#: SQL sent straight on the driver's connection, reached three ways round SQLAlchemy's
+#: execution events: it switches the session's default back to read-write, commits, writes
+#: and commits. The sync ones use the app's engine; the async ones a FastAPI app's.
+DRIVER_SWITCH_OFF = {
+    "sync": f"""
+        OFF = ("SET default_transaction_read_only = off",
+               "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+
+        def switch_off_and_write(driver, name):
+            for statement in OFF:
+                driver.cursor().execute(statement)
+            driver.commit()
+            driver.cursor().execute({WRITE!r}.replace("written", name))
+            driver.commit()
+
+        def raw_connection():
+            raw = engine.raw_connection()
+            try:
+                switch_off_and_write(raw, "raw")
+            finally:
+                raw.close()
+
+        def on_driver(attribute):
+            def run():
+                with engine.connect() as conn:
+                    switch_off_and_write(getattr(conn.connection, attribute), attribute)
+            return run
+
+        attempt("raw-connection", raw_connection)
+        attempt("driver-connection", on_driver("driver_connection"))
+        attempt("dbapi-connection", on_driver("dbapi_connection"))
+    """,
+    "async": f"""
+        from sqlalchemy import text
+
+        from main import engine
+
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                raw = await conn.get_raw_connection()
+                driver = raw.driver_connection
+                await driver.execute("SET default_transaction_read_only = off")
+                await driver.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+                await (driver.commit() if hasattr(driver, "commit") else driver.execute("COMMIT"))
+                await driver.execute({WRITE!r})
+                await (driver.commit() if hasattr(driver, "commit") else driver.execute("COMMIT"))
+        except Exception as error:
+            print("async-driver-connection failed --", str(error).splitlines()[0])
+        else:
+            print("async-driver-connection ran")
+    """,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2", "psycopg-async", "asyncpg"])
+def test_read_only_holds_on_the_drivers_own_connection(
+    postgres_db: str, tmp_path: Path, run_appshell: t.Callable[..., t.Any], driver: str
+) -> None:
+    """SQL sent on the driver's connection itself (``engine.raw_connection()``,
+    ``conn.connection.driver_connection``, an async engine's ``get_raw_connection()``) is
+    seen by none of SQLAlchemy's events: it switches the session's default to read-write and
+    commits. The driver's own read-only mode, set on every connection handed out, still
+    begins each transaction READ ONLY, so the write after it fails in the database; asyncpg,
+    which has none, finds the default its server reports switched off, and refuses."""
+    from .test_sandbox import ASYNCPG_APP
+
+    url = postgres_with_items(postgres_db)
+    before = snapshot(url)
+    if driver in ("psycopg-async", "asyncpg"):
+        name = "psycopg" if driver == "psycopg-async" else driver
+        async_url = sa.make_url(url).set(drivername=f"postgresql+{name}")
+        (tmp_path / "main.py").write_text(
+            ASYNCPG_APP.format(url=async_url.render_as_string(hide_password=False))
+        )
+        script = tmp_path / "attempts.py"
+        script.write_text(textwrap.dedent(DRIVER_SWITCH_OFF["async"]))
+        result = run_appshell("--app", "main:app", "shell", "--read-only", str(script))
+        # psycopg begins the write's transaction READ ONLY; asyncpg, which has no such mode,
+        # runs it on its own under the session default, which appshell finds switched off.
+        said = {
+            "psycopg-async": "cannot execute INSERT in a read-only transaction",
+            "asyncpg": "appshell's read-only session refused a statement on asyncpg's own",
+        }[driver]
+        assert result.stdout.startswith(f"async-driver-connection failed -- {said}"), result
+    else:
+        sync_url = sa.make_url(url).set(drivername=f"postgresql+{driver}")
+        (tmp_path / "app.py").write_text(APP)
+        outcomes = run_attempts(
+            run_appshell,
+            sync_url.render_as_string(hide_password=False),
+            "--read-only",
+            DRIVER_SWITCH_OFF["sync"],
+        )
+        assert outcomes == dict.fromkeys(
+            ["raw-connection", "driver-connection", "dbapi-connection"], "failed"
+        )
+    assert snapshot(url) == before
+
+
+AIOSQLITE_COMMIT = """
+from sqlalchemy import text
+
+from main import engine
+
+async with engine.connect() as conn:
+    await conn.execute(text("DELETE FROM items WHERE title = 'first'"))
+    driver = (await conn.get_raw_connection()).driver_connection
+    for name, end in [
+        ("sql", lambda: driver.execute("COMMIT")),
+        ("script", lambda: driver.executescript("COMMIT; BEGIN")),
+        ("method", driver.commit),
+    ]:
+        try:
+            await end()
+        except Exception as error:
+            print(name, "failed:", str(error).splitlines()[0])
+        else:
+            print(name, "ran")
+    await conn.execute(text("INSERT INTO items (title) VALUES ('third')"))
+    await conn.commit()
+"""
+
+
+@pytest.mark.slow
+def test_a_commit_sent_round_the_sandbox_is_refused_on_aiosqlite(
+    tmp_path: Path, run_appshell: t.Callable[..., t.Any]
+) -> None:
+    """aiosqlite's own connection (``driver_connection``) is reached round the sandbox's
+    stand-in, and SQLite has no trigger to fail a COMMIT: an authorizer, set on the
+    connection in aiosqlite's own thread, refuses any transaction control the sandbox did
+    not send, as SQLite prepares it; the session goes on inside the sandbox."""
+    from .test_sandbox import ASYNCPG_APP
+
+    url = sqlite_file(tmp_path)
+    before = snapshot(url)
+    async_url = sa.make_url(url).set(drivername="sqlite+aiosqlite")
+    (tmp_path / "main.py").write_text(ASYNCPG_APP.format(url=async_url.render_as_string()))
+    (tmp_path / "fix.py").write_text(AIOSQLITE_COMMIT)
+    result = run_appshell("--app", "main:app", "shell", "--sandbox", "fix.py")
+    assert result.stdout.splitlines() == [
+        "sql failed: not authorized",
+        "script failed: not authorized",
+        "method failed: not authorized",
+    ], result
+    assert result.returncode == 0, result.stderr
+    assert "Sandbox: rolled back 2 statements" in result.stderr
+    assert snapshot(url) == before

@@ -253,3 +253,40 @@ def test_aiosqlite_typed_sql_cannot_switch_query_only_off(tmp_path: Path) -> Non
 
 def _engine_only(url: str) -> sa.Engine:
     return sa.create_engine(url, poolclass=sa.NullPool)
+
+
+def test_aiosqlite_driver_connection_cannot_switch_query_only_off(tmp_path: Path) -> None:
+    """aiosqlite's own connection (``driver_connection``) runs SQL no judge sees: the
+    authorizer read-only sets on it, in aiosqlite's own thread, refuses ``PRAGMA query_only``
+    switching off there, and the write after it is refused by SQLite."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = f"sqlite:///{tmp_path / 'notes.db'}"
+    _engine(url).dispose()
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
+    guard = ReadOnly([Database("default", url, "sqlite", engine.sync_engine, is_async=True)])
+    guard.start()
+    said = []
+
+    async def attempt() -> None:
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            for statement in (
+                "PRAGMA query_only = 0",
+                "INSERT INTO notes (id, text) VALUES (9, 'x')",
+            ):
+                try:
+                    await driver.execute(statement)
+                except Exception as error:
+                    said.append(str(error))
+            await driver.commit()
+        await engine.dispose()
+
+    try:
+        asyncio.run(attempt())
+    finally:
+        guard.end()
+    assert said == ["not authorized", REFUSED["sqlite"]]
+    assert _count(_engine_only(url)) == 1

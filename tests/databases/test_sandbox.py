@@ -432,7 +432,7 @@ def test_an_autocommit_engine_cannot_be_sandboxed(postgres_db: str) -> None:
 
 
 KILLED = """
-    import os, signal, sys
+    import sys
     from dataclasses import dataclass
     import sqlalchemy as sa
     from sqlalchemy import orm
@@ -446,29 +446,121 @@ KILLED = """
         engine: object
         is_async: bool = False
 
-    engine = sa.create_engine(sys.argv[1])
-    Sandbox([Db("default", sys.argv[1], engine.dialect.name, engine)]).start()
-    with orm.Session(engine) as session:
-        session.execute(sa.text("INSERT INTO items (title) VALUES ('third')"))
-        session.execute(sa.text("DELETE FROM items WHERE title = 'first'"))
-        session.execute(sa.text("CREATE TABLE made_before_the_kill (x INTEGER)"))
-        session.commit()
-        print("committed", flush=True)
-        os.kill(os.getpid(), signal.SIGKILL)
+    class Base(orm.DeclarativeBase):
+        pass
+
+    class Item(Base):
+        __tablename__ = "items"
+        id = sa.Column(sa.Integer, primary_key=True)
+        title = sa.Column(sa.String(50), unique=True, nullable=False)
+
+    items = Item.__table__
+    url, kind = sys.argv[1:]
+    engine = sa.create_engine(url)
+    Sandbox([Db("default", url, engine.dialect.name, engine)]).start()
+
+    def orm_flush():
+        with orm.Session(engine) as session:
+            session.add(Item(title="third"))
+            session.flush()
+            session.delete(session.scalars(sa.select(Item).filter_by(title="first")).one())
+            session.commit()
+
+    def core(statement, *rows):
+        with engine.begin() as conn:
+            conn.execute(statement, *rows)
+
+    def raw_cursor():
+        raw = engine.raw_connection()
+        cursor = raw.cursor()
+        cursor.execute("UPDATE items SET title = 'raw' WHERE title = 'first'")
+        cursor.execute("DELETE FROM items WHERE title = 'second'")
+        raw.commit()
+
+    def ddl():
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE made_before_the_kill (x INTEGER)")
+            conn.exec_driver_sql("INSERT INTO made_before_the_kill VALUES (1)")
+            conn.exec_driver_sql("ALTER TABLE items ADD COLUMN note VARCHAR(20)")
+            conn.exec_driver_sql("DROP TABLE made_before_the_kill")
+            conn.exec_driver_sql("CREATE TABLE kept_until_the_kill (x INTEGER)")
+
+    def sequence():
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT nextval('items_id_seq')")
+            conn.exec_driver_sql("CREATE SEQUENCE made_before_the_kill_seq")
+            conn.exec_driver_sql("SELECT nextval('made_before_the_kill_seq')")
+            conn.execute(items.insert().values(title="third"))
+
+    writes = {
+        "orm-add-flush": orm_flush,
+        "core-insert": lambda: core(items.insert().values(title="third")),
+        "core-update": lambda: core(items.update().values(title=sa.func.upper(items.c.title))),
+        "core-delete": lambda: core(items.delete()),
+        "executemany": lambda: core(items.insert(), [{"title": "a"}, {"title": "b"}]),
+        "raw-cursor": raw_cursor,
+        "ddl": ddl,
+        "sequence": sequence,
+    }
+    writes[kind]()
+    print("written", flush=True)
+    sys.stdin.readline()  # killed here, the sandbox's transaction open
 """
 
+#: Each kind of write a sandboxed script may be killed after (sequences: PostgreSQL only).
+WRITE_KINDS = [
+    "orm-add-flush",
+    "core-insert",
+    "core-update",
+    "core-delete",
+    "executemany",
+    "raw-cursor",
+    "ddl",
+    "sequence",
+]
 
-def test_sigkill_inside_a_sandbox_leaves_nothing_committed(db_url: str, tmp_path: Path) -> None:
+
+@pytest.mark.parametrize("kind", WRITE_KINDS)
+def test_sigkill_inside_a_sandbox_leaves_nothing_committed(
+    db_url: str, tmp_path: Path, kind: str
+) -> None:
+    """A sandboxed script killed with SIGKILL after each kind of write (its commit done, so
+    far as the app knows) leaves every table as it was: SQLite's journal and PostgreSQL's
+    dropped connection roll the sandbox's one transaction back."""
+    if kind == "sequence" and not db_url.startswith("postgresql"):
+        pytest.skip("sequences are PostgreSQL's")
     before = snapshot(db_url)
     script = tmp_path / "killed.py"
     script.write_text(textwrap.dedent(KILLED))
-    done = subprocess.run(
-        [sys.executable, str(script), db_url], capture_output=True, text=True, timeout=60
+    code, stderr = signalled_at_marker(
+        [sys.executable, str(script), db_url, kind], "written\n", signal.SIGKILL
     )
-    assert done.returncode == -signal.SIGKILL, done.stderr
-    assert done.stdout == "committed\n"
-    time.sleep(0.2)  # the server notices the dropped connection and rolls it back
+    assert code == -signal.SIGKILL, stderr
     assert snapshot(db_url) == before
+
+
+def signalled_at_marker(
+    command: list[str], marker: str, sig: signal.Signals, **options: t.Any
+) -> tuple[int, str]:
+    """Run ``command``, send it ``sig`` once it has printed the line ``marker`` (no timed
+    wait), and return its exit code and what it wrote to stderr."""
+    proc = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **options,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == marker
+        proc.send_signal(sig)
+        proc.wait(30)
+    finally:
+        proc.kill()
+        _, stderr = proc.communicate()
+    return proc.returncode, stderr
 
 
 # -- through the real command (turned on when h/dbcore's --sandbox wiring is merged) ----------
@@ -563,22 +655,13 @@ def test_a_signalled_sandboxed_session_leaves_nothing_committed(
         "db.session.add(Item(title='new')); db.session.commit(); "
         "print('committed', flush=True); import time; time.sleep(60)"
     )
-    proc = subprocess.Popen(
+    signalled_at_marker(
         [str(APPSHELL), "--app", "blog", "shell", "--sandbox", "-c", code],
+        "committed\n",
+        sig,
         cwd=tmp_path,
         env=_clean_environ(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline() == "committed\n"
-        proc.send_signal(sig)
-        proc.wait(30)
-    finally:
-        proc.kill()
-        proc.communicate()
     assert [snapshot(url) for url in flask_app_with_binds] == before
 
 

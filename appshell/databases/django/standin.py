@@ -31,14 +31,17 @@ from __future__ import annotations
 import threading
 import typing as t
 
+from ..commitguard import arm_commit_guard, checking_constraints
 from ..dbapi import SandboxEnded, SandboxError, check_not_over, execute
 from ..statements import SAVEPOINT_SQL, Judged, judge, sqlite_script
 
 __all__ = ["SandboxEnded", "SandboxError", "Shared", "StandIn"]
 
-#: The name of the PostgreSQL commit guard's table, trigger and setting (see
-#: :func:`_arm_commit_guard`), and the mark of a statement run with it let through.
-_GUARD = "appshell_sandbox_guard"
+#: What the PostgreSQL commit guard says (see :mod:`appshell.databases.commitguard`), and
+#: the mark of a statement run with it let through.
+_REFUSED_COMMIT = (
+    "appshell's sandbox refused to commit its transaction: nothing the session did is committed"
+)
 _CHECKED = "/* appshell: checked */ "
 
 #: How statements that are not the user's start, for the end line's count: Django's
@@ -82,7 +85,7 @@ class Shared:
         if self.vendor == "sqlite":
             real.set_authorizer(self._sqlite_authorizer())
         else:
-            _arm_commit_guard(real)
+            arm_commit_guard(real, _REFUSED_COMMIT)
         self.real = real
 
     def _sqlite_authorizer(self) -> t.Callable[..., int]:
@@ -389,13 +392,13 @@ class StandInCursor:
         runs the deferred checks now, the commit guard's too: it lets them pass meanwhile,
         and is armed again after."""
         real = self._standin._shared.real
-        execute(real, f"SELECT set_config('{_GUARD}.checking', 'on', false)")
+        checking_constraints(real, True)
         try:
             return self._run(method, f"{_CHECKED}{sql}", params)
         finally:
             if self._standin._shared.ended is None:
-                execute(real, f"SELECT set_config('{_GUARD}.checking', 'off', false)")
-                _arm_commit_guard(real, again=True)
+                checking_constraints(real, False)
+                arm_commit_guard(real, _REFUSED_COMMIT, again=True)
 
     def _call(
         self, call: t.Callable[..., t.Any], sql: str, params: tuple[t.Any, ...], counted: bool
@@ -432,34 +435,3 @@ class StandInCursor:
 
     def __exit__(self, *exc_info: object) -> None:
         self._cursor.close()
-
-
-def _arm_commit_guard(real: t.Any, *, again: bool = False) -> None:
-    """Make any ``COMMIT`` of the sandbox's PostgreSQL transaction fail, whatever sends it
-    (the driver's own ``commit()``, SQL the stand-in's judge could not read): a deferred
-    constraint trigger on a temporary table, fired at commit, raises. All of it is made in
-    the outer transaction, so the sandbox's rollback removes it. A database that will not
-    let the session make a temporary table keeps the judge of typed SQL only."""
-    if again:
-        execute(
-            real,
-            f"SET CONSTRAINTS {_GUARD} DEFERRED",
-            f"INSERT INTO pg_temp.{_GUARD} VALUES (1)",
-        )
-        return
-    execute(real, "SAVEPOINT appshell_guard")
-    try:
-        execute(
-            real,
-            f"CREATE TEMPORARY TABLE {_GUARD} (armed integer)",
-            f"CREATE FUNCTION pg_temp.{_GUARD}() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN IF current_setting('{_GUARD}.checking', true) = 'on' THEN RETURN NULL;"
-            " END IF; RAISE EXCEPTION 'appshell''s sandbox refused to commit its"
-            " transaction: nothing the session did is committed'; END $$",
-            f"CREATE CONSTRAINT TRIGGER {_GUARD} AFTER INSERT ON pg_temp.{_GUARD}"
-            f" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE PROCEDURE pg_temp.{_GUARD}()",
-            f"INSERT INTO pg_temp.{_GUARD} VALUES (1)",
-            "RELEASE SAVEPOINT appshell_guard",
-        )
-    except Exception:
-        execute(real, "ROLLBACK TO SAVEPOINT appshell_guard", "RELEASE SAVEPOINT appshell_guard")

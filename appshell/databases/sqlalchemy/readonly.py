@@ -8,14 +8,19 @@ This guards against mistakes; it is no security boundary (a read-only database r
   twice: when SQLAlchemy begins it (the engine's ``begin`` event), and when the driver
   begins one by itself before a statement (psycopg after a ``COMMIT`` sent as SQL), seen by
   the driver's transaction status. A session default is set too, for what SQLAlchemy's
-  connection never sees: ``engine.raw_connection()`` and ``AUTOCOMMIT``.
+  connection never sees: ``engine.raw_connection()`` and ``AUTOCOMMIT``; and the driver's
+  own read-only mode (psycopg, psycopg2), so that SQL sent on the driver's connection itself,
+  which may switch that default off and commit, still finds every transaction the driver
+  begins ``BEGIN READ ONLY``.
 - SQLite: ``PRAGMA query_only = ON`` and an authorizer on the connection (SQLite asks it
   about every statement it prepares, whatever the road: a cursor, ``executescript``) that
   forbids ``PRAGMA query_only`` switching off, both set when the pool hands the connection
   out, or before the first statement of one handed out before the session began (the
   dialect's execution hooks, which unlike the engine's events cost a statement next to
-  nothing). aiosqlite's connection, where no authorizer can be set from here, has
-  ``query_only`` set again at each transaction's start, and each statement's text judged.
+  nothing). On aiosqlite the authorizer is set in aiosqlite's own thread, which its own
+  connection (``driver_connection``) shares; ``query_only`` is set again at each
+  transaction's start and each statement's text judged besides, so that a refusal through
+  SQLAlchemy is appshell's one line.
 
 Statements that would switch read-only off are refused before they run
 (:class:`~appshell.databases.dbapi.ReadOnlyError`), judged by
@@ -40,14 +45,17 @@ the pool holds no read-only connection once :meth:`ReadOnly.end` ran.
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
 from sqlalchemy import event
 
 from ...exceptions import AppShellUsageError
+from .. import asyncpg_read_only
 from ..dbapi import ReadOnlyError, execute
 from ..drivers import guard_driver_connects
 from ..statements import judge
+from .aiosqlite_thread import set_aiosqlite_authorizer
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -128,6 +136,7 @@ class ReadOnly:
     def end(self) -> None:
         """Stop applying it (connections handed out after this are writable again)."""
         self._engines = []
+        asyncpg_read_only.uninstall()
         if self._stop_drivers is not None:
             self._stop_drivers()
             self._stop_drivers = None
@@ -153,11 +162,15 @@ def _give_back(dbapi_connection: t.Any, record: t.Any, undo: Callable[[], None])
 
 
 def _sqlite_hooks(database: Database) -> _Hooks:
+    dialect = database.engine.dialect
+
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         execute(dbapi_connection, "PRAGMA query_only = ON")
         authorize = getattr(dbapi_connection, "set_authorizer", None)
-        if authorize is not None:  # sqlite3 (aiosqlite's runs in a thread of its own)
+        if authorize is not None:
             authorize(_sqlite_authorizer)
+        elif database.is_async:  # aiosqlite: set in its own thread
+            set_aiosqlite_authorizer(dialect, dbapi_connection, _sqlite_authorizer)
         record.info[_ARMED] = True
 
     def arm_unseen(cursor: t.Any, *args: t.Any) -> None:
@@ -179,6 +192,8 @@ def _sqlite_hooks(database: Database) -> _Hooks:
             authorize = getattr(dbapi_connection, "set_authorizer", None)
             if authorize is not None:
                 authorize(None)
+            elif database.is_async:
+                set_aiosqlite_authorizer(dialect, dbapi_connection, None)
             execute(dbapi_connection, "PRAGMA query_only = OFF")
 
         _give_back(dbapi_connection, record, undo)
@@ -204,9 +219,8 @@ def _sqlite_hooks(database: Database) -> _Hooks:
             ("do_executemany", arm_unseen),
             ("do_execute_no_params", arm_unseen_no_params),
         )
-    # aiosqlite's connection runs in a thread of its own, where no authorizer can be set
-    # from here: query_only is set again at each transaction's start, and its statements'
-    # text is judged.
+    # aiosqlite: query_only is set again at each transaction's start, and its statements'
+    # text is judged besides the authorizer, for a refusal in appshell's words.
     return (*hooks, ("begin", begun), ("before_cursor_execute", before_statement))
 
 
@@ -269,15 +283,26 @@ _SESSION_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
 
 def _postgresql_hooks(database: Database) -> _Hooks:
+    dialect = database.engine.dialect
+    asyncpg = dialect.driver == "asyncpg"  # no read-only mode: its statements are checked
+    if asyncpg:
+        asyncpg_read_only.install()
+
     def handed_out(dbapi_connection: t.Any, record: t.Any, proxy: t.Any) -> None:
         _set_session_default(dbapi_connection, _SESSION_READ_ONLY)
+        _driver_read_only(dialect, dbapi_connection, True)
+        if asyncpg:
+            asyncpg_read_only.arm(dialect.get_driver_connection(dbapi_connection))
 
     def returned(dbapi_connection: t.Any, record: t.Any) -> None:
-        _give_back(
-            dbapi_connection,
-            record,
-            lambda: _set_session_default(dbapi_connection, "RESET default_transaction_read_only"),
-        )
+        if asyncpg and dbapi_connection is not None:
+            asyncpg_read_only.disarm(dialect.get_driver_connection(dbapi_connection))
+
+        def undo() -> None:
+            _set_session_default(dbapi_connection, "RESET default_transaction_read_only")
+            _driver_read_only(dialect, dbapi_connection, False)
+
+        _give_back(dbapi_connection, record, undo)
 
     def begun(conn: t.Any) -> None:
         dbapi_connection = conn.connection.dbapi_connection
@@ -308,6 +333,15 @@ def _postgresql_hooks(database: Database) -> _Hooks:
         ("begin", begun),
         ("before_cursor_execute", before_statement),
     )
+
+
+def _driver_read_only(dialect: t.Any, dbapi_connection: t.Any, on: bool) -> None:
+    """Switch the driver's own read-only mode (psycopg's ``read_only``, psycopg2's
+    ``readonly``): the driver then begins every transaction it begins ``BEGIN READ ONLY``,
+    also on its own connection, where SQL runs unseen by SQLAlchemy's events and may switch
+    the session default off. Set once per checkout, it costs a statement nothing."""
+    with contextlib.suppress(NotImplementedError):  # none: the session default only
+        dialect.set_readonly(dbapi_connection, on)
 
 
 def _make_transaction_read_only(dbapi_connection: t.Any) -> None:

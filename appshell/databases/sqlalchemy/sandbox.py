@@ -13,6 +13,10 @@ async sessions all check out from the engine's pool, so all of them land inside.
 What the app hangs on a session's commit (``after_commit`` handlers) is held back, since
 nothing commits (:mod:`.aftercommit`); the end line counts it.
 
+On aiosqlite, whose own connection is reachable round the stand-ins (``driver_connection``)
+and where SQLite has no trigger to fail a ``COMMIT``, an authorizer set in aiosqlite's thread
+denies any ``BEGIN``, ``COMMIT`` or ``ROLLBACK`` the sandbox did not send itself.
+
 A connection from any other pool during the session (an engine made after the sandbox
 started, or one appshell was not given) is refused, and so is ``AUTOCOMMIT`` isolation; so is a
 connection made with a driver's own ``connect()`` (:mod:`appshell.databases.drivers`).
@@ -25,10 +29,12 @@ import threading
 import typing as t
 
 from ...exceptions import AppShellUsageError
+from ..commitguard import arm_commit_guard
 from ..dbapi import SandboxEnded, SandboxError, check_not_over
 from ..drivers import guard_driver_connects
 from . import sandbox_connection as sandbox_sql
 from .aftercommit import HeldAfterCommit
+from .aiosqlite_thread import set_aiosqlite_authorizer
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -117,20 +123,19 @@ class _Outer:
         self.run("BEGIN")
         if self.dialect_name == "postgresql":
             self.forbid_commit()
+        elif self.is_async and self.dialect_name == "sqlite":
+            self.authorize_aiosqlite(_deny_transaction_control)
 
     def forbid_commit(self) -> None:
-        """Make any COMMIT of the outer transaction fail, on PostgreSQL: a deferred constraint
-        trigger on a temporary table, with a row to check at commit, that raises. It catches
-        a COMMIT no text check saw (sent on the driver's own connection, run by a function),
-        and makes it a rollback. Everything it makes is inside the transaction, and rolled
-        back with it. A role that may not make temporary tables goes without it."""
-        self.run("SAVEPOINT appshell_sandbox_guard")
-        try:
-            for statement in _FORBID_COMMIT:
-                self.run(statement)
-        except Exception:
-            self.run("ROLLBACK TO SAVEPOINT appshell_sandbox_guard")
-        self.run("RELEASE SAVEPOINT appshell_sandbox_guard")
+        """Make any COMMIT of the outer transaction fail, on PostgreSQL
+        (:mod:`appshell.databases.commitguard`): it catches a COMMIT no text check saw (sent
+        on the driver's own connection, run by a function), and makes it a rollback."""
+        arm_commit_guard(self.real, _REFUSED_COMMIT)
+
+    def authorize_aiosqlite(self, authorizer: t.Callable[..., int] | None) -> None:
+        """Set (or, with None, remove) SQLite's authorizer on aiosqlite's own connection,
+        which is reachable round the stand-ins (``driver_connection``)."""
+        set_aiosqlite_authorizer(self.engine.dialect, self.real, authorizer)
 
     def driver_autocommits(self) -> bool:
         # On SQLite, driver autocommit is also SQLAlchemy's documented pysqlite workaround
@@ -165,6 +170,8 @@ class _Outer:
         advanced: list[str] = []
         try:
             if self.ended is None:
+                if self.is_async and self.dialect_name == "sqlite":
+                    self.authorize_aiosqlite(None)
                 self.run("ROLLBACK")
                 if self.dialect_name == "postgresql":
                     after = self.read_sequences()
@@ -237,18 +244,20 @@ class _Outer:
             self.check()
 
 
-#: The statements of :meth:`_Outer.forbid_commit` (all in the temporary schema).
-_FORBID_COMMIT = (
-    "CREATE TEMPORARY TABLE appshell_sandbox_commit (x INTEGER)",
-    "CREATE FUNCTION pg_temp.appshell_sandbox_commit() RETURNS trigger LANGUAGE plpgsql AS"
-    " $$BEGIN RAISE EXCEPTION 'appshell''s sandbox refused a COMMIT that reached the database"
-    " round it (or a SET CONSTRAINTS ALL IMMEDIATE, which checks its guard early): nothing"
-    " was committed'; END$$",
-    "CREATE CONSTRAINT TRIGGER appshell_sandbox_commit AFTER INSERT ON appshell_sandbox_commit"
-    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
-    " EXECUTE FUNCTION pg_temp.appshell_sandbox_commit()",
-    "INSERT INTO appshell_sandbox_commit VALUES (1)",
+#: What the commit guard of :meth:`_Outer.forbid_commit` says.
+_REFUSED_COMMIT = (
+    "appshell's sandbox refused a COMMIT that reached the database round it (or a SET"
+    " CONSTRAINTS ALL IMMEDIATE, which checks its guard early): nothing was committed"
 )
+
+_SQLITE_TRANSACTION, _SQLITE_DENY = 22, 1  # sqlite3's constants, without importing it
+
+
+def _deny_transaction_control(action: int, *_: t.Any) -> int:
+    """SQLite's question for each part of a statement it prepares: a ``BEGIN``, ``COMMIT``
+    or ``ROLLBACK`` is denied (savepoints, another action code, stay inside)."""
+    return _SQLITE_DENY if action == _SQLITE_TRANSACTION else 0
+
 
 #: Where SQLAlchemy's pools make connections: a driver's connect called from there is an
 #: engine's, which the sandbox guards at the pool (see appshell.databases.drivers).
