@@ -23,7 +23,7 @@ import typing as t
 import click
 
 from .exceptions import AppShellError, AppShellUsageError, MagicError, UserCodeError
-from .jupyter_await import AwaitTransformer, CarriedContext, KernelShutdown, run_on_shell_loop
+from .jupyter_await import AwaitTransformer, CarriedContext, KernelShutdown, shell_loop
 
 if t.TYPE_CHECKING:
     from .adapters import AppAdapter
@@ -70,7 +70,8 @@ class Attachment:
         reassigned stays); close the session (teardown runs; a sandbox rolls back and says
         what it rolled back). Returns how many names went."""
         if self.awaited:
-            return run_on_shell_loop(self.adetach(shell), shell)
+            # Its async parts stop on the loop, which may be running this very cell.
+            self.session.loop.check_can_complete()
         removed = self._drop(shell)
         with self._watch.allowed():
             self.session.close(context_may_be_lost=True)
@@ -175,20 +176,19 @@ class Notebook:
         """Attach the app (detaching the one attached before); returns what was injected.
         ``database``: ``sandbox``, ``read_only``, ``sql``, ``models`` (None: the profile's).
 
-        An ASGI app's lifespan runs on the shell's event loop: in a kernel, whose loop is
-        running, the app is attached by :meth:`aattach` (the input transformer of
-        :mod:`appshell.jupyter_await` makes ``%appshell`` lines await it).
+        The session's loop is the shell's (see :func:`shell_loop`): an ASGI app's lifespan
+        runs there. In a kernel, whose loop is running, such an app is attached by
+        :meth:`aattach` (the input transformer of :mod:`appshell.jupyter_await` makes
+        ``%appshell`` lines await it).
         """
         session = self.session_for(
             app, env_file, profile, strict=strict, project_dir=project_dir, database=database
         )
-        if session.adapter.interface == "asgi" or self.awaited():
-            return run_on_shell_loop(self._aattach(session), self.shell)
         # Only once the new app has loaded: a failed attach leaves the old one attached.
         self._detach(say=False)
         with _open_errors(session):
             namespace = session.open()
-        return self._attached(session, namespace, awaited=False)
+        return self._attached(session, namespace, awaited=session.adapter.interface == "asgi")
 
     async def aattach(
         self,
@@ -209,7 +209,7 @@ class Notebook:
         before = contextvars.copy_context()
         with _open_errors(session):
             namespace = await session.aopen()
-        self.carry.remember(before)
+        self.carry.remember(session.loop.set_since(before))
         return self._attached(session, namespace, awaited=True)
 
     def session_for(
@@ -255,6 +255,7 @@ class Notebook:
             groups=(root_group,),
             profile=chosen,
             strict=strict,
+            host_loop=shell_loop(self.shell),
             **_database_keywords(database or {}),
         )
 

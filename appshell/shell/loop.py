@@ -2,7 +2,9 @@
 
 :class:`SessionLoop` is what lets a statement ``await`` at a prompt or in a script and keep
 its state for the next one; the REPL backends use it to keep the loop running while their
-prompt waits. Nothing here imports asyncio until something awaits.
+prompt waits. A session opened where a loop runs already (a Jupyter kernel's, which runs
+every cell) adopts that loop instead of making one: there is never a second loop. Nothing
+here imports asyncio until something awaits.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import sys
 import threading
 import types
 import typing as t
+import weakref
 
-from ..exceptions import format_user_exception
+from ..exceptions import LoopRunning, format_user_exception
 
 if t.TYPE_CHECKING:
     from types import CodeType
@@ -23,6 +26,15 @@ __all__ = ["SessionLoop"]
 
 # inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
 _CO_COROUTINE = 0x0080
+
+#: The session whose context this is (set in every session's context, so in its tasks').
+_SESSION: contextvars.ContextVar[SessionLoop] = contextvars.ContextVar("appshell_session")
+
+
+def _current_task(loop: t.Any) -> t.Any:
+    import asyncio
+
+    return asyncio.current_task(loop) if loop.is_running() else None
 
 
 class SessionLoop:
@@ -40,10 +52,18 @@ class SessionLoop:
     A task that fails with nobody to see it has its traceback shown once (at once while
     the prompt is idle, else when the statement ends); tasks still pending when the session
     closes are cancelled and named in one line.
+
+    :param host: the loop the front end runs its statements on, running or not (a kernel's):
+        the session adopts it. Without one, the session adopts the loop running where it
+        first needs one, else makes its own. An adopted loop stays its owner's: closing the
+        session cancels only the tasks the session made, and leaves the loop open.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, host: t.Any = None) -> None:
         self.context = contextvars.copy_context()
+        # Marks the session's context, and the copies its tasks run in.
+        self.context.run(_SESSION.set, self)
+        self._own: weakref.WeakSet[t.Any] = weakref.WeakSet()
         #: The thread running in ``context`` through :meth:`call`, if one is.
         self._entered: int | None = None
         self._loop: t.Any = None
@@ -62,6 +82,10 @@ class SessionLoop:
         #: and before it is closed: what must still run on it (an asyncpg connection's
         #: rollback).
         self.before_close: list[t.Callable[[t.Any], None]] = []
+        # A loop adopted from its owner (a kernel's): only the session's tasks are its own.
+        self._borrowed = False
+        if host is not None:
+            self._borrow(host)
 
     def prompt_statement_done(self) -> None:
         """Run the :attr:`after_prompt_statement` callbacks: what one raises is said in one
@@ -76,11 +100,14 @@ class SessionLoop:
 
     @property
     def loop(self) -> t.Any:
-        """The session's event loop, made when first needed."""
+        """The session's event loop: the one running here when first needed, else its own."""
         if self._loop is None:
             import asyncio
 
-            self._watch(asyncio.new_event_loop())
+            try:
+                self._borrow(asyncio.get_running_loop())
+            except RuntimeError:
+                self._watch(asyncio.new_event_loop())
         return self._loop
 
     def call(self, function: t.Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -96,6 +123,15 @@ class SessionLoop:
         finally:
             self._entered = None
 
+    def set_since(self, before: contextvars.Context) -> dict[contextvars.ContextVar[t.Any], t.Any]:
+        """The context variables the session's context holds that ``before`` (a copy of
+        another context) did not, or held with another value."""
+        return {
+            var: value
+            for var, value in self.context.items()
+            if var is not _SESSION and (var not in before or before[var] is not value)
+        }
+
     @property
     def started(self) -> bool:
         """Whether the loop was made (something awaited): else no task can exist."""
@@ -103,15 +139,25 @@ class SessionLoop:
 
     def run(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
         """Evaluate compiled ``code``; if it awaits, run it to completion on the loop."""
-        if self._loop is not None and not self._threaded:
+        result = self.begin(code, globals, locals)
+        if _CO_COROUTINE & code.co_flags and isinstance(result, types.CoroutineType):
+            result = self.complete(result)
+        return result
+
+    def begin(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
+        """Evaluate compiled ``code`` in the session's context: its value, or, for code that
+        awaits, the coroutine still to be run (by :meth:`complete` or :meth:`acomplete`)."""
+        if self._loop is not None and not self._threaded and not self._loop.is_running():
             import asyncio
 
             # Code that asks for "the" event loop gets the session's.
             asyncio.set_event_loop(self._loop)
-        result = self.call(eval, code, globals, locals if locals is not None else globals)
-        if _CO_COROUTINE & code.co_flags and isinstance(result, types.CoroutineType):
-            result = self.complete(result)
-        return result
+        return self.call(eval, code, globals, locals if locals is not None else globals)
+
+    @staticmethod
+    def awaits(code: CodeType, value: t.Any) -> bool:
+        """Whether ``value``, what :meth:`begin` gave for ``code``, is a coroutine to run."""
+        return bool(_CO_COROUTINE & code.co_flags) and isinstance(value, types.CoroutineType)
 
     def complete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
         """Run ``coroutine`` on the session loop in the session context.
@@ -124,6 +170,9 @@ class SessionLoop:
         import asyncio
 
         loop = self.loop
+        if loop.is_running():
+            coroutine.close()
+            raise LoopRunning()
         asyncio.set_event_loop(loop)
         # Inside call() (startup code run while the namespace is built in the session's
         # context) the context is entered already: the task gets a copy of it.
@@ -156,28 +205,81 @@ class SessionLoop:
             self._statement = None
             self._report_failures()
 
+    async def acomplete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+        """:meth:`complete`, awaited by a caller on the running loop (a kernel's cell): the
+        coroutine runs as a task of that loop in the session's context. Cancelling the
+        caller (the kernel's interrupt) cancels it."""
+        import asyncio
+
+        task = self.loop.create_task(coroutine, context=self.context)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        finally:
+            self._report_failures()
+
+    def check_can_complete(self) -> None:
+        """:raises LoopRunning: :meth:`complete` cannot run now: the session's loop is
+        running this very code (a kernel's cell), which has to await instead."""
+        loop = self._loop
+        if loop is not None and not self._threaded and loop.is_running():
+            raise LoopRunning()
+
     def close(self) -> None:
         """Cancel the tasks still pending (named in one line) and close the loop (if one
-        was ever made)."""
+        was ever made; an adopted loop is left open)."""
+        ending = self.ending()
+        if ending is not None:
+            self.complete(ending)
+        self.release()
+
+    def ending(self) -> t.Coroutine[t.Any, t.Any, None] | None:
+        """What closing still has to run on the loop (None: nothing): the session's pending
+        tasks cancelled (named in one line) and waited for, and, on its own loop, the async
+        generators finalized. :meth:`release` comes after it."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return None
+        import asyncio
+
+        self._stop_thread()
+        pending = [task for task in self._tasks(loop) if not task.done()]
+        pending = [task for task in pending if task is not _current_task(loop)]
+        for task in pending:
+            task.cancel()
+        if pending:
+            self._say_cancelled(pending)
+        if not pending and self._borrowed:
+            return None
+
+        async def end() -> None:
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            if not self._borrowed:
+                await loop.shutdown_asyncgens()
+
+        return end()
+
+    def release(self) -> None:
+        """The last of closing: the :attr:`before_close` callbacks, then the loop closed,
+        or, adopted, given back to its owner as it was."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         import asyncio
 
-        self._stop_thread()
         try:
-            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                self._say_cancelled(pending)
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
             for last in self.before_close:
                 last(loop)
         finally:
-            asyncio.set_event_loop(None)
-            loop.close()
+            if self._borrowed:
+                if loop.get_task_factory() == self._make_task:
+                    loop.set_task_factory(None)
+            else:
+                asyncio.set_event_loop(None)
+                loop.close()
 
     def run_while(self, read: t.Callable[[], t.Any]) -> t.Any:
         """``read()`` (a prompt) in a thread of its own while the loop runs here, so that
@@ -226,20 +328,36 @@ class SessionLoop:
             self._watch(loop)
         return self._loop
 
+    def _borrow(self, loop: t.Any) -> None:
+        """Adopt ``loop``, its owner's (a kernel's): the session's tasks on it are those
+        made from its context, and the loop outlives the session."""
+        self._borrowed = True
+        self._watch(loop)
+
     def _watch(self, loop: t.Any) -> None:
         """Make ``loop`` the session's, and see every task made on it end."""
         self._loop = loop
-        if loop.get_task_factory() is not None:
-            return  # someone else's: their tasks are theirs to report
+        if loop.get_task_factory() is None:  # else someone else's: theirs to report
+            loop.set_task_factory(self._make_task)
 
-        def make_task(loop: t.Any, coro: t.Any, **options: t.Any) -> t.Any:
-            import asyncio
+    def _make_task(self, loop: t.Any, coro: t.Any, **options: t.Any) -> t.Any:
+        import asyncio
 
-            task = asyncio.Task(coro, loop=loop, **options)
-            task.add_done_callback(self._task_done)
-            return task
+        made_in = options.get("context") or contextvars.copy_context()
+        task = asyncio.Task(coro, loop=loop, **options)
+        if self._borrowed and made_in.get(_SESSION) is not self:
+            return task  # the owner's task (a kernel's cell): the owner reports it
+        task.add_done_callback(self._task_done)
+        self._own.add(task)
+        return task
 
-        loop.set_task_factory(make_task)
+    def _tasks(self, loop: t.Any) -> list[t.Any]:
+        """The session's tasks on ``loop``: on a loop of its own, all of them."""
+        import asyncio
+
+        if self._borrowed:
+            return list(self._own)
+        return list(asyncio.all_tasks(loop))
 
     def _task_done(self, task: t.Any) -> None:
         if task is self._statement or task.cancelled():

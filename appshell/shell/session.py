@@ -10,6 +10,7 @@ the same by construction.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import typing as t
@@ -29,7 +30,7 @@ if t.TYPE_CHECKING:
     from ..profiles import Profile
     from ..scriptinfo import ScriptInfo
     from .backends import Backend
-    from .context import Namespace
+    from .context import ContextBuilder, Namespace
     from .runner import CommandRunner
 
 __all__ = [
@@ -87,6 +88,8 @@ class ShellSession:
         it wins over ``sandbox``.
     :param sql: echo every statement from the start (None: the profile's ``sql``).
     :param models: put the ORM's models in the namespace (None: the profile's ``models``).
+    :param host_loop: the event loop the front end runs the user's code on, running or not
+        (a kernel's): the session adopts it (see :class:`SessionLoop`).
     """
 
     def __init__(
@@ -106,8 +109,10 @@ class ShellSession:
         read_only: bool | None = None,
         sql: bool | None = None,
         models: bool | None = None,
+        host_loop: t.Any = None,
     ) -> None:
         self.info = info
+        self.host_loop = host_loop
         self.group = group
         self.groups = tuple(groups)
         self.profile = profile if profile is not None else choose_profile()
@@ -179,29 +184,30 @@ class ShellSession:
     def open(self) -> Namespace:
         """Load the app, push its context for the session and build the namespace.
 
-        The user's errors (their module, factory, providers with ``strict``) propagate; the
-        session is closed again before they do.
+        What awaits (an ASGI lifespan, an async app context, startup code) is run on the
+        session's loop. The user's errors (their module, factory, providers with ``strict``)
+        propagate; the session is closed again before they do.
         """
         try:
-            parts = self._begin_open()
-            return self._finish_open(parts.start(self.loop.complete), self.loop.call)
+            return _complete_steps(self._opening(), lambda step: self.loop.complete(step))
         except BaseException:
             self.close()
             raise
 
     async def aopen(self) -> Namespace:
-        """:meth:`open` with the async parts (lifespan startup, an async app context) awaited
-        on the running loop, in the caller's context (a notebook cell's): what they make
-        lives on that loop."""
+        """:meth:`open`, awaited where the session's loop runs the caller already (a
+        kernel's cell): what awaits is awaited there, in the session's context."""
         try:
-            parts = self._begin_open()
-            return self._finish_open(await parts.astart(), _call)
+            return await _await_steps(self._opening(), lambda step: self.loop.acomplete(step))
         except BaseException:
             await self.aclose()
             raise
 
-    def _begin_open(self) -> AsyncParts:
+    def _opening(self) -> Steps[Namespace]:
+        """Opening, as steps: each coroutine it yields is run on the session's loop, and
+        what it returned (or raised) sent back."""
         from ..lifespan import AsyncParts, catch_sigterm
+        from .context import compile_startup
 
         adapter = self.adapter
         if not adapter.context_is_active():
@@ -209,21 +215,39 @@ class ShellSession:
             context.__enter__()
             self._app_context = context
         # Made after the push: every statement sees the app context.
-        self.loop = SessionLoop()
+        self.loop = SessionLoop(self.host_loop)
         if self.handle_sigterm:
             self._restore_sigterm = catch_sigterm()
-        self._async = AsyncParts(adapter, lifespan=self.lifespan)
-        return self._async
+        parts = self._async = AsyncParts(adapter, lifespan=self.lifespan)
+        entering = parts.entering()
+        if entering is not None:
+            yield entering
+        builder = self.loop.call(self._builder, parts.defaults())
+        profile = self.profile
+        for entry in profile.startup if self.startup else ():
+            with builder.run_in_copy("startup") as scratch:
+                code = compile_startup(entry, profile.name)
+                scratch.setdefault("__builtins__", __builtins__)
+                value = self.loop.begin(code, scratch)
+                if self.loop.awaits(code, value):
+                    yield value
+        self._namespace = builder.build()
+        if self.databases is not None:
+            self._namespace.databases = self.databases.describe()
+        return self._namespace
 
-    def _finish_open(self, defaults: dict[str, t.Any], run: t.Callable[..., t.Any]) -> Namespace:
-        from .context import build_namespace
+    def _builder(self, defaults: dict[str, t.Any]) -> ContextBuilder:
+        """The namespace up to the profile's imports, built in the session's context (a
+        provider sees the app context entered on the loop: Quart's shell context
+        processors need it)."""
+        from .context import namespace_builder
         from .runner import CommandRunner
 
         # Before the first statement (startup code included): the databases found, the
         # sandbox or read-only started, `sql` made.
-        databases = self.databases = run(self._find_databases, defaults.get("state"))
+        databases = self.databases = self._find_databases(defaults.get("state"))
         if databases is not None:
-            run(databases.start)
+            databases.start()
             defaults = {**databases.names(), **defaults}
             self.loop.after_prompt_statement.append(databases.after_statement)
             self.loop.before_close.append(databases.end_on_loop)
@@ -236,22 +260,15 @@ class ShellSession:
             loop=self.loop,
             lifespan_state=defaults.get("state"),
         )
-        # Built where the async parts ran: a provider sees the app context entered on the
-        # loop (Quart's shell context processors need it).
-        self._namespace = run(
-            build_namespace,
+        return namespace_builder(
             self.adapter,
             self.providers(),
             runner=self.runner,
             defaults=defaults,
             profile=self.profile,
-            session=self.loop if self.startup else None,
             strict=self.strict,
             models=databases.models if databases is not None else (),
         )
-        if databases is not None:
-            self._namespace.databases = databases.describe()
-        return self._namespace
 
     def _find_databases(self, state: t.Any) -> SessionDatabases | None:
         """The app's databases, if an ORM integration may apply: the app imported
@@ -289,8 +306,9 @@ class ShellSession:
         return make_banner(self.info, self.namespace, backend, color=color, first_lines=first)
 
     def close(self, *, context_may_be_lost: bool = False) -> bool:
-        """End the session: stop its background servers, close its loop, pop the app
-        context (the app's teardown runs). Safe to call twice.
+        """End the session: stop its background servers, stop the app's async parts (the
+        lifespan shutdown), end the session's tasks and close its loop, pop the app context
+        (the app's teardown runs). Safe to call twice.
 
         A teardown that raises has its traceback printed, as the user's code it is; the
         return value is then False, so that the caller can keep a script's own exit code
@@ -299,19 +317,18 @@ class ShellSession:
         :param context_may_be_lost: the context was pushed in a notebook cell whose context
             variables the kernel dropped (ipykernel#749): nothing is left to pop then.
         """
-        parts = self._begin_close()
-        clean = parts.stop(self.loop.complete, show_user_error) if parts is not None else True
-        return self._finish_close(clean, context_may_be_lost)
+        steps = self._closing(context_may_be_lost)
+        return _complete_steps(steps, lambda step: self.loop.complete(step))
 
     async def aclose(self, *, context_may_be_lost: bool = False) -> bool:
-        """:meth:`close` with the async parts awaited on the running loop (see :meth:`aopen`)."""
-        parts = self._begin_close()
-        clean = await parts.astop(show_user_error) if parts is not None else True
-        return self._finish_close(clean, context_may_be_lost)
+        """:meth:`close`, awaited where the session's loop runs the caller (see :meth:`aopen`)."""
+        steps = self._closing(context_may_be_lost)
+        return await _await_steps(steps, lambda step: self.loop.acomplete(step))
 
-    def _begin_close(self) -> AsyncParts | None:
+    def _closing(self, context_may_be_lost: bool) -> Steps[bool]:
+        """Closing, as steps (see :meth:`_opening`)."""
         if self._closed:
-            return None
+            return True
         self._closed = True
         if self._restore_sigterm is not None:
             # A second SIGTERM while the session closes does what the first one would have.
@@ -319,7 +336,20 @@ class ShellSession:
         if self.runner is not None:
             self.runner.close()
         parts, self._async = self._async, None
-        return parts
+        leaving = parts.leaving(show_user_error) if parts is not None else None
+        clean = True
+        try:
+            if leaving is not None:
+                clean = yield leaving
+            ending = self.loop.ending()
+            if ending is not None:
+                yield ending
+            self.loop.release()
+            return self._pop_context(clean, context_may_be_lost)
+        finally:
+            # Last: the lifespan's shutdown and the app's teardown (which closes its database
+            # sessions) still run inside the sandbox.
+            self._end_databases()
 
     def _end_databases(self) -> None:
         """End the sandbox (rolled back) or read-only and the echo: the last step of closing."""
@@ -327,16 +357,7 @@ class ShellSession:
         if databases is not None:
             databases.finish()
 
-    def _finish_close(self, clean: bool, context_may_be_lost: bool) -> bool:
-        try:
-            return self._pop_context(clean, context_may_be_lost)
-        finally:
-            # Last: the lifespan's shutdown and the app's teardown (which closes its database
-            # sessions) still run inside the sandbox.
-            self._end_databases()
-
     def _pop_context(self, clean: bool, context_may_be_lost: bool) -> bool:
-        self.loop.close()
         context, self._app_context = self._app_context, None
         if context is None:
             return clean
@@ -374,8 +395,45 @@ def show_user_error(e: BaseException) -> None:
     click.echo(format_user_exception(shown), err=True, nl=False)
 
 
-def _call(function: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
-    return function(*args, **kwargs)
+T = t.TypeVar("T")
+
+#: What the session does, as steps: each coroutine yielded is run on the session's loop, and
+#: its result sent back (its error thrown back in); the generator returns the value.
+Steps = t.Generator[t.Coroutine[t.Any, t.Any, t.Any], t.Any, T]
+
+
+def _complete_steps(steps: Steps[T], complete: t.Callable[[t.Any], t.Any]) -> T:
+    """Run ``steps``, each coroutine run to completion by ``complete``: here and now."""
+    value: t.Any = None
+    error: Exception | None = None
+    with contextlib.closing(steps):  # Ctrl-C in a step: the generator's own cleanup runs
+        while True:
+            try:
+                step = steps.send(value) if error is None else steps.throw(error)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            try:
+                value, error = complete(step), None
+            except Exception as e:
+                value, error = None, e
+
+
+async def _await_steps(steps: Steps[T], acomplete: t.Callable[[t.Any], t.Awaitable[t.Any]]) -> T:
+    """Run ``steps``, each coroutine awaited by ``acomplete``: on the loop running the caller."""
+    value: t.Any = None
+    error: Exception | None = None
+    with contextlib.closing(steps):
+        while True:
+            try:
+                step = steps.send(value) if error is None else steps.throw(error)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            try:
+                value, error = await acomplete(step), None
+            except Exception as e:
+                value, error = None, e
 
 
 def from_app_frame(tb: TracebackType | None) -> TracebackType | None:

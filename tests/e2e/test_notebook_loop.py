@@ -1,0 +1,64 @@
+"""One event loop in a kernel: the session of ``%appshell`` adopts the kernel's running loop,
+so what a session awaits (an ASGI lifespan, a profile's startup code, Quart's app context)
+is awaited where the cells run, in the session's own context.
+
+Each test drives a real kernel through nbclient, cell by cell (see test_notebook_asgi).
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ..conftest import RECORDED_ASGI_APP
+from . import test_notebook
+from .test_notebook import assert_no_errors, run_cells
+
+pytestmark = pytest.mark.slow
+
+pytest.importorskip("nbclient")
+
+kernel_env = test_notebook.kernel_env
+project = test_notebook.project
+
+
+def user_profile(name: str, text: str) -> Path:
+    """A profile in ``$XDG_CONFIG_HOME`` (the kernel inherits the test's environment)."""
+    path = Path(os.environ["XDG_CONFIG_HOME"]) / "appshell" / "profiles" / f"{name}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def test_a_profile_whose_startup_awaits_attaches_an_asgi_app(project: Path) -> None:
+    (project / "nbasgi.py").write_text(RECORDED_ASGI_APP)
+    user_profile(
+        "awaits",
+        """
+        startup = [
+            "import asyncio\\nawait asyncio.sleep(0)\\nloop_at_startup = asyncio.get_running_loop()",
+        ]
+        """,
+    )
+    outputs = run_cells(
+        "%load_ext appshell",
+        "%appshell --app nbasgi:app --profile awaits",
+        "import asyncio\nloop_at_startup is asyncio.get_running_loop()",
+        "(await client.get('/items')).json()",
+        "%appshell --detach",
+        "open('lifespan.log').read()",
+        folder=project,
+    )
+    assert_no_errors(outputs)
+    _load, attached, same_loop, items, detached, log = outputs
+    assert "attached FastAPI" in attached.text
+    assert "loop_at_startup" in attached.text
+    assert attached.stderr == ""
+    # The startup code ran on the loop the cells run on: there is only one.
+    assert same_loop.text == "True"
+    assert items.text == "['opened by the lifespan']"
+    assert "detached FastAPI" in detached.stdout
+    assert log.text == repr("startup\nshutdown\n")
