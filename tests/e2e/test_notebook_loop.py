@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import RECORDED_ASGI_APP
+from ..conftest import APPS, RECORDED_ASGI_APP
 from . import test_notebook
 from .test_notebook import assert_no_errors, run_cells
 
@@ -62,3 +62,23 @@ def test_a_profile_whose_startup_awaits_attaches_an_asgi_app(project: Path) -> N
     assert items.text == "['opened by the lifespan']"
     assert "detached FastAPI" in detached.stdout
     assert log.text == repr("startup\nshutdown\n")
+
+
+def test_a_quart_app_detaches_without_an_error(project: Path) -> None:
+    (project / "quart_recorded.py").write_text((APPS / "quart_recorded.py").read_text())
+    outputs = run_cells(
+        "%load_ext appshell",
+        "%appshell --app quart_recorded",
+        "from quart import current_app\ncurrent_app.name",
+        "%appshell --detach",
+        "from quart import has_app_context\nhas_app_context()",
+        folder=project,
+    )
+    assert_no_errors(outputs)
+    _load, _attach, name, detached, gone = outputs
+    assert name.text == "'quart_recorded'"
+    # The app context is left in the context it was entered in: nothing to complain about.
+    assert detached.stderr == ""
+    assert detached.stdout.startswith("appshell: detached quart_recorded;")
+    assert gone.text == "False"
+    assert (project / "quart.log").read_text().split("\n")[-3:] == ["shutdown", "teardown None", ""]
