@@ -53,8 +53,13 @@ class Attachment:
     """An app attached to an IPython shell: its open session, the names it added and, for as
     long as it is attached, the session's hooks into the cells (:class:`CellWatch`)."""
 
-    def __init__(self, session: ShellSession, shell: t.Any, *, awaited: bool = False) -> None:
+    def __init__(
+        self, session: ShellSession, shell: t.Any, *, awaited: bool = False, folder: str = "."
+    ) -> None:
         self.session = session
+        #: The project folder the session opened in: it closes there too (its lifespan's
+        #: relative paths are the project's, wherever the notebook is).
+        self.folder = folder
         #: Opened by :meth:`ShellSession.aopen` on the shell's loop: closed the same way.
         self.awaited = awaited
         self.info, self.adapter, self.namespace = session.info, session.adapter, session.namespace
@@ -73,14 +78,14 @@ class Attachment:
             # Its async parts stop on the loop, which may be running this very cell.
             self.session.loop.check_can_complete()
         removed = self._drop(shell)
-        with self._watch.allowed():
+        with self._watch.allowed(), contextlib.chdir(self.folder):
             self.session.close(context_may_be_lost=True)
         return removed
 
     async def adetach(self, shell: t.Any) -> int:
         """:meth:`detach`, the session's async parts awaited on the running loop."""
         removed = self._drop(shell)
-        with self._watch.allowed():
+        with self._watch.allowed(), contextlib.chdir(self.folder):
             await self.session.aclose(context_may_be_lost=True)
         return removed
 
@@ -186,9 +191,11 @@ class Notebook:
         )
         # Only once the new app has loaded: a failed attach leaves the old one attached.
         self._detach(say=False)
-        with _open_errors(session):
+        folder = project_dir or os.getcwd()
+        with _open_errors(session), contextlib.chdir(folder):
             namespace = session.open()
-        return self._attached(session, namespace, awaited=session.adapter.interface == "asgi")
+        awaited = session.adapter.interface == "asgi"
+        return self._attached(session, namespace, awaited=awaited, folder=folder)
 
     async def aattach(
         self,
@@ -210,7 +217,7 @@ class Notebook:
         with _open_errors(session):
             namespace = await session.aopen()
         self.carry.remember(session.loop.set_since(before))
-        return self._attached(session, namespace, awaited=True)
+        return self._attached(session, namespace, awaited=True, folder=os.getcwd())
 
     def session_for(
         self,
@@ -264,10 +271,12 @@ class Notebook:
         """What a loaded ScriptInfo in :attr:`loaded` was loaded for."""
         return (app or _env_app(), env_file, project_dir or os.getcwd())
 
-    def _attached(self, session: ShellSession, namespace: Namespace, *, awaited: bool) -> Summary:
+    def _attached(
+        self, session: ShellSession, namespace: Namespace, *, awaited: bool, folder: str = "."
+    ) -> Summary:
         self.loaded = None
         self.shell.push(dict(namespace))
-        self.attachment = Attachment(session, self.shell, awaited=awaited)
+        self.attachment = Attachment(session, self.shell, awaited=awaited, folder=folder)
         title = (
             f"appshell: attached {session.adapter.name} ({session.info.app_origin}); its app"
             f" context stays pushed. {len(namespace)} names added:"

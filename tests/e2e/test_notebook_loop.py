@@ -8,12 +8,14 @@ Each test drives a real kernel through nbclient, cell by cell (see test_notebook
 from __future__ import annotations
 
 import os
+import sqlite3
 import textwrap
+import typing as t
 from pathlib import Path
 
 import pytest
 
-from ..conftest import APPS, RECORDED_ASGI_APP
+from ..conftest import APPS, RECORDED_ASGI_APP, Result
 from . import test_notebook
 from .test_notebook import assert_no_errors, run_cells
 
@@ -82,3 +84,51 @@ def test_a_quart_app_detaches_without_an_error(project: Path) -> None:
     assert detached.stdout.startswith("appshell: detached quart_recorded;")
     assert gone.text == "False"
     assert (project / "quart.log").read_text().split("\n")[-3:] == ["shutdown", "teardown None", ""]
+
+
+#: A FastAPI app whose lifespan reads a SQLite database by a path relative to its project.
+RELATIVE_DB_APP = """
+import contextlib
+import sqlite3
+
+from fastapi import FastAPI
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    db = sqlite3.connect("data.db")
+    yield {"items": [name for (name,) in db.execute("select name from items")]}
+    db.close()
+    print("shutdown in", __import__("os").getcwd())
+
+
+app = FastAPI(lifespan=lifespan)
+"""
+
+
+def test_an_installed_kernels_lifespan_runs_in_the_project_folder(
+    project: Path, tmp_path: Path, run_appshell: t.Callable[..., Result]
+) -> None:
+    (project / "nbrelative.py").write_text(RELATIVE_DB_APP)
+    with sqlite3.connect(project / "data.db") as db:
+        db.execute("create table items (name text)")
+        db.execute("insert into items values ('from the project')")
+    installed = run_appshell(
+        "--app", "nbrelative:app", "kernel", "install", "--name", "appshell-relative", cwd=project
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    outputs = run_cells(
+        "state['items']",
+        "import os\nos.getcwd() == os.path.realpath('.'), os.path.basename(os.getcwd())",
+        folder=notebooks,
+        kernel_name="appshell-relative",
+    )
+    assert_no_errors(outputs)
+    items, cwd = outputs
+    assert items.text == "['from the project']"
+    # The cells still run in the notebook's own folder.
+    assert cwd.text == "(True, 'notebooks')"
+    # No empty database was made beside the notebook.
+    assert not (notebooks / "data.db").exists()
