@@ -263,6 +263,7 @@ class Notebook:
             profile=chosen,
             strict=strict,
             host_loop=shell_loop(self.shell),
+            ambient=_cell_variables(),
             **_database_keywords(database or {}),
         )
 
@@ -355,6 +356,15 @@ def _open_errors(session: ShellSession) -> t.Iterator[None]:
 
 def _database_keywords(choice: DatabaseChoice) -> dict[str, t.Any]:
     return {key: choice.get(key) for key in ("sandbox", "read_only", "sql", "models")}
+
+
+def _cell_variables() -> tuple[contextvars.ContextVar[t.Any], ...]:
+    """A kernel's context variables of the cell running now: the message its output streams
+    answer (ipykernel's), which has to be the cell running when a session's task prints."""
+    import sys
+
+    found = (getattr(stream, "_parent_header", None) for stream in (sys.stdout, sys.stderr))
+    return tuple(var for var in found if isinstance(var, contextvars.ContextVar))
 
 
 def _env_app() -> str | None:

@@ -31,6 +31,18 @@ _CO_COROUTINE = 0x0080
 _SESSION: contextvars.ContextVar[SessionLoop] = contextvars.ContextVar("appshell_session")
 
 
+def _copy_context(leaving_out: t.Collection[contextvars.ContextVar[t.Any]]) -> contextvars.Context:
+    """A copy of the current context, without the variables ``leaving_out``."""
+    copy = contextvars.copy_context()
+    if not any(var in copy for var in leaving_out):
+        return copy
+    context = contextvars.Context()
+    for var, value in copy.items():
+        if var not in leaving_out:
+            context.run(var.set, value)
+    return context
+
+
 def _current_task(loop: t.Any) -> t.Any:
     import asyncio
 
@@ -57,10 +69,14 @@ class SessionLoop:
         the session adopts it. Without one, the session adopts the loop running where it
         first needs one, else makes its own. An adopted loop stays its owner's: closing the
         session cancels only the tasks the session made, and leaves the loop open.
+    :param ambient: the host's context variables that belong to the statement running now
+        (a kernel's: the cell its output goes to): the session's context leaves them out, so
+        that what its tasks do later (a lifespan shutdown's print) goes to the statement
+        running then.
     """
 
-    def __init__(self, host: t.Any = None) -> None:
-        self.context = contextvars.copy_context()
+    def __init__(self, host: t.Any = None, ambient: t.Collection[t.Any] = ()) -> None:
+        self.context = _copy_context(leaving_out=ambient)
         # Marks the session's context, and the copies its tasks run in.
         self.context.run(_SESSION.set, self)
         self._own: weakref.WeakSet[t.Any] = weakref.WeakSet()

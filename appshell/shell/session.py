@@ -90,6 +90,8 @@ class ShellSession:
     :param models: put the ORM's models in the namespace (None: the profile's ``models``).
     :param host_loop: the event loop the front end runs the user's code on, running or not
         (a kernel's): the session adopts it (see :class:`SessionLoop`).
+    :param ambient: the front end's context variables of the statement running now, left out
+        of the session's context (see :class:`SessionLoop`).
     """
 
     def __init__(
@@ -110,9 +112,11 @@ class ShellSession:
         sql: bool | None = None,
         models: bool | None = None,
         host_loop: t.Any = None,
+        ambient: t.Collection[t.Any] = (),
     ) -> None:
         self.info = info
         self.host_loop = host_loop
+        self.ambient = ambient
         self.group = group
         self.groups = tuple(groups)
         self.profile = profile if profile is not None else choose_profile()
@@ -215,7 +219,7 @@ class ShellSession:
             context.__enter__()
             self._app_context = context
         # Made after the push: every statement sees the app context.
-        self.loop = SessionLoop(self.host_loop)
+        self.loop = SessionLoop(self.host_loop, self.ambient)
         if self.handle_sigterm:
             self._restore_sigterm = catch_sigterm()
         parts = self._async = AsyncParts(adapter, lifespan=self.lifespan)

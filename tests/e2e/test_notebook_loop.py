@@ -132,3 +132,40 @@ def test_an_installed_kernels_lifespan_runs_in_the_project_folder(
     assert cwd.text == "(True, 'notebooks')"
     # No empty database was made beside the notebook.
     assert not (notebooks / "data.db").exists()
+
+
+#: A FastAPI app whose lifespan prints as it starts and stops, and keeps a task printing.
+PRINTING_APP = """
+import asyncio
+import contextlib
+
+from fastapi import FastAPI
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    print("lifespan started")
+    yield {}
+    print("lifespan stopping")
+
+
+app = FastAPI(lifespan=lifespan)
+"""
+
+
+def test_what_the_lifespan_prints_shows_under_the_cell_that_ran_it(project: Path) -> None:
+    (project / "nbprinting.py").write_text(PRINTING_APP)
+    outputs = run_cells(
+        "%load_ext appshell",
+        "%appshell --app nbprinting:app",
+        "print('a cell of its own')",
+        "%appshell --detach",
+        "print('after')",
+        folder=project,
+    )
+    assert_no_errors(outputs)
+    _load, attached, between, detached, after = outputs
+    assert attached.stdout == "lifespan started\n"
+    assert between.stdout == "a cell of its own\n"
+    assert detached.stdout.startswith("lifespan stopping\nappshell: detached FastAPI;")
+    assert after.stdout == "after\n"
