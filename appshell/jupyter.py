@@ -390,18 +390,50 @@ def load_ipython_extension(shell: t.Any) -> None:
     notebook.shutdown = KernelShutdown.install(notebook)
 
     if os.environ.get(KERNEL_ENV["app"]) or os.environ.get(KERNEL_ENV["project_dir"]):
-        summary = notebook.attach(
-            os.environ.get(KERNEL_ENV["app"]) or None,
-            os.environ.get(KERNEL_ENV["env_file"]) or None,
-            os.environ.get(KERNEL_ENV["profile"]) or None,
-            project_dir=os.environ.get(KERNEL_ENV["project_dir"]) or None,
-        )
+        app = os.environ.get(KERNEL_ENV["app"]) or None
+        try:
+            summary = notebook.attach(
+                app,
+                os.environ.get(KERNEL_ENV["env_file"]) or None,
+                os.environ.get(KERNEL_ENV["profile"]) or None,
+                project_dir=os.environ.get(KERNEL_ENV["project_dir"]) or None,
+            )
+        except click.ClickException as e:
+            _say_at_first_cell(shell, _not_attached(app, e))
+            return
         print(summary.title)
         return
     print(
         "appshell loaded: attach an app with %appshell --app IMPORT (or just %appshell to use"
         " APPSHELL_APP, .env or pyproject.toml)."
     )
+
+
+def _not_attached(app: str | None, error: click.ClickException) -> list[str]:
+    """Why a kernel's app is not attached: one line, then the app's traceback if it raised."""
+    first = (
+        f"appshell: {app or 'the app'} could not be attached, so this notebook has none of"
+        f" its names: {error.format_message()}"
+    )
+    render = getattr(error, "_render_traceback_", None)
+    lines: list[str] = render() if callable(render) else []
+    if lines == [f"appshell: {error.format_message()}"]:
+        lines = []  # appshell's own error: its one line says it all
+    return [first, *lines]
+
+
+def _say_at_first_cell(shell: t.Any, lines: list[str]) -> None:
+    """Say ``lines`` under the first cell the kernel runs (what a kernel prints while it
+    starts is shown nowhere), and the first of them in the kernel's own log."""
+    import sys
+
+    print(lines[0], file=sys.__stderr__, flush=True)
+
+    def say(*_args: t.Any) -> None:
+        shell.events.unregister("pre_run_cell", say)
+        print("\n".join(lines), file=sys.stderr, flush=True)
+
+    shell.events.register("pre_run_cell", say)
 
 
 def unload_ipython_extension(shell: t.Any) -> None:

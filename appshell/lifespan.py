@@ -44,6 +44,9 @@ class LifespanFailed(AppShellError):
     """
 
     def __init__(self, phase: str, message: str, original: BaseException | None = None) -> None:
+        if original is not None:
+            # The app's own message may be a whole traceback (Starlette sends one).
+            message = f"{type(original).__name__}: {original}"
         said = f": {message.strip()}" if message.strip() else " (the app gave no message)."
         super().__init__(f"The app's lifespan {phase} failed{said}")
         self.phase = phase

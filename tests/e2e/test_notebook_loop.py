@@ -169,3 +169,48 @@ def test_what_the_lifespan_prints_shows_under_the_cell_that_ran_it(project: Path
     assert between.stdout == "a cell of its own\n"
     assert detached.stdout.startswith("lifespan stopping\nappshell: detached FastAPI;")
     assert after.stdout == "after\n"
+
+
+#: A FastAPI app whose lifespan startup fails.
+FAILING_APP = """
+import contextlib
+
+from fastapi import FastAPI
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    raise ConnectionError("the database is down")
+    yield {}
+
+
+app = FastAPI(lifespan=lifespan)
+"""
+
+
+def test_a_kernel_whose_app_fails_to_attach_says_so_once(
+    project: Path,
+    tmp_path: Path,
+    run_appshell: t.Callable[..., Result],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    (project / "nbfailing.py").write_text(FAILING_APP)
+    installed = run_appshell(
+        "--app", "nbfailing:app", "kernel", "install", "--name", "appshell-failing", cwd=project
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    capfd.readouterr()
+    outputs = run_cells("1 + 1", "2 + 2", folder=project, kernel_name="appshell-failing")
+    assert_no_errors(outputs)
+    first, second = outputs
+    assert first.text == "2"
+    # Said under the first cell: what failed, the app's own traceback, nothing of appshell's.
+    assert first.stderr.startswith("appshell: nbfailing:app could not be attached")
+    assert "ConnectionError: the database is down" in first.stderr
+    assert 'nbfailing.py", line 9, in lifespan' in first.stderr
+    assert "appshell/" not in first.stderr
+    assert second.stderr == ""
+    # The kernel's own log has the message's first line, and no traceback.
+    log = capfd.readouterr().err
+    assert "appshell: nbfailing:app could not be attached" in log
+    assert "Traceback" not in log
