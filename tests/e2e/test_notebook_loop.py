@@ -41,7 +41,8 @@ def test_a_profile_whose_startup_awaits_attaches_an_asgi_app(project: Path) -> N
         "awaits",
         """
         startup = [
-            "import asyncio\\nawait asyncio.sleep(0)\\nloop_at_startup = asyncio.get_running_loop()",
+            "import asyncio",
+            "await asyncio.sleep(0)\\nloop_at_startup = asyncio.get_running_loop()",
         ]
         """,
     )
