@@ -8,6 +8,7 @@ Each test drives a real kernel through nbclient, cell by cell (see test_notebook
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import textwrap
 import typing as t
@@ -215,3 +216,34 @@ def test_a_kernel_whose_app_fails_to_attach_says_so_once(
     log = capfd.readouterr().err
     assert "appshell: nbfailing:app could not be attached" in log
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize(
+    ("app", "module"),
+    [("nbflask:create_app", "flask"), ("quart_recorded", "quart")],
+    ids=["flask", "quart"],
+)
+def test_a_failing_request_cell_shows_the_users_cell(project: Path, app: str, module: str) -> None:
+    (project / "quart_recorded.py").write_text((APPS / "quart_recorded.py").read_text())
+    outputs = run_cells(
+        "%load_ext appshell",
+        f"%appshell --app {app}",
+        f"%%appshell_request /where\nfrom {module} import request\nx = 1\n"
+        "raise LookupError(request.path)",
+        "%%appshell_request /where\ny = (",
+        folder=project,
+    )
+    _load, _attach, raised, syntax = outputs
+    assert [(e.ename, e.evalue) for e in raised.errors] == [("LookupError", "/where")]
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(raised.errors[0].traceback))
+    # The cell as the user wrote it, numbered as the cell it is, its lines as in the notebook.
+    assert "Cell In[3], line 4" in shown
+    assert "----> 4 raise LookupError(request.path)" in shown
+    assert f"{os.sep}appshell{os.sep}" not in shown
+    assert "jupyter_await" not in shown
+    assert "get_ipython()" not in shown
+    assert "In[4]" not in shown
+    (error,) = syntax.errors
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error.traceback))
+    assert "Cell In[4], line 2" in shown
+    assert "In[5]" not in shown
