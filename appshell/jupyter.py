@@ -190,10 +190,14 @@ class Notebook:
             app, env_file, profile, strict=strict, project_dir=project_dir, database=database
         )
         # Only once the new app has loaded: a failed attach leaves the old one attached.
-        self._detach(say=False)
+        beside = _opens_beside(session)
+        if not beside:
+            self._detach(say=False)
         folder = project_dir or os.getcwd()
         with _open_errors(session), contextlib.chdir(folder):
             namespace = session.open()
+        if beside:
+            self._detach(say=False)
         awaited = session.adapter.interface == "asgi"
         return self._attached(session, namespace, awaited=awaited, folder=folder)
 
@@ -212,10 +216,14 @@ class Notebook:
         return await self._aattach(session)
 
     async def _aattach(self, session: ShellSession) -> Summary:
-        await self.adetach(say=False)
+        beside = _opens_beside(session)
+        if not beside:
+            await self.adetach(say=False)
         before = contextvars.copy_context()
         with _open_errors(session):
             namespace = await session.aopen()
+        if beside:
+            await self.adetach(say=False)
         self.carry.remember(session.loop.set_since(before))
         return self._attached(session, namespace, awaited=True, folder=os.getcwd())
 
@@ -352,6 +360,13 @@ def _open_errors(session: ShellSession) -> t.Iterator[None]:
         raise  # shown in one line, or as the user's traceback, by IPython
     except click.ClickException as e:
         raise MagicError(e.format_message()) from None
+
+
+def _opens_beside(session: ShellSession) -> bool:
+    """Whether ``session`` opens before the app attached is detached, so that a lifespan
+    startup that fails leaves that app attached: an app whose context is pushed where the
+    cells run (Flask's) opens after it instead, which a lifespan never fails."""
+    return session.lifespan and session.adapter.lifespan_app() is not None
 
 
 def _database_keywords(choice: DatabaseChoice) -> dict[str, t.Any]:

@@ -247,3 +247,32 @@ def test_a_failing_request_cell_shows_the_users_cell(project: Path, app: str, mo
     shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error.traceback))
     assert "Cell In[4], line 2" in shown
     assert "In[5]" not in shown
+
+
+def test_an_attach_whose_lifespan_fails_keeps_the_app_attached_before(project: Path) -> None:
+    (project / "nbasgi.py").write_text(RECORDED_ASGI_APP)
+    (project / "nbfailing.py").write_text(FAILING_APP)
+    outputs = run_cells(
+        "%load_ext appshell",
+        "%appshell --app nbasgi:app",
+        "%appshell --app nbfailing:app",
+        "(await client.get('/items')).json()",
+        "%appshell",
+        "%appshell --detach",
+        "open('lifespan.log').read()",
+        folder=project,
+    )
+    _load, _attached, failed, items, status, detached, log = outputs
+    assert_no_errors([items, status, detached, log])
+    assert [(e.ename, e.evalue) for e in failed.errors] == [
+        (
+            "LifespanFailed",
+            "The app's lifespan startup failed: ConnectionError: the database is down",
+        )
+    ]
+    assert "ConnectionError: the database is down" in failed.errors[0].traceback[-1]
+    # The app attached before is still attached, its lifespan never stopped.
+    assert items.text == "['opened by the lifespan']"
+    assert "FastAPI (nbasgi:app) is attached" in status.text
+    assert "detached FastAPI" in detached.stdout
+    assert log.text == repr("startup\nshutdown\n")
