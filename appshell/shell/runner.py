@@ -329,14 +329,20 @@ class CommandRunner:
             **options,
         )
 
-    def close(self) -> None:
-        """Stop every background server (the shell calls this when it ends)."""
+    def close(self) -> list[t.Any]:
+        """Stop every background server (the shell calls this when it ends); returns what
+        is left to wait for on the running loop: the tasks of the servers stopping on it."""
+        stopping = []
         for server in self._servers:
             try:
-                server.stop()
+                ending = server.stop()
             except Exception as e:  # pragma: no cover - a best effort at exit
                 warn(f"could not stop the server at {server.url}: {e}")
+                continue
+            if ending is not None:
+                stopping.append(ending)
         self._servers.clear()
+        return stopping
 
     # -- IPython ----------------------------------------------------------------------------
 

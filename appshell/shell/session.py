@@ -337,12 +337,13 @@ class ShellSession:
         if self._restore_sigterm is not None:
             # A second SIGTERM while the session closes does what the first one would have.
             self._restore_sigterm()
-        if self.runner is not None:
-            self.runner.close()
+        stopping = self.runner.close() if self.runner is not None else []
         parts, self._async = self._async, None
         leaving = parts.leaving(show_user_error) if parts is not None else None
         clean = True
         try:
+            if stopping:
+                yield _ended(stopping)
             if leaving is not None:
                 clean = yield leaving
             ending = self.loop.ending()
@@ -404,6 +405,13 @@ T = t.TypeVar("T")
 #: What the session does, as steps: each coroutine yielded is run on the session's loop, and
 #: its result sent back (its error thrown back in); the generator returns the value.
 Steps = t.Generator[t.Coroutine[t.Any, t.Any, t.Any], t.Any, T]
+
+
+async def _ended(tasks: list[t.Any]) -> None:
+    """Wait for ``tasks`` (background servers stopping on the running loop) to end."""
+    import asyncio
+
+    await asyncio.wait(tasks)
 
 
 def _complete_steps(steps: Steps[T], complete: t.Callable[[t.Any], t.Any]) -> T:
