@@ -271,7 +271,7 @@ class Notebook:
             profile=chosen,
             strict=strict,
             host_loop=shell_loop(self.shell),
-            ambient=_cell_variables(),
+            ambient=_cell_variables(self.shell),
             **_database_keywords(database or {}),
         )
 
@@ -373,12 +373,14 @@ def _database_keywords(choice: DatabaseChoice) -> dict[str, t.Any]:
     return {key: choice.get(key) for key in ("sandbox", "read_only", "sql", "models")}
 
 
-def _cell_variables() -> tuple[contextvars.ContextVar[t.Any], ...]:
+def _cell_variables(shell: t.Any) -> tuple[contextvars.ContextVar[t.Any], ...]:
     """A kernel's context variables of the cell running now: the message its output streams
-    answer (ipykernel's), which has to be the cell running when a session's task prints."""
+    and its displays answer (ipykernel's), which has to be the cell running when a
+    session's task prints or displays."""
     import sys
 
-    found = (getattr(stream, "_parent_header", None) for stream in (sys.stdout, sys.stderr))
+    answering = (sys.stdout, sys.stderr, getattr(shell, "display_pub", None))
+    found = (getattr(each, "_parent_header", None) for each in answering)
     return tuple(var for var in found if isinstance(var, contextvars.ContextVar))
 
 
@@ -405,7 +407,30 @@ def load_ipython_extension(shell: t.Any) -> None:
     notebook.shutdown = KernelShutdown.install(notebook)
 
     if os.environ.get(KERNEL_ENV["app"]) or os.environ.get(KERNEL_ENV["project_dir"]):
-        app = os.environ.get(KERNEL_ENV["app"]) or None
+        _attach_from_kernel_env(notebook)
+        return
+    print(
+        "appshell loaded: attach an app with %appshell --app IMPORT (or just %appshell to use"
+        " APPSHELL_APP, .env or pyproject.toml)."
+    )
+
+
+def _attach_from_kernel_env(notebook: Notebook) -> None:
+    """Attach the app an appshell kernel names. While the kernel starts (the extension
+    loaded by its command line), what attaching prints is shown nowhere: it is kept and
+    shown under the first cell, and a failure's first line goes to the kernel's log."""
+    import io
+    import sys
+
+    shell = notebook.shell
+    starting = getattr(shell, "kernel", None) is not None and not getattr(
+        shell, "parent_header", None
+    )
+    kept_out, kept_err = io.StringIO(), io.StringIO()
+    out, err = (kept_out, kept_err) if starting else (sys.stdout, sys.stderr)
+    app = os.environ.get(KERNEL_ENV["app"]) or None
+    failure: list[str] = []
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             summary = notebook.attach(
                 app,
@@ -414,14 +439,14 @@ def load_ipython_extension(shell: t.Any) -> None:
                 project_dir=os.environ.get(KERNEL_ENV["project_dir"]) or None,
             )
         except click.ClickException as e:
-            _say_at_first_cell(shell, _not_attached(app, e))
-            return
-        print(summary.title)
-        return
-    print(
-        "appshell loaded: attach an app with %appshell --app IMPORT (or just %appshell to use"
-        " APPSHELL_APP, .env or pyproject.toml)."
-    )
+            failure = _not_attached(app, e)
+            print("\n".join(failure), file=sys.stderr)
+        else:
+            print(summary.title)
+    if failure and starting:
+        print(failure[0], file=sys.__stderr__, flush=True)
+    if starting:
+        _say_at_first_cell(shell, kept_out.getvalue(), kept_err.getvalue())
 
 
 def _not_attached(app: str | None, error: click.ClickException) -> list[str]:
@@ -437,16 +462,16 @@ def _not_attached(app: str | None, error: click.ClickException) -> list[str]:
     return [first, *lines]
 
 
-def _say_at_first_cell(shell: t.Any, lines: list[str]) -> None:
-    """Say ``lines`` under the first cell the kernel runs (what a kernel prints while it
-    starts is shown nowhere), and the first of them in the kernel's own log."""
+def _say_at_first_cell(shell: t.Any, out: str, err: str) -> None:
+    """Write ``out`` and ``err`` under the first cell the kernel runs."""
     import sys
-
-    print(lines[0], file=sys.__stderr__, flush=True)
 
     def say(*_args: t.Any) -> None:
         shell.events.unregister("pre_run_cell", say)
-        print("\n".join(lines), file=sys.stderr, flush=True)
+        sys.stdout.write(out)
+        sys.stdout.flush()
+        sys.stderr.write(err)
+        sys.stderr.flush()
 
     shell.events.register("pre_run_cell", say)
 

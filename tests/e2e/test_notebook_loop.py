@@ -276,3 +276,23 @@ def test_an_attach_whose_lifespan_fails_keeps_the_app_attached_before(project: P
     assert "FastAPI (nbasgi:app) is attached" in status.text
     assert "detached FastAPI" in detached.stdout
     assert log.text == repr("startup\nshutdown\n")
+
+
+def test_what_a_kernel_prints_as_it_attaches_shows_under_the_first_cell(
+    project: Path, tmp_path: Path, run_appshell: t.Callable[..., Result]
+) -> None:
+    (project / "nbprinting.py").write_text(PRINTING_APP)
+    installed = run_appshell(
+        "--app", "nbprinting:app", "kernel", "install", "--name", "appshell-printing", cwd=project
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    first, second = run_cells(
+        "print('first')", "print('second')", folder=notebooks, kernel_name="appshell-printing"
+    )
+    assert_no_errors([first, second])
+    # Printed while the kernel started, before any cell: the first cell shows it, before its own.
+    assert first.stdout.startswith("lifespan started\nappshell: attached FastAPI (nbprinting:app);")
+    assert first.stdout.endswith("names added:\nfirst\n")
+    assert second.stdout == "second\n"
