@@ -22,7 +22,15 @@ from ..exceptions import LoopRunning, format_user_exception
 if t.TYPE_CHECKING:
     from types import CodeType
 
-__all__ = ["SessionLoop"]
+__all__ = ["SessionLoop", "Steps"]
+
+T = t.TypeVar("T")
+
+#: What a session does in steps (opening, closing): each coroutine the generator yields is
+#: run on the session's loop and its result sent back (its error thrown back in); the
+#: generator returns the value. One procedure, run here or awaited (see
+#: :meth:`SessionLoop.run_steps`).
+Steps = t.Generator[t.Coroutine[t.Any, t.Any, t.Any], t.Any, T]
 
 # inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
 _CO_COROUTINE = 0x0080
@@ -41,6 +49,23 @@ def _copy_context(leaving_out: t.Collection[contextvars.ContextVar[t.Any]]) -> c
         if var not in leaving_out:
             context.run(var.set, value)
     return context
+
+
+async def _drive(steps: Steps[T], complete: t.Callable[[t.Any], t.Awaitable[t.Any]]) -> T:
+    """Run ``steps``, each coroutine by ``complete``, its result or error sent back."""
+    value: t.Any = None
+    error: Exception | None = None
+    with contextlib.closing(steps):  # Ctrl-C in a step: the generator's cleanup runs
+        while True:
+            try:
+                step = steps.send(value) if error is None else steps.throw(error)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            try:
+                value, error = await complete(step), None
+            except Exception as e:
+                value, error = None, e
 
 
 def _current_task(loop: t.Any) -> t.Any:
@@ -235,6 +260,27 @@ class SessionLoop:
             raise
         finally:
             self._report_failures()
+
+    def run_steps(self, steps: Steps[T]) -> T:
+        """Run ``steps``, each coroutine by :meth:`complete`: here and now."""
+
+        async def here(step: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+            return self.complete(step)
+
+        # Nothing in it suspends, so one send runs the driver to its end.
+        driving = _drive(steps, here)
+        try:
+            driving.send(None)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        driving.close()
+        raise AssertionError("a step of the session suspended outside any loop")
+
+    async def arun_steps(self, steps: Steps[T]) -> T:
+        """Run ``steps``, each coroutine by :meth:`acomplete`: awaited, on the loop running
+        the caller."""
+        return await _drive(steps, self.acomplete)
 
     def check_can_complete(self) -> None:
         """:raises LoopRunning: :meth:`complete` cannot run now: the session's loop is

@@ -10,7 +10,6 @@ the same by construction.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import typing as t
@@ -19,7 +18,7 @@ import click
 
 from ..exceptions import format_user_exception, trim_traceback
 from .banner import make_banner
-from .loop import SessionLoop
+from .loop import SessionLoop, Steps
 
 if t.TYPE_CHECKING:
     from types import TracebackType
@@ -193,7 +192,8 @@ class ShellSession:
         propagate; the session is closed again before they do.
         """
         try:
-            return _complete_steps(self._opening(), lambda step: self.loop.complete(step))
+            self._push_context()
+            return self.loop.run_steps(self._opening())
         except BaseException:
             self.close()
             raise
@@ -202,17 +202,14 @@ class ShellSession:
         """:meth:`open`, awaited where the session's loop runs the caller already (a
         kernel's cell): what awaits is awaited there, in the session's context."""
         try:
-            return await _await_steps(self._opening(), lambda step: self.loop.acomplete(step))
+            self._push_context()
+            return await self.loop.arun_steps(self._opening())
         except BaseException:
             await self.aclose()
             raise
 
-    def _opening(self) -> Steps[Namespace]:
-        """Opening, as steps: each coroutine it yields is run on the session's loop, and
-        what it returned (or raised) sent back."""
-        from ..lifespan import AsyncParts, catch_sigterm
-        from .context import compile_startup
-
+    def _push_context(self) -> None:
+        """Push the app context where the caller runs, and make the session's loop."""
         adapter = self.adapter
         if not adapter.context_is_active():
             context = adapter.app_context()
@@ -220,6 +217,13 @@ class ShellSession:
             self._app_context = context
         # Made after the push: every statement sees the app context.
         self.loop = SessionLoop(self.host_loop, self.ambient)
+
+    def _opening(self) -> Steps[Namespace]:
+        """Opening, as steps for the session's loop (see :meth:`SessionLoop.run_steps`)."""
+        from ..lifespan import AsyncParts, catch_sigterm
+        from .context import compile_startup
+
+        adapter = self.adapter
         if self.handle_sigterm:
             self._restore_sigterm = catch_sigterm()
         parts = self._async = AsyncParts(adapter, lifespan=self.lifespan)
@@ -321,16 +325,14 @@ class ShellSession:
         :param context_may_be_lost: the context was pushed in a notebook cell whose context
             variables the kernel dropped (ipykernel#749): nothing is left to pop then.
         """
-        steps = self._closing(context_may_be_lost)
-        return _complete_steps(steps, lambda step: self.loop.complete(step))
+        return self.loop.run_steps(self._closing(context_may_be_lost))
 
     async def aclose(self, *, context_may_be_lost: bool = False) -> bool:
         """:meth:`close`, awaited where the session's loop runs the caller (see :meth:`aopen`)."""
-        steps = self._closing(context_may_be_lost)
-        return await _await_steps(steps, lambda step: self.loop.acomplete(step))
+        return await self.loop.arun_steps(self._closing(context_may_be_lost))
 
     def _closing(self, context_may_be_lost: bool) -> Steps[bool]:
-        """Closing, as steps (see :meth:`_opening`)."""
+        """Closing, as steps for the session's loop (see :meth:`SessionLoop.run_steps`)."""
         if self._closed:
             return True
         self._closed = True
@@ -400,52 +402,11 @@ def show_user_error(e: BaseException) -> None:
     click.echo(format_user_exception(shown), err=True, nl=False)
 
 
-T = t.TypeVar("T")
-
-#: What the session does, as steps: each coroutine yielded is run on the session's loop, and
-#: its result sent back (its error thrown back in); the generator returns the value.
-Steps = t.Generator[t.Coroutine[t.Any, t.Any, t.Any], t.Any, T]
-
-
 async def _ended(tasks: list[t.Any]) -> None:
     """Wait for ``tasks`` (background servers stopping on the running loop) to end."""
     import asyncio
 
     await asyncio.wait(tasks)
-
-
-def _complete_steps(steps: Steps[T], complete: t.Callable[[t.Any], t.Any]) -> T:
-    """Run ``steps``, each coroutine run to completion by ``complete``: here and now."""
-    value: t.Any = None
-    error: Exception | None = None
-    with contextlib.closing(steps):  # Ctrl-C in a step: the generator's own cleanup runs
-        while True:
-            try:
-                step = steps.send(value) if error is None else steps.throw(error)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            try:
-                value, error = complete(step), None
-            except Exception as e:
-                value, error = None, e
-
-
-async def _await_steps(steps: Steps[T], acomplete: t.Callable[[t.Any], t.Awaitable[t.Any]]) -> T:
-    """Run ``steps``, each coroutine awaited by ``acomplete``: on the loop running the caller."""
-    value: t.Any = None
-    error: Exception | None = None
-    with contextlib.closing(steps):
-        while True:
-            try:
-                step = steps.send(value) if error is None else steps.throw(error)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            try:
-                value, error = await acomplete(step), None
-            except Exception as e:
-                value, error = None, e
 
 
 def from_app_frame(tb: TracebackType | None) -> TracebackType | None:
