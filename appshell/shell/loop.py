@@ -405,7 +405,9 @@ class SessionLoop:
     def _make_task(self, loop: t.Any, coro: t.Any, **options: t.Any) -> t.Any:
         import asyncio
 
-        made_in = options.get("context") or contextvars.copy_context()
+        made_in = options.get("context")
+        if made_in is None:
+            made_in = contextvars.copy_context()
         task = asyncio.Task(coro, loop=loop, **options)
         if self._borrowed and made_in.get(_SESSION) is not self:
             return task  # the owner's task (a kernel's cell): the owner reports it
