@@ -17,10 +17,10 @@ from ..exceptions import AppShellUsageError
 from .runner import CommandResult
 
 if t.TYPE_CHECKING:
+    from ..loop import SessionLoop
     from ..scriptinfo import ScriptInfo
     from ..serving import BackgroundServer
     from ..serving.asgi import AsgiBackgroundServer
-    from .session import SessionLoop
 
 __all__ = ["start_server"]
 

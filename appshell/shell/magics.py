@@ -25,7 +25,7 @@ if t.TYPE_CHECKING:
     from ..adapters import AppAdapter
     from ..databases.echo import SQLEcho
     from ..jupyter import Notebook
-    from .loop import SessionLoop
+    from ..loop import SessionLoop
     from .runner import CommandRunner
 
 __all__ = [

@@ -22,10 +22,10 @@ from ..exceptions import OneLineError, UserCodeError, format_user_exception
 from ..term import warn
 
 if t.TYPE_CHECKING:
+    from ..loop import SessionLoop
     from ..scriptinfo import ScriptInfo
     from ..serving import BackgroundServer
     from ..serving.asgi import AsgiBackgroundServer
-    from .session import SessionLoop
 
 __all__ = ["BackgroundServer", "CommandResult", "CommandRunner"]
 
@@ -317,7 +317,7 @@ class CommandRunner:
 
         if self._loop is None:
             # A runner made outside a session (a test, a custom script) gets a loop of its own.
-            from .session import SessionLoop
+            from ..loop import SessionLoop
 
             self._loop = SessionLoop()
         return start_server(

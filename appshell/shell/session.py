@@ -17,8 +17,8 @@ import typing as t
 import click
 
 from ..exceptions import format_user_exception, trim_traceback
+from ..loop import SessionLoop, Steps
 from .banner import make_banner
-from .loop import SessionLoop, Steps
 
 if t.TYPE_CHECKING:
     from types import TracebackType
@@ -33,7 +33,6 @@ if t.TYPE_CHECKING:
     from .runner import CommandRunner
 
 __all__ = [
-    "SessionLoop",
     "ShellSession",
     "choose_profile",
     "from_app_frame",

@@ -17,7 +17,7 @@ import types
 import typing as t
 import weakref
 
-from ..exceptions import LoopRunning, format_user_exception
+from .exceptions import LoopRunning, format_user_exception
 
 if t.TYPE_CHECKING:
     from types import CodeType
@@ -135,7 +135,7 @@ class SessionLoop:
             try:
                 callback()
             except Exception as e:
-                from ..term import warn
+                from .term import warn
 
                 warn(f"after the statement: {type(e).__name__}: {e}")
 
@@ -557,7 +557,7 @@ class SessionLoop:
     @classmethod
     def _say_cancelled(cls, tasks: list[t.Any]) -> None:
         """One line naming the tasks cancelled at the session's end."""
-        from ..term import warn
+        from .term import warn
 
         names = ", ".join(f"{task.get_name()} ({cls._coroutine_name(task)})" for task in tasks)
         count = f"{len(tasks)} task{'s' if len(tasks) > 1 else ''}"
