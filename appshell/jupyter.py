@@ -60,8 +60,7 @@ class Attachment:
         #: The project folder the session opened in: it closes there too (its lifespan's
         #: relative paths are the project's, wherever the notebook is).
         self.folder = folder
-        #: Opened by :meth:`ShellSession.aopen` on the shell's loop: closed the same way.
-        self.awaited = awaited
+        self._opened_awaiting = awaited
         self.info, self.adapter, self.namespace = session.info, session.adapter, session.namespace
         assert session.runner is not None, "the session is open"
         self.runner = session.runner
@@ -69,6 +68,12 @@ class Attachment:
 
         sql = session.databases.sql if session.databases is not None else None
         self._watch = watch_cells(shell, session.loop, sql, adapter=self.adapter)
+
+    @property
+    def awaited(self) -> bool:
+        """Whether the detach has to be awaited: the session was opened awaiting, or has
+        used the shell's loop since (its lifespan, a background server on it)."""
+        return self._opened_awaiting or self.session.loop.started
 
     def detach(self, shell: t.Any) -> int:
         """Remove from ``shell`` the names still bound to what was added (a name the user has
@@ -198,8 +203,7 @@ class Notebook:
             namespace = session.open()
         if beside:
             self._detach(say=False)
-        awaited = session.adapter.interface == "asgi"
-        return self._attached(session, namespace, awaited=awaited, folder=folder)
+        return self._attached(session, namespace, awaited=False, folder=folder)
 
     async def aattach(
         self,

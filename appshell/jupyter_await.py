@@ -176,7 +176,7 @@ class AwaitTransformer:
         except (Exception, SystemExit):
             return False
         notebook.loaded = (notebook.key(options["app"], options["env_file"]), session.info)
-        return bool(session.adapter.interface == "asgi")
+        return session.opening_awaits()
 
 
 async def magic_async(shell: t.Any, line: str) -> t.Any:

@@ -125,8 +125,7 @@ class SessionLoop:
         self.before_close: list[t.Callable[[t.Any], None]] = []
         # A loop adopted from its owner (a kernel's): only the session's tasks are its own.
         self._borrowed = False
-        if host is not None:
-            self._borrow(host)
+        self._host = host
 
     def prompt_statement_done(self) -> None:
         """Run the :attr:`after_prompt_statement` callbacks: what one raises is said in one
@@ -145,6 +144,9 @@ class SessionLoop:
         if self._loop is None:
             import asyncio
 
+            if self._host is not None:
+                self._borrow(self._host)
+                return self._loop
             try:
                 self._borrow(asyncio.get_running_loop())
             except RuntimeError:
@@ -175,13 +177,14 @@ class SessionLoop:
 
     @property
     def started(self) -> bool:
-        """Whether the loop was made (something awaited): else no task can exist."""
+        """Whether the loop was made or adopted (something awaited): else no task of the
+        session's can exist."""
         return self._loop is not None
 
     def run(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
         """Evaluate compiled ``code``; if it awaits, run it to completion on the loop."""
         result = self.begin(code, globals, locals)
-        if _CO_COROUTINE & code.co_flags and isinstance(result, types.CoroutineType):
+        if self.awaits(code, result):
             result = self.complete(result)
         return result
 
@@ -198,7 +201,12 @@ class SessionLoop:
     @staticmethod
     def awaits(code: CodeType, value: t.Any) -> bool:
         """Whether ``value``, what :meth:`begin` gave for ``code``, is a coroutine to run."""
-        return bool(_CO_COROUTINE & code.co_flags) and isinstance(value, types.CoroutineType)
+        return SessionLoop.awaits_at_top_level(code) and isinstance(value, types.CoroutineType)
+
+    @staticmethod
+    def awaits_at_top_level(code: CodeType) -> bool:
+        """Whether compiled ``code`` awaits outside any function (so needs the loop)."""
+        return bool(_CO_COROUTINE & code.co_flags)
 
     def complete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
         """Run ``coroutine`` on the session loop in the session context.

@@ -207,6 +207,26 @@ class ShellSession:
             await self.aclose()
             raise
 
+    def opening_awaits(self) -> bool:
+        """Whether opening the session awaits something on its loop: the app's lifespan or
+        an app context entered on the loop, or profile startup code that awaits. Where the
+        loop runs the caller (a kernel's cell), such a session is opened by :meth:`aopen`."""
+        from .context import compile_startup
+
+        adapter = self.adapter
+        if self.lifespan and adapter.lifespan_app() is not None:
+            return True
+        if adapter.async_app_context() is not None:
+            return True
+        for entry in self.profile.startup if self.startup else ():
+            try:
+                code = compile_startup(entry, self.profile.name)
+            except (click.ClickException, SyntaxError):
+                continue  # reported when the session opens
+            if SessionLoop.awaits_at_top_level(code):
+                return True
+        return False
+
     def _push_context(self) -> None:
         """Push the app context where the caller runs, and make the session's loop."""
         adapter = self.adapter

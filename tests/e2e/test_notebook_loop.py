@@ -296,3 +296,27 @@ def test_what_a_kernel_prints_as_it_attaches_shows_under_the_first_cell(
     assert first.stdout.startswith("lifespan started\nappshell: attached FastAPI (nbprinting:app);")
     assert first.stdout.endswith("names added:\nfirst\n")
     assert second.stdout == "second\n"
+
+
+def test_a_profile_whose_startup_awaits_attaches_a_flask_app(project: Path) -> None:
+    user_profile(
+        "awaits",
+        """
+        startup = ["import asyncio\\nawait asyncio.sleep(0)\\nfrom_startup = 'awaited'"]
+        """,
+    )
+    outputs = run_cells(
+        "%load_ext appshell",
+        "%appshell --app nbflask:create_app --profile awaits",
+        "from flask import current_app\ncurrent_app.name, answer, from_startup",
+        "%appshell --detach",
+        "from flask import has_app_context\nhas_app_context()",
+        folder=project,
+    )
+    assert_no_errors(outputs)
+    _load, attached, names, detached, gone = outputs
+    assert attached.stderr == ""
+    assert names.text == "('nbflask', 42, 'awaited')"
+    assert "detached nbflask" in detached.stdout
+    assert gone.text == "False"
+    assert (project / "teardown.log").read_text() == "torn down\n"
