@@ -22,7 +22,13 @@ import typing as t
 
 import click
 
-from .exceptions import AppShellError, AppShellUsageError, MagicError, UserCodeError
+from .exceptions import (
+    AppShellError,
+    AppShellUsageError,
+    LoopRunning,
+    MagicError,
+    UserCodeError,
+)
 from .jupyter_await import AwaitTransformer, CarriedContext, KernelShutdown, shell_loop
 
 if t.TYPE_CHECKING:
@@ -194,6 +200,9 @@ class Notebook:
         session = self.session_for(
             app, env_file, profile, strict=strict, project_dir=project_dir, database=database
         )
+        host = session.host_loop
+        if host is not None and host.is_running() and session.opening_awaits():
+            raise LoopRunning()  # before anything is detached or pushed
         # Only once the new app has loaded: a failed attach leaves the old one attached.
         beside = _opens_beside(session)
         if not beside:

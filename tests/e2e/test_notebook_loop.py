@@ -320,3 +320,28 @@ def test_a_profile_whose_startup_awaits_attaches_a_flask_app(project: Path) -> N
     assert "detached nbflask" in detached.stdout
     assert gone.text == "False"
     assert (project / "teardown.log").read_text() == "torn down\n"
+
+
+def test_an_attach_that_has_to_await_with_autoawait_off_is_one_line(project: Path) -> None:
+    (project / "nbasgi.py").write_text(RECORDED_ASGI_APP)
+    outputs = run_cells(
+        "%load_ext appshell",
+        "%autoawait off",
+        "%appshell --app nbasgi:app",
+        "%autoawait on",
+        "%appshell --app nbasgi:app",
+        "%appshell --detach",
+        folder=project,
+    )
+    _load, _off, refused, _on, attached, detached = outputs
+    assert_no_errors([attached, detached])
+    assert [e.traceback for e in refused.errors] == [
+        [
+            "appshell: This has to run on the event loop that is running this code (the"
+            " kernel's): await it instead (in a notebook, run %appshell as a line of its own"
+            " with %autoawait on, or await appshell.attach(...) / appshell.detach())."
+        ]
+    ]
+    # Refused before anything started: the lifespan ran once, for the awaited attach.
+    assert "attached FastAPI" in attached.text
+    assert (project / "lifespan.log").read_text() == "startup\nshutdown\n"
