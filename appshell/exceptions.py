@@ -21,6 +21,7 @@ __all__ = [
     "AppShellError",
     "AppShellUsageError",
     "EnvFileError",
+    "LoopRunning",
     "MagicError",
     "NoAppConfigured",
     "NoAppException",
@@ -112,6 +113,18 @@ class ScriptError(AppShellUsageError):
 
 class MagicError(AppShellUsageError):
     """A mistake in the use of an IPython magic: one line in the output, the shell usable."""
+
+
+class LoopRunning(AppShellUsageError):
+    """What a session has to run on its event loop cannot be waited for here: this very
+    code runs on that loop (a kernel's cell), and has to ``await`` it instead."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This has to run on the event loop that is running this code (the kernel's):"
+            " await it instead (in a notebook, run %appshell as a line of its own with"
+            " %autoawait on, or await appshell.attach(...) / appshell.detach())."
+        )
 
 
 class ProviderError(AppShellError):

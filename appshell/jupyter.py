@@ -22,8 +22,14 @@ import typing as t
 
 import click
 
-from .exceptions import AppShellError, AppShellUsageError, MagicError, UserCodeError
-from .jupyter_await import AwaitTransformer, CarriedContext, KernelShutdown, run_on_shell_loop
+from .exceptions import (
+    AppShellError,
+    AppShellUsageError,
+    LoopRunning,
+    MagicError,
+    UserCodeError,
+)
+from .jupyter_await import AwaitTransformer, CarriedContext, KernelShutdown, shell_loop
 
 if t.TYPE_CHECKING:
     from .adapters import AppAdapter
@@ -53,10 +59,14 @@ class Attachment:
     """An app attached to an IPython shell: its open session, the names it added and, for as
     long as it is attached, the session's hooks into the cells (:class:`CellWatch`)."""
 
-    def __init__(self, session: ShellSession, shell: t.Any, *, awaited: bool = False) -> None:
+    def __init__(
+        self, session: ShellSession, shell: t.Any, *, awaited: bool = False, folder: str = "."
+    ) -> None:
         self.session = session
-        #: Opened by :meth:`ShellSession.aopen` on the shell's loop: closed the same way.
-        self.awaited = awaited
+        #: The project folder the session opened in: it closes there too (its lifespan's
+        #: relative paths are the project's, wherever the notebook is).
+        self.folder = folder
+        self._opened_awaiting = awaited
         self.info, self.adapter, self.namespace = session.info, session.adapter, session.namespace
         assert session.runner is not None, "the session is open"
         self.runner = session.runner
@@ -65,21 +75,28 @@ class Attachment:
         sql = session.databases.sql if session.databases is not None else None
         self._watch = watch_cells(shell, session.loop, sql, adapter=self.adapter)
 
+    @property
+    def awaited(self) -> bool:
+        """Whether the detach has to be awaited: the session was opened awaiting, or has
+        used the shell's loop since (its lifespan, a background server on it)."""
+        return self._opened_awaiting or self.session.loop.started
+
     def detach(self, shell: t.Any) -> int:
         """Remove from ``shell`` the names still bound to what was added (a name the user has
         reassigned stays); close the session (teardown runs; a sandbox rolls back and says
         what it rolled back). Returns how many names went."""
         if self.awaited:
-            return run_on_shell_loop(self.adetach(shell), shell)
+            # Its async parts stop on the loop, which may be running this very cell.
+            self.session.loop.check_can_complete()
         removed = self._drop(shell)
-        with self._watch.allowed():
+        with self._watch.allowed(), contextlib.chdir(self.folder):
             self.session.close(context_may_be_lost=True)
         return removed
 
     async def adetach(self, shell: t.Any) -> int:
         """:meth:`detach`, the session's async parts awaited on the running loop."""
         removed = self._drop(shell)
-        with self._watch.allowed():
+        with self._watch.allowed(), contextlib.chdir(self.folder):
             await self.session.aclose(context_may_be_lost=True)
         return removed
 
@@ -175,20 +192,27 @@ class Notebook:
         """Attach the app (detaching the one attached before); returns what was injected.
         ``database``: ``sandbox``, ``read_only``, ``sql``, ``models`` (None: the profile's).
 
-        An ASGI app's lifespan runs on the shell's event loop: in a kernel, whose loop is
-        running, the app is attached by :meth:`aattach` (the input transformer of
-        :mod:`appshell.jupyter_await` makes ``%appshell`` lines await it).
+        The session's loop is the shell's (see :func:`shell_loop`): an ASGI app's lifespan
+        runs there. In a kernel, whose loop is running, such an app is attached by
+        :meth:`aattach` (the input transformer of :mod:`appshell.jupyter_await` makes
+        ``%appshell`` lines await it).
         """
         session = self.session_for(
             app, env_file, profile, strict=strict, project_dir=project_dir, database=database
         )
-        if session.adapter.interface == "asgi" or self.awaited():
-            return run_on_shell_loop(self._aattach(session), self.shell)
+        host = session.host_loop
+        if host is not None and host.is_running() and session.opening_awaits():
+            raise LoopRunning()  # before anything is detached or pushed
         # Only once the new app has loaded: a failed attach leaves the old one attached.
-        self._detach(say=False)
-        with _open_errors(session):
+        beside = _opens_beside(session)
+        if not beside:
+            self._detach(say=False)
+        folder = project_dir or os.getcwd()
+        with _open_errors(session), contextlib.chdir(folder):
             namespace = session.open()
-        return self._attached(session, namespace, awaited=False)
+        if beside:
+            self._detach(say=False)
+        return self._attached(session, namespace, awaited=False, folder=folder)
 
     async def aattach(
         self,
@@ -205,12 +229,16 @@ class Notebook:
         return await self._aattach(session)
 
     async def _aattach(self, session: ShellSession) -> Summary:
-        await self.adetach(say=False)
+        beside = _opens_beside(session)
+        if not beside:
+            await self.adetach(say=False)
         before = contextvars.copy_context()
         with _open_errors(session):
             namespace = await session.aopen()
-        self.carry.remember(before)
-        return self._attached(session, namespace, awaited=True)
+        if beside:
+            await self.adetach(say=False)
+        self.carry.remember(session.loop.set_since(before))
+        return self._attached(session, namespace, awaited=True, folder=os.getcwd())
 
     def session_for(
         self,
@@ -255,6 +283,8 @@ class Notebook:
             groups=(root_group,),
             profile=chosen,
             strict=strict,
+            host_loop=shell_loop(self.shell),
+            ambient=_cell_variables(self.shell),
             **_database_keywords(database or {}),
         )
 
@@ -263,10 +293,12 @@ class Notebook:
         """What a loaded ScriptInfo in :attr:`loaded` was loaded for."""
         return (app or _env_app(), env_file, project_dir or os.getcwd())
 
-    def _attached(self, session: ShellSession, namespace: Namespace, *, awaited: bool) -> Summary:
+    def _attached(
+        self, session: ShellSession, namespace: Namespace, *, awaited: bool, folder: str = "."
+    ) -> Summary:
         self.loaded = None
         self.shell.push(dict(namespace))
-        self.attachment = Attachment(session, self.shell, awaited=awaited)
+        self.attachment = Attachment(session, self.shell, awaited=awaited, folder=folder)
         title = (
             f"appshell: attached {session.adapter.name} ({session.info.app_origin}); its app"
             f" context stays pushed. {len(namespace)} names added:"
@@ -343,8 +375,26 @@ def _open_errors(session: ShellSession) -> t.Iterator[None]:
         raise MagicError(e.format_message()) from None
 
 
+def _opens_beside(session: ShellSession) -> bool:
+    """Whether ``session`` opens before the app attached is detached, so that a lifespan
+    startup that fails leaves that app attached: an app whose context is pushed where the
+    cells run (Flask's) opens after it instead, which a lifespan never fails."""
+    return session.lifespan and session.adapter.lifespan_app() is not None
+
+
 def _database_keywords(choice: DatabaseChoice) -> dict[str, t.Any]:
     return {key: choice.get(key) for key in ("sandbox", "read_only", "sql", "models")}
+
+
+def _cell_variables(shell: t.Any) -> tuple[contextvars.ContextVar[t.Any], ...]:
+    """A kernel's context variables of the cell running now: the message its output streams
+    and its displays answer (ipykernel's), which has to be the cell running when a
+    session's task prints or displays."""
+    import sys
+
+    answering = (sys.stdout, sys.stderr, getattr(shell, "display_pub", None))
+    found = (getattr(each, "_parent_header", None) for each in answering)
+    return tuple(var for var in found if isinstance(var, contextvars.ContextVar))
 
 
 def _env_app() -> str | None:
@@ -370,18 +420,73 @@ def load_ipython_extension(shell: t.Any) -> None:
     notebook.shutdown = KernelShutdown.install(notebook)
 
     if os.environ.get(KERNEL_ENV["app"]) or os.environ.get(KERNEL_ENV["project_dir"]):
-        summary = notebook.attach(
-            os.environ.get(KERNEL_ENV["app"]) or None,
-            os.environ.get(KERNEL_ENV["env_file"]) or None,
-            os.environ.get(KERNEL_ENV["profile"]) or None,
-            project_dir=os.environ.get(KERNEL_ENV["project_dir"]) or None,
-        )
-        print(summary.title)
+        _attach_from_kernel_env(notebook)
         return
     print(
         "appshell loaded: attach an app with %appshell --app IMPORT (or just %appshell to use"
         " APPSHELL_APP, .env or pyproject.toml)."
     )
+
+
+def _attach_from_kernel_env(notebook: Notebook) -> None:
+    """Attach the app an appshell kernel names. While the kernel starts (the extension
+    loaded by its command line), what attaching prints is shown nowhere: it is kept and
+    shown under the first cell, and a failure's first line goes to the kernel's log."""
+    import io
+    import sys
+
+    shell = notebook.shell
+    starting = getattr(shell, "kernel", None) is not None and not getattr(
+        shell, "parent_header", None
+    )
+    kept_out, kept_err = io.StringIO(), io.StringIO()
+    out, err = (kept_out, kept_err) if starting else (sys.stdout, sys.stderr)
+    app = os.environ.get(KERNEL_ENV["app"]) or None
+    failure: list[str] = []
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            summary = notebook.attach(
+                app,
+                os.environ.get(KERNEL_ENV["env_file"]) or None,
+                os.environ.get(KERNEL_ENV["profile"]) or None,
+                project_dir=os.environ.get(KERNEL_ENV["project_dir"]) or None,
+            )
+        except click.ClickException as e:
+            failure = _not_attached(app, e)
+            print("\n".join(failure), file=sys.stderr)
+        else:
+            print(summary.title)
+    if failure and starting:
+        print(failure[0], file=sys.__stderr__, flush=True)
+    if starting:
+        _say_at_first_cell(shell, kept_out.getvalue(), kept_err.getvalue())
+
+
+def _not_attached(app: str | None, error: click.ClickException) -> list[str]:
+    """Why a kernel's app is not attached: one line, then the app's traceback if it raised."""
+    first = (
+        f"appshell: {app or 'the app'} could not be attached, so this notebook has none of"
+        f" its names: {error.format_message()}"
+    )
+    render = getattr(error, "_render_traceback_", None)
+    lines: list[str] = render() if callable(render) else []
+    if lines == [f"appshell: {error.format_message()}"]:
+        lines = []  # appshell's own error: its one line says it all
+    return [first, *lines]
+
+
+def _say_at_first_cell(shell: t.Any, out: str, err: str) -> None:
+    """Write ``out`` and ``err`` under the first cell the kernel runs."""
+    import sys
+
+    def say(*_args: t.Any) -> None:
+        shell.events.unregister("pre_run_cell", say)
+        sys.stdout.write(out)
+        sys.stdout.flush()
+        sys.stderr.write(err)
+        sys.stderr.flush()
+
+    shell.events.register("pre_run_cell", say)
 
 
 def unload_ipython_extension(shell: t.Any) -> None:

@@ -29,11 +29,9 @@ __all__ = [
     "detach",
     "magic_async",
     "request_async",
-    "run_on_shell_loop",
+    "shell_loop",
     "unload_async",
 ]
-
-T = t.TypeVar("T")
 
 _MAGIC = re.compile(r"(?P<indent>\s*)%appshell(?:\s+(?P<args>.*?))?\s*")
 _REQUEST = re.compile(r"%%appshell_request(?:[ \t]+(?P<args>.*?))?\s*")
@@ -64,11 +62,9 @@ class CarriedContext:
         self.tokens: list[tuple[contextvars.ContextVar[t.Any], contextvars.Token[t.Any]]] = []
         self.reset_pending = False
 
-    def remember(self, before: contextvars.Context) -> None:
-        """Note the variables set since ``before`` (a copy of the context, taken earlier)."""
-        for var, value in contextvars.copy_context().items():
-            if var not in before or before[var] is not value:
-                self.pending[var] = value
+    def remember(self, changed: dict[contextvars.ContextVar[t.Any], t.Any]) -> None:
+        """Note the variables the attach set (:meth:`SessionLoop.set_since`)."""
+        self.pending.update(changed)
 
     def forget(self, *, now: bool) -> None:
         """Undo what was carried: ``now`` in the shell's own context, else when it settles."""
@@ -99,27 +95,6 @@ class CarriedContext:
             return lines
 
         return settle
-
-
-def run_on_shell_loop(coroutine: t.Coroutine[t.Any, t.Any, T], shell: t.Any) -> T:
-    """Run an attach or a detach that awaits from a magic that cannot, on the loop the
-    shell's cells run on, while it is not running: IPython's own (a terminal IPython between
-    cells), or a kernel's before it starts (the extension loaded by an appshell kernel). In
-    a kernel that runs, the line has to be awaited instead."""
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        loop = shell_loop(shell)
-        result: T = loop.run_until_complete(coroutine)
-        return result
-    coroutine.close()
-    raise MagicError(
-        "This attach or detach runs an ASGI app's lifespan, which has to be awaited on the"
-        " kernel's loop: run it as a line of its own (%appshell ...), or await"
-        " appshell.attach(...) / appshell.detach()."
-    )
 
 
 def shell_loop(shell: t.Any) -> t.Any:
@@ -201,7 +176,7 @@ class AwaitTransformer:
         except (Exception, SystemExit):
             return False
         notebook.loaded = (notebook.key(options["app"], options["env_file"]), session.info)
-        return bool(session.adapter.interface == "asgi")
+        return session.opening_awaits()
 
 
 async def magic_async(shell: t.Any, line: str) -> t.Any:

@@ -24,8 +24,6 @@ if t.TYPE_CHECKING:
 
     from .clients import LazyClient
 
-Complete = t.Callable[[t.Coroutine[t.Any, t.Any, t.Any]], t.Any]
-
 __all__ = ["AsyncParts", "Lifespan", "LifespanFailed", "catch_sigterm"]
 
 Message = dict[str, t.Any]
@@ -46,6 +44,9 @@ class LifespanFailed(AppShellError):
     """
 
     def __init__(self, phase: str, message: str, original: BaseException | None = None) -> None:
+        if original is not None:
+            # The app's own message may be a whole traceback (Starlette sends one).
+            message = f"{type(original).__name__}: {original}"
         said = f": {message.strip()}" if message.strip() else " (the app gave no message)."
         super().__init__(f"The app's lifespan {phase} failed{said}")
         self.phase = phase
@@ -208,23 +209,17 @@ class AsyncParts:
         self.context: t.AsyncContextManager[t.Any] | None = None
         self.client: LazyClient | None = None
 
-    def start(self, complete: Complete) -> dict[str, t.Any]:
-        """Run the startup and enter the app context by ``complete`` (the session loop's,
-        which runs a coroutine as a task in the session's own context, so that the context
-        variables it sets are there for every statement); the default names that come with
-        them: ``client``, and the lifespan's ``state`` if the app has one. An app with
-        neither needs no loop: none is made.
+    def entering(self) -> t.Coroutine[t.Any, t.Any, None] | None:
+        """What starting the app awaits: the lifespan startup, then the app context entered
+        (None: the app has neither, and needs no loop). The session runs it on its loop in
+        its own context, so that the context variables it sets are there for every
+        statement; :meth:`defaults` comes after it.
 
-        :raises LifespanFailed: the startup failed.
+        Awaiting it raises :class:`LifespanFailed` when the startup failed.
         """
-        if self.lifespan is not None or self._entering is not None:
-            complete(self._enter())
-        return self._defaults()
-
-    async def astart(self) -> dict[str, t.Any]:
-        """:meth:`start` on the running loop, in the caller's context."""
-        await self._enter()
-        return self._defaults()
+        if self.lifespan is None and self._entering is None:
+            return None
+        return self._enter()
 
     async def _enter(self) -> None:
         if self.lifespan is not None:
@@ -234,7 +229,9 @@ class AsyncParts:
             await context.__aenter__()
             self.context = context
 
-    def _defaults(self) -> dict[str, t.Any]:
+    def defaults(self) -> dict[str, t.Any]:
+        """The default names that come with the started app: ``client``, and the
+        lifespan's ``state`` if the app has one."""
         from .clients import LazyClient, make_client
 
         names: dict[str, t.Any] = {}
@@ -245,17 +242,14 @@ class AsyncParts:
         self.client = LazyClient(lambda: make_client(adapter, state))
         return {"client": self.client, **names}
 
-    def stop(self, complete: Complete, report: t.Callable[[BaseException], None]) -> bool:
-        """Close the client, leave the app context, run the shutdown: in the reverse order
-        of :meth:`start`, each even if one before it raised, by ``complete``. False if one
-        raised (each failure is given to ``report``)."""
+    def leaving(
+        self, report: t.Callable[[BaseException], None]
+    ) -> t.Coroutine[t.Any, t.Any, bool] | None:
+        """What stopping the app awaits (None: nothing): the client closed, the app context
+        left, the shutdown run, in the reverse order of starting, each even if one before it
+        raised. It returns False if one raised (each failure is given to ``report``)."""
         steps = self._exits()
-        clean: bool = complete(self._leave(steps, report)) if steps else True
-        return clean
-
-    async def astop(self, report: t.Callable[[BaseException], None]) -> bool:
-        """:meth:`stop` on the running loop, in the caller's context."""
-        return await self._leave(self._exits(), report)
+        return self._leave(steps, report) if steps else None
 
     def _exits(self) -> list[t.Callable[[], t.Awaitable[t.Any]]]:
         steps: list[t.Callable[[], t.Awaitable[t.Any]]] = []

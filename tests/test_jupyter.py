@@ -558,7 +558,8 @@ def test_the_extension_in_appshells_ipython_shell_puts_its_cli_back(
     [
         (
             "def fail():\n    1 / 0\nfail()",
-            ["----> 2     1 / 0", "ZeroDivisionError: division by zero"],
+            # Numbered as the notebook numbers the lines (the magic's is line 1).
+            ["----> 3     1 / 0", "ZeroDivisionError: division by zero"],
         ),
         ("x = (", ["x = (", "SyntaxError: incomplete input"]),
     ],

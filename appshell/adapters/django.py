@@ -97,10 +97,59 @@ class DjangoProject:
 
     def test_client(self) -> t.Any:
         """Django's test ``Client`` (``client`` in the shell), its requests sent to a host
-        the settings allow (:func:`_allowed_host`)."""
+        the settings allow (:func:`_allowed_host`).
+
+        A request made where an event loop runs (a notebook's cell, which runs inside the
+        kernel's loop) is made from a thread of its own, as it would be made at a prompt:
+        Django calls an async view through asgiref's ``AsyncToSync``, which refuses the
+        thread of a running loop.
+        """
         from django.test import Client
 
-        return Client(SERVER_NAME=_allowed_host())
+        client = Client(SERVER_NAME=_allowed_host())
+        own_request = client.request  # every method (get, post...) makes its request by it
+
+        def request(**request: t.Any) -> t.Any:
+            if not _loop_runs_here():
+                return own_request(**request)
+            return _in_a_thread(own_request, **request)
+
+        client.request = request
+        return client
+
+
+def _loop_runs_here() -> bool:
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _in_a_thread(function: t.Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    """``function(*args, **kwargs)`` in a new thread, in a copy of this context; waited for."""
+    import contextvars
+    import threading
+
+    context = contextvars.copy_context()
+    outcome: list[t.Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, context.run(function, *args, **kwargs)))
+        except BaseException as e:
+            outcome.append((False, e))
+
+    thread = threading.Thread(target=run, name="appshell-django-request", daemon=True)
+    thread.start()
+    thread.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
 
 
 def _allowed_host() -> str:

@@ -27,7 +27,7 @@ from .wsgi import FailedApp
 if t.TYPE_CHECKING:
     from types import FrameType
 
-    from ..shell.session import SessionLoop
+    from ..loop import SessionLoop
     from .plan import ServePlan
 
 __all__ = ["AsgiBackgroundServer", "FailedAsgiApp", "reloaded_app", "serve", "serve_in_background"]

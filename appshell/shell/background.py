@@ -1,7 +1,7 @@
 """``cli.run(background=True)``: the shell's own app served while the prompt stays free.
 
 A WSGI app is served by werkzeug from a thread; an ASGI app by uvicorn as a task of the
-session's event loop (in a Jupyter kernel, of the kernel's loop, which runs the cells),
+session's event loop (in a Jupyter kernel, the kernel's loop, which the session adopted),
 sharing the lifespan the session runs (its requests get the lifespan's state), with the
 session's signal handling left alone. Either way the handle has ``.url``, ``.port`` and
 ``.stop()``, and the shell stops it when it ends.
@@ -9,7 +9,6 @@ session's signal handling left alone. Either way the handle has ``.url``, ``.por
 
 from __future__ import annotations
 
-import contextvars
 import typing as t
 
 import click
@@ -18,10 +17,10 @@ from ..exceptions import AppShellUsageError
 from .runner import CommandResult
 
 if t.TYPE_CHECKING:
+    from ..loop import SessionLoop
     from ..scriptinfo import ScriptInfo
     from ..serving import BackgroundServer
     from ..serving.asgi import AsgiBackgroundServer
-    from .session import SessionLoop
 
 __all__ = ["start_server"]
 
@@ -94,7 +93,7 @@ def start_server(
             from ..serving.asgi import serve_in_background as serve_on_loop
 
             served = app if lifespan_state is None else _with_state(app, lifespan_state)
-            handle = serve_on_loop(served, plan, _serving_loop(loop))
+            handle = serve_on_loop(served, plan, loop)
         else:
             handle = serving.serve_in_background(app, plan, threaded=threaded)
     except click.ClickException as e:
@@ -103,30 +102,6 @@ def start_server(
     servers.append(handle)
     click.echo(f"Serving {info.adapter.name} on {handle.url} (stop with .stop())")
     return handle
-
-
-class _RunningLoop:
-    """The loop running the statement, standing in for the session's (see :func:`_serving_loop`):
-    its ``loop``, and a copy of the statement's ``context`` for the server's task."""
-
-    def __init__(self, loop: t.Any) -> None:
-        self.loop = loop
-        self.context = contextvars.copy_context()
-
-
-def _serving_loop(session: SessionLoop) -> SessionLoop:
-    """The loop an ASGI background server runs on: the session's, unless another loop runs
-    the statement that starts it. That is a Jupyter kernel's: every cell runs inside it, the
-    session loop never runs there, and what the lifespan made lives on it."""
-    import asyncio
-
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        return session
-    if session.started and session.loop is running:
-        return session
-    return t.cast("SessionLoop", _RunningLoop(running))
 
 
 def _with_state(app: t.Any, state: dict[str, t.Any]) -> t.Any:

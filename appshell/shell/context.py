@@ -12,6 +12,7 @@ The builder knows nothing of REPLs or apps: it is given mappings and callables.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import typing as t
@@ -29,9 +30,10 @@ from ..profiles import is_startup_file
 from ..term import warn
 
 if t.TYPE_CHECKING:
+    from types import CodeType
+
     from ..adapters import AppAdapter
     from ..profiles import Profile
-    from .session import SessionLoop
 
 __all__ = [
     "Binding",
@@ -39,7 +41,8 @@ __all__ = [
     "Namespace",
     "ProfileImportError",
     "ProviderError",
-    "build_namespace",
+    "compile_startup",
+    "namespace_builder",
 ]
 
 
@@ -271,8 +274,10 @@ class ContextBuilder:
             if was_enabled:
                 gc.enable()
 
-    def add_run(self, source: str, run: t.Callable[[dict[str, t.Any]], None]) -> None:
-        """Let ``run`` execute code in a copy of the namespace; merge the names it bound.
+    @contextlib.contextmanager
+    def run_in_copy(self, source: str) -> t.Iterator[dict[str, t.Any]]:
+        """Within the block, code runs in the copy of the namespace given; the names it
+        bound are merged after it.
 
         For startup code: what it defines is reported as coming from ``source``. Code that
         raises is reported with its traceback (what it bound before is kept); with
@@ -280,7 +285,7 @@ class ContextBuilder:
         """
         scratch = dict(self.namespace)
         try:
-            run(scratch)
+            yield scratch
         except click.ClickException as e:
             if self.strict:
                 raise
@@ -310,18 +315,19 @@ class ContextBuilder:
         return self.namespace
 
 
-def build_namespace(
+def namespace_builder(
     adapter: AppAdapter,
     providers: t.Sequence[tuple[str, t.Callable[[], t.Any]]],
     *,
     runner: t.Any = None,
     defaults: t.Mapping[str, t.Any] | None = None,
     profile: Profile | None = None,
-    session: SessionLoop | None = None,
     strict: bool = False,
     models: t.Sequence[type] = (),
-) -> Namespace:
-    """Merge the sources of DESIGN.md's order into the shell's namespace.
+) -> ContextBuilder:
+    """A builder holding the sources of DESIGN.md's order merged, up to the profile's
+    imports: the profile's startup code, run by the session on its loop, comes last
+    (:meth:`ContextBuilder.run_in_copy`, :func:`compile_startup`).
 
     :param adapter: the app's adapter; the app context must be active, since its shell
         context is read inside it.
@@ -329,8 +335,7 @@ def build_namespace(
         ``appshell.shell_context`` entry points, in order.
     :param runner: the in-shell command runner, added among the defaults as ``cli``.
     :param defaults: more names of the ``default`` source (the session's ``client``).
-    :param profile: whose ``imports`` come next; with a ``session``, its startup code runs
-        last, on that session's loop.
+    :param profile: whose ``imports`` come next.
     :param strict: a provider, import or startup code that raises ends the session.
     :param models: the ORM's model classes, merged after the adapter's shell context.
     """
@@ -358,31 +363,26 @@ def build_namespace(
             builder.add_provider(
                 source, profile_importer(spec, optional=optional, source=source, home=home)
             )
-        if session is not None:
-            for entry in profile.startup:
-                builder.add_run("startup", _startup_runner(entry, profile.name, session))
-    return builder.build()
+    return builder
 
 
-def _startup_runner(
-    entry: str, profile: str, session: SessionLoop
-) -> t.Callable[[dict[str, t.Any]], None]:
+def compile_startup(entry: str, profile: str) -> CodeType:
+    """One entry of a profile's ``startup`` (a file, or code), compiled; it may await.
+
+    :raises ProfileImportError: the startup file does not exist.
+    """
     import ast
 
-    def run(namespace: dict[str, t.Any]) -> None:
-        if is_startup_file(entry):
-            if not os.path.isfile(entry):
-                raise ProfileImportError(
-                    f"the startup file {entry!r} of profile {profile!r} does not exist"
-                )
-            with open(entry, "rb") as f:
-                source, filename = f.read().decode("utf-8"), entry
-        else:
-            source, filename = entry, f"<profile {profile} startup>"
-        code = compile(
-            source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
-        )
-        namespace.setdefault("__builtins__", __builtins__)
-        session.run(code, namespace)
-
-    return run
+    if is_startup_file(entry):
+        if not os.path.isfile(entry):
+            raise ProfileImportError(
+                f"the startup file {entry!r} of profile {profile!r} does not exist"
+            )
+        with open(entry, "rb") as f:
+            source, filename = f.read().decode("utf-8"), entry
+    else:
+        source, filename = entry, f"<profile {profile} startup>"
+    code: CodeType = compile(
+        source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+    )
+    return code

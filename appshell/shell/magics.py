@@ -25,7 +25,7 @@ if t.TYPE_CHECKING:
     from ..adapters import AppAdapter
     from ..databases.echo import SQLEcho
     from ..jupyter import Notebook
-    from .loop import SessionLoop
+    from ..loop import SessionLoop
     from .runner import CommandRunner
 
 __all__ = [
@@ -111,7 +111,7 @@ class AppShellMagics(Magics):
             raise MagicError(_no_request(adapter, awaited=False))
         with context:
             # Raised inside the request, so that its teardown sees the error as it would.
-            _raise_error_of(self.shell, self._run_keeping_errors(cell))
+            _raise_error_of(self.shell, self._run_keeping_errors(line, cell))
 
     async def appshell_request_async(self, line: str, cell: str) -> None:
         """``%%appshell_request``, its request entered and the cell run on the running loop:
@@ -122,7 +122,7 @@ class AppShellMagics(Magics):
         if context is None:
             raise MagicError(_no_request(adapter, awaited=True))
         async with context:
-            _raise_error_of(self.shell, await self._arun_keeping_errors(cell))
+            _raise_error_of(self.shell, await self._arun_keeping_errors(line, cell))
 
     def complete_cli(self, _shell: t.Any, event: t.Any) -> list[str]:
         """The ``%cli`` completer: the names of the commands."""
@@ -138,18 +138,19 @@ class AppShellMagics(Magics):
         assert self.notebook is not None  # only registered with a notebook
         return self.notebook
 
-    def _run_keeping_errors(self, cell: str) -> t.Any:
+    def _run_keeping_errors(self, line: str, cell: str) -> t.Any:
         """Run ``cell`` as a cell of its own (magics, its last value shown), but leave showing
         its error to the cell of the magic, which re-raises it: shown once, and that cell
         fails. Returns IPython's ExecutionResult."""
-        with _errors_left_to_caller(self.shell):
-            return self.shell.run_cell(cell, store_history=False)  # type: ignore[union-attr]
+        with _errors_left_to_caller(self.shell, _magic_line(line)) as body:
+            return self.shell.run_cell(body(cell), store_history=False)  # type: ignore[union-attr]
 
-    async def _arun_keeping_errors(self, cell: str) -> t.Any:
+    async def _arun_keeping_errors(self, line: str, cell: str) -> t.Any:
         """:meth:`_run_keeping_errors`, the cell awaited in the caller's task (so in the
         request it entered): a cell that awaits runs on the running loop."""
         shell: t.Any = self.shell
-        with _errors_left_to_caller(shell):
+        with _errors_left_to_caller(shell, _magic_line(line)) as body:
+            cell = body(cell)
             try:
                 transformed, failed = shell.transform_cell(cell), None
             except Exception:
@@ -316,22 +317,42 @@ def _no_request(adapter: AppAdapter, *, awaited: bool) -> str:
 
 
 def _raise_error_of(shell: t.Any, result: t.Any) -> None:
-    """Raise the error of the cell run as ``result`` (an ExecutionResult), if it had one."""
+    """Raise the error of the cell run as ``result`` (an ExecutionResult), if it had one,
+    shown from the cell's own first frame: the magic's call and IPython's frames around
+    the cell are nothing the user wrote."""
     __tracebackhide__ = True
     if isinstance(result.error_before_exec, SyntaxError):
         raise CellSyntaxError(shell, result.error_before_exec)
+    error = result.error_in_exec
+    frames = error.__traceback__ if error is not None else None
+    while frames is not None and frames.tb_frame.f_globals is not shell.user_global_ns:
+        frames = frames.tb_next
+    if frames is not None:
+        lines = shell.InteractiveTB.structured_traceback(type(error), error, frames)
+        with contextlib.suppress(AttributeError, TypeError):  # an exception with __slots__
+            error._render_traceback_ = lambda: lines
     result.raise_error()
 
 
+def _magic_line(line: str) -> str:
+    return f"%%appshell_request {line.strip()}".rstrip()
+
+
 @contextlib.contextmanager
-def _errors_left_to_caller(shell: t.Any) -> t.Iterator[None]:
+def _errors_left_to_caller(shell: t.Any, magic_line: str) -> t.Iterator[t.Callable[[str], str]]:
     """While a cell runs inside a cell magic's: its errors are not shown (the magic
-    re-raises them, shown once in the magic's cell)."""
+    re-raises them, shown once in the magic's cell). The block is given what makes the
+    body of the magic's cell the code to run: under the magic cell's own number (IPython
+    counted that cell before running it), its lines numbered as in the notebook."""
     kept = shell.custom_exceptions, shell.CustomTB
     shell.set_custom_exc((BaseException,), lambda *_args, **_kwargs: [])
+    shell.execution_count -= 1
     try:
-        yield
+        # A cell magic in the body has to stay its first line. The magic's own line, as a
+        # comment: IPython drops a leading empty line.
+        yield lambda body: body if body.startswith("%%") else f"# {magic_line}\n{body}"
     finally:
+        shell.execution_count += 1
         shell.custom_exceptions, shell.CustomTB = kept
 
 

@@ -22,10 +22,10 @@ from ..exceptions import OneLineError, UserCodeError, format_user_exception
 from ..term import warn
 
 if t.TYPE_CHECKING:
+    from ..loop import SessionLoop
     from ..scriptinfo import ScriptInfo
     from ..serving import BackgroundServer
     from ..serving.asgi import AsgiBackgroundServer
-    from .session import SessionLoop
 
 __all__ = ["BackgroundServer", "CommandResult", "CommandRunner"]
 
@@ -317,7 +317,7 @@ class CommandRunner:
 
         if self._loop is None:
             # A runner made outside a session (a test, a custom script) gets a loop of its own.
-            from .session import SessionLoop
+            from ..loop import SessionLoop
 
             self._loop = SessionLoop()
         return start_server(
@@ -329,14 +329,20 @@ class CommandRunner:
             **options,
         )
 
-    def close(self) -> None:
-        """Stop every background server (the shell calls this when it ends)."""
+    def close(self) -> list[t.Any]:
+        """Stop every background server (the shell calls this when it ends); returns what
+        is left to wait for on the running loop: the tasks of the servers stopping on it."""
+        stopping = []
         for server in self._servers:
             try:
-                server.stop()
+                ending = server.stop()
             except Exception as e:  # pragma: no cover - a best effort at exit
                 warn(f"could not stop the server at {server.url}: {e}")
+                continue
+            if ending is not None:
+                stopping.append(ending)
         self._servers.clear()
+        return stopping
 
     # -- IPython ----------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import types
 import typing as t
 
 from ..exceptions import AppShellError, AppShellUsageError, ScriptError, format_at_prompt
-from .session import SessionLoop
+from ..loop import SessionLoop
 
 if t.TYPE_CHECKING:
     from types import CodeType

@@ -17,8 +17,8 @@ import typing as t
 import click
 
 from ..exceptions import format_user_exception, trim_traceback
+from ..loop import SessionLoop, Steps
 from .banner import make_banner
-from .loop import SessionLoop
 
 if t.TYPE_CHECKING:
     from types import TracebackType
@@ -29,11 +29,10 @@ if t.TYPE_CHECKING:
     from ..profiles import Profile
     from ..scriptinfo import ScriptInfo
     from .backends import Backend
-    from .context import Namespace
+    from .context import ContextBuilder, Namespace
     from .runner import CommandRunner
 
 __all__ = [
-    "SessionLoop",
     "ShellSession",
     "choose_profile",
     "from_app_frame",
@@ -87,6 +86,10 @@ class ShellSession:
         it wins over ``sandbox``.
     :param sql: echo every statement from the start (None: the profile's ``sql``).
     :param models: put the ORM's models in the namespace (None: the profile's ``models``).
+    :param host_loop: the event loop the front end runs the user's code on, running or not
+        (a kernel's): the session adopts it (see :class:`SessionLoop`).
+    :param ambient: the front end's context variables of the statement running now, left out
+        of the session's context (see :class:`SessionLoop`).
     """
 
     def __init__(
@@ -106,8 +109,12 @@ class ShellSession:
         read_only: bool | None = None,
         sql: bool | None = None,
         models: bool | None = None,
+        host_loop: t.Any = None,
+        ambient: t.Collection[t.Any] = (),
     ) -> None:
         self.info = info
+        self.host_loop = host_loop
+        self.ambient = ambient
         self.group = group
         self.groups = tuple(groups)
         self.profile = profile if profile is not None else choose_profile()
@@ -179,51 +186,95 @@ class ShellSession:
     def open(self) -> Namespace:
         """Load the app, push its context for the session and build the namespace.
 
-        The user's errors (their module, factory, providers with ``strict``) propagate; the
-        session is closed again before they do.
+        What awaits (an ASGI lifespan, an async app context, startup code) is run on the
+        session's loop. The user's errors (their module, factory, providers with ``strict``)
+        propagate; the session is closed again before they do.
         """
         try:
-            parts = self._begin_open()
-            return self._finish_open(parts.start(self.loop.complete), self.loop.call)
+            self._push_context()
+            return self.loop.run_steps(self._opening())
         except BaseException:
             self.close()
             raise
 
     async def aopen(self) -> Namespace:
-        """:meth:`open` with the async parts (lifespan startup, an async app context) awaited
-        on the running loop, in the caller's context (a notebook cell's): what they make
-        lives on that loop."""
+        """:meth:`open`, awaited where the session's loop runs the caller already (a
+        kernel's cell): what awaits is awaited there, in the session's context."""
         try:
-            parts = self._begin_open()
-            return self._finish_open(await parts.astart(), _call)
+            self._push_context()
+            return await self.loop.arun_steps(self._opening())
         except BaseException:
             await self.aclose()
             raise
 
-    def _begin_open(self) -> AsyncParts:
-        from ..lifespan import AsyncParts, catch_sigterm
+    def opening_awaits(self) -> bool:
+        """Whether opening the session awaits something on its loop: the app's lifespan or
+        an app context entered on the loop, or profile startup code that awaits. Where the
+        loop runs the caller (a kernel's cell), such a session is opened by :meth:`aopen`."""
+        from .context import compile_startup
 
+        adapter = self.adapter
+        if self.lifespan and adapter.lifespan_app() is not None:
+            return True
+        if adapter.async_app_context() is not None:
+            return True
+        for entry in self.profile.startup if self.startup else ():
+            try:
+                code = compile_startup(entry, self.profile.name)
+            except (click.ClickException, SyntaxError):
+                continue  # reported when the session opens
+            if SessionLoop.awaits_at_top_level(code):
+                return True
+        return False
+
+    def _push_context(self) -> None:
+        """Push the app context where the caller runs, and make the session's loop."""
         adapter = self.adapter
         if not adapter.context_is_active():
             context = adapter.app_context()
             context.__enter__()
             self._app_context = context
         # Made after the push: every statement sees the app context.
-        self.loop = SessionLoop()
+        self.loop = SessionLoop(self.host_loop, self.ambient)
+
+    def _opening(self) -> Steps[Namespace]:
+        """Opening, as steps for the session's loop (see :meth:`SessionLoop.run_steps`)."""
+        from ..lifespan import AsyncParts, catch_sigterm
+        from .context import compile_startup
+
+        adapter = self.adapter
         if self.handle_sigterm:
             self._restore_sigterm = catch_sigterm()
-        self._async = AsyncParts(adapter, lifespan=self.lifespan)
-        return self._async
+        parts = self._async = AsyncParts(adapter, lifespan=self.lifespan)
+        entering = parts.entering()
+        if entering is not None:
+            yield entering
+        builder = self.loop.call(self._builder, parts.defaults())
+        profile = self.profile
+        for entry in profile.startup if self.startup else ():
+            with builder.run_in_copy("startup") as scratch:
+                code = compile_startup(entry, profile.name)
+                scratch.setdefault("__builtins__", __builtins__)
+                value = self.loop.begin(code, scratch)
+                if self.loop.awaits(code, value):
+                    yield value
+        self._namespace = builder.build()
+        if self.databases is not None:
+            self._namespace.databases = self.databases.describe()
+        return self._namespace
 
-    def _finish_open(self, defaults: dict[str, t.Any], run: t.Callable[..., t.Any]) -> Namespace:
-        from .context import build_namespace
+    def _builder(self, defaults: dict[str, t.Any]) -> ContextBuilder:
+        """The namespace up to the profile's imports, built in the session's context (a
+        provider sees the app context entered on the loop: Quart's shell context
+        processors need it)."""
+        from .context import namespace_builder
         from .runner import CommandRunner
 
         # Before the first statement (startup code included): the databases found, the
         # sandbox or read-only started, `sql` made.
-        databases = self.databases = run(self._find_databases, defaults.get("state"))
+        databases = self.databases = self._find_databases(defaults.get("state"))
         if databases is not None:
-            run(databases.start)
+            databases.start()
             defaults = {**databases.names(), **defaults}
             self.loop.after_prompt_statement.append(databases.after_statement)
             self.loop.before_close.append(databases.end_on_loop)
@@ -236,22 +287,15 @@ class ShellSession:
             loop=self.loop,
             lifespan_state=defaults.get("state"),
         )
-        # Built where the async parts ran: a provider sees the app context entered on the
-        # loop (Quart's shell context processors need it).
-        self._namespace = run(
-            build_namespace,
+        return namespace_builder(
             self.adapter,
             self.providers(),
             runner=self.runner,
             defaults=defaults,
             profile=self.profile,
-            session=self.loop if self.startup else None,
             strict=self.strict,
             models=databases.models if databases is not None else (),
         )
-        if databases is not None:
-            self._namespace.databases = databases.describe()
-        return self._namespace
 
     def _find_databases(self, state: t.Any) -> SessionDatabases | None:
         """The app's databases, if an ORM integration may apply: the app imported
@@ -289,8 +333,9 @@ class ShellSession:
         return make_banner(self.info, self.namespace, backend, color=color, first_lines=first)
 
     def close(self, *, context_may_be_lost: bool = False) -> bool:
-        """End the session: stop its background servers, close its loop, pop the app
-        context (the app's teardown runs). Safe to call twice.
+        """End the session: stop its background servers, stop the app's async parts (the
+        lifespan shutdown), end the session's tasks and close its loop, pop the app context
+        (the app's teardown runs). Safe to call twice.
 
         A teardown that raises has its traceback printed, as the user's code it is; the
         return value is then False, so that the caller can keep a script's own exit code
@@ -299,27 +344,38 @@ class ShellSession:
         :param context_may_be_lost: the context was pushed in a notebook cell whose context
             variables the kernel dropped (ipykernel#749): nothing is left to pop then.
         """
-        parts = self._begin_close()
-        clean = parts.stop(self.loop.complete, show_user_error) if parts is not None else True
-        return self._finish_close(clean, context_may_be_lost)
+        return self.loop.run_steps(self._closing(context_may_be_lost))
 
     async def aclose(self, *, context_may_be_lost: bool = False) -> bool:
-        """:meth:`close` with the async parts awaited on the running loop (see :meth:`aopen`)."""
-        parts = self._begin_close()
-        clean = await parts.astop(show_user_error) if parts is not None else True
-        return self._finish_close(clean, context_may_be_lost)
+        """:meth:`close`, awaited where the session's loop runs the caller (see :meth:`aopen`)."""
+        return await self.loop.arun_steps(self._closing(context_may_be_lost))
 
-    def _begin_close(self) -> AsyncParts | None:
+    def _closing(self, context_may_be_lost: bool) -> Steps[bool]:
+        """Closing, as steps for the session's loop (see :meth:`SessionLoop.run_steps`)."""
         if self._closed:
-            return None
+            return True
         self._closed = True
         if self._restore_sigterm is not None:
             # A second SIGTERM while the session closes does what the first one would have.
             self._restore_sigterm()
-        if self.runner is not None:
-            self.runner.close()
+        stopping = self.runner.close() if self.runner is not None else []
         parts, self._async = self._async, None
-        return parts
+        leaving = parts.leaving(show_user_error) if parts is not None else None
+        clean = True
+        try:
+            if stopping:
+                yield _ended(stopping)
+            if leaving is not None:
+                clean = yield leaving
+            ending = self.loop.ending()
+            if ending is not None:
+                yield ending
+            self.loop.release()
+            return self._pop_context(clean, context_may_be_lost)
+        finally:
+            # Last: the lifespan's shutdown and the app's teardown (which closes its database
+            # sessions) still run inside the sandbox.
+            self._end_databases()
 
     def _end_databases(self) -> None:
         """End the sandbox (rolled back) or read-only and the echo: the last step of closing."""
@@ -327,16 +383,7 @@ class ShellSession:
         if databases is not None:
             databases.finish()
 
-    def _finish_close(self, clean: bool, context_may_be_lost: bool) -> bool:
-        try:
-            return self._pop_context(clean, context_may_be_lost)
-        finally:
-            # Last: the lifespan's shutdown and the app's teardown (which closes its database
-            # sessions) still run inside the sandbox.
-            self._end_databases()
-
     def _pop_context(self, clean: bool, context_may_be_lost: bool) -> bool:
-        self.loop.close()
         context, self._app_context = self._app_context, None
         if context is None:
             return clean
@@ -374,8 +421,11 @@ def show_user_error(e: BaseException) -> None:
     click.echo(format_user_exception(shown), err=True, nl=False)
 
 
-def _call(function: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
-    return function(*args, **kwargs)
+async def _ended(tasks: list[t.Any]) -> None:
+    """Wait for ``tasks`` (background servers stopping on the running loop) to end."""
+    import asyncio
+
+    await asyncio.wait(tasks)
 
 
 def from_app_frame(tb: TracebackType | None) -> TracebackType | None:

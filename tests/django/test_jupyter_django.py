@@ -5,6 +5,7 @@ while the project is attached, and ``appshell kernel install`` records the proje
 from __future__ import annotations
 
 import json
+import sqlite3
 import typing as t
 from pathlib import Path
 
@@ -119,3 +120,38 @@ def test_kernel_install_records_the_django_project(
     assert_no_errors([first, second])
     assert first.text == "(1, 'hello, kernel')"
     assert second.text == "1"
+
+
+ASYNC_VIEW = """
+
+async def post_count(request):
+    return JsonResponse({"posts": await Post.objects.acount()})
+"""
+
+
+def test_the_client_requests_an_async_view_in_a_notebook(project: Path) -> None:  # noqa: F811
+    with (project / "blog" / "views.py").open("a") as views:
+        views.write(ASYNC_VIEW)
+    urls = project / "blog" / "urls.py"
+    urls.write_text(
+        urls.read_text().replace(
+            "urlpatterns = [\n", 'urlpatterns = [\n    path("count/", views.post_count),\n'
+        )
+    )
+    outputs = run_cells(
+        "%load_ext appshell",
+        "%appshell --app mysite.settings --sandbox",
+        "Post.objects.create(title='in the sandbox')\n"
+        "r = client.get('/blog/count/')\nr.status_code, r.json()",
+        "r = client.get('/blog/')\nr.status_code",
+        "%appshell --detach",
+        folder=project,
+    )
+    assert_no_errors(outputs)
+    _load, _attach, counted, listed, detach = outputs
+    # As in the shell: the async view runs, and sees the session's (sandboxed) database.
+    assert counted.text == "(200, {'posts': 1})"
+    assert listed.text == "200"
+    assert detach.stderr.startswith("appshell: Sandbox: rolled back")
+    with sqlite3.connect(project / "db.sqlite3") as db:
+        assert db.execute("select count(*) from blog_post").fetchone() == (0,)

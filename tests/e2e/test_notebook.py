@@ -9,6 +9,7 @@ import ast
 import dataclasses
 import json
 import os
+import re
 import sys
 import typing as t
 from pathlib import Path
@@ -231,8 +232,8 @@ def test_request_cells_that_raise_and_cli_mistakes(project: Path) -> None:
     # The cell fails as any cell that raises does: one error, the user's, and a failed run.
     assert request.failed
     assert [(e.ename, e.evalue) for e in request.errors] == [("LookupError", "/hello/x")]
-    traceback = "\n".join(request.errors[0].traceback)
-    assert "raise LookupError(request.path)" in traceback
+    traceback = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(request.errors[0].traceback))
+    assert "----> 3 raise LookupError(request.path)" in traceback
     assert f"{os.sep}appshell{os.sep}" not in traceback
     assert_no_errors([unsplit, not_a_line, listing, after])
     assert unsplit.stderr.startswith("appshell: cannot split 'routes \"x' into words")

@@ -14,8 +14,8 @@ from pathlib import Path
 from ...term import warn
 
 if t.TYPE_CHECKING:
+    from ...loop import SessionLoop
     from ...profiles import Profile
-    from ..loop import SessionLoop
 
 __all__ = ["Backend", "BaseBackend", "ShellSettings", "history_file", "state_dir"]
 

@@ -13,8 +13,8 @@ from ...term import warn
 from .base import BaseBackend, ShellSettings
 
 if t.TYPE_CHECKING:
+    from ...loop import SessionLoop
     from ...profiles import Profile
-    from ..loop import SessionLoop
 
 
 def _ipython_dir_writable() -> bool:

@@ -16,8 +16,8 @@ import sys
 import typing as t
 
 from ...exceptions import AppShellError, AppShellUsageError, OneLineError, format_at_prompt
+from ...loop import SessionLoop
 from ...term import warn
-from ..loop import SessionLoop
 from .base import BaseBackend, ShellSettings, history_file
 
 if t.TYPE_CHECKING:

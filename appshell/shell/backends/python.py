@@ -10,8 +10,8 @@ import sys
 import typing as t
 
 from ...exceptions import format_at_prompt, format_user_exception
+from ...loop import SessionLoop
 from ...term import warn
-from ..loop import SessionLoop
 from .base import BaseBackend, ShellSettings, history_file
 
 if t.TYPE_CHECKING:

@@ -2,7 +2,9 @@
 
 :class:`SessionLoop` is what lets a statement ``await`` at a prompt or in a script and keep
 its state for the next one; the REPL backends use it to keep the loop running while their
-prompt waits. Nothing here imports asyncio until something awaits.
+prompt waits. A session opened where a loop runs already (a Jupyter kernel's, which runs
+every cell) adopts that loop instead of making one: there is never a second loop. Nothing
+here imports asyncio until something awaits.
 """
 
 from __future__ import annotations
@@ -13,16 +15,63 @@ import sys
 import threading
 import types
 import typing as t
+import weakref
 
-from ..exceptions import format_user_exception
+from .exceptions import LoopRunning, format_user_exception
 
 if t.TYPE_CHECKING:
     from types import CodeType
 
-__all__ = ["SessionLoop"]
+__all__ = ["SessionLoop", "Steps"]
+
+T = t.TypeVar("T")
+
+#: What a session does in steps (opening, closing): each coroutine the generator yields is
+#: run on the session's loop and its result sent back (its error thrown back in); the
+#: generator returns the value. One procedure, run here or awaited (see
+#: :meth:`SessionLoop.run_steps`).
+Steps = t.Generator[t.Coroutine[t.Any, t.Any, t.Any], t.Any, T]
 
 # inspect.CO_COROUTINE, without importing inspect: set on code that awaits at top level.
 _CO_COROUTINE = 0x0080
+
+#: The session whose context this is (set in every session's context, so in its tasks').
+_SESSION: contextvars.ContextVar[SessionLoop] = contextvars.ContextVar("appshell_session")
+
+
+def _copy_context(leaving_out: t.Collection[contextvars.ContextVar[t.Any]]) -> contextvars.Context:
+    """A copy of the current context, without the variables ``leaving_out``."""
+    copy = contextvars.copy_context()
+    if not any(var in copy for var in leaving_out):
+        return copy
+    context = contextvars.Context()
+    for var, value in copy.items():
+        if var not in leaving_out:
+            context.run(var.set, value)
+    return context
+
+
+async def _drive(steps: Steps[T], complete: t.Callable[[t.Any], t.Awaitable[t.Any]]) -> T:
+    """Run ``steps``, each coroutine by ``complete``, its result or error sent back."""
+    value: t.Any = None
+    error: Exception | None = None
+    with contextlib.closing(steps):  # Ctrl-C in a step: the generator's cleanup runs
+        while True:
+            try:
+                step = steps.send(value) if error is None else steps.throw(error)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            try:
+                value, error = await complete(step), None
+            except Exception as e:
+                value, error = None, e
+
+
+def _current_task(loop: t.Any) -> t.Any:
+    import asyncio
+
+    return asyncio.current_task(loop) if loop.is_running() else None
 
 
 class SessionLoop:
@@ -40,10 +89,22 @@ class SessionLoop:
     A task that fails with nobody to see it has its traceback shown once (at once while
     the prompt is idle, else when the statement ends); tasks still pending when the session
     closes are cancelled and named in one line.
+
+    :param host: the loop the front end runs its statements on, running or not (a kernel's):
+        the session adopts it. Without one, the session adopts the loop running where it
+        first needs one, else makes its own. An adopted loop stays its owner's: closing the
+        session cancels only the tasks the session made, and leaves the loop open.
+    :param ambient: the host's context variables that belong to the statement running now
+        (a kernel's: the cell its output goes to): the session's context leaves them out, so
+        that what its tasks do later (a lifespan shutdown's print) goes to the statement
+        running then.
     """
 
-    def __init__(self) -> None:
-        self.context = contextvars.copy_context()
+    def __init__(self, host: t.Any = None, ambient: t.Collection[t.Any] = ()) -> None:
+        self.context = _copy_context(leaving_out=ambient)
+        # Marks the session's context, and the copies its tasks run in.
+        self.context.run(_SESSION.set, self)
+        self._own: weakref.WeakSet[t.Any] = weakref.WeakSet()
         #: The thread running in ``context`` through :meth:`call`, if one is.
         self._entered: int | None = None
         self._loop: t.Any = None
@@ -62,6 +123,9 @@ class SessionLoop:
         #: and before it is closed: what must still run on it (an asyncpg connection's
         #: rollback).
         self.before_close: list[t.Callable[[t.Any], None]] = []
+        # A loop adopted from its owner (a kernel's): only the session's tasks are its own.
+        self._borrowed = False
+        self._host = host
 
     def prompt_statement_done(self) -> None:
         """Run the :attr:`after_prompt_statement` callbacks: what one raises is said in one
@@ -70,17 +134,23 @@ class SessionLoop:
             try:
                 callback()
             except Exception as e:
-                from ..term import warn
+                from .term import warn
 
                 warn(f"after the statement: {type(e).__name__}: {e}")
 
     @property
     def loop(self) -> t.Any:
-        """The session's event loop, made when first needed."""
+        """The session's event loop: the one running here when first needed, else its own."""
         if self._loop is None:
             import asyncio
 
-            self._watch(asyncio.new_event_loop())
+            if self._host is not None:
+                self._borrow(self._host)
+                return self._loop
+            try:
+                self._borrow(asyncio.get_running_loop())
+            except RuntimeError:
+                self._watch(asyncio.new_event_loop())
         return self._loop
 
     def call(self, function: t.Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -96,22 +166,47 @@ class SessionLoop:
         finally:
             self._entered = None
 
+    def set_since(self, before: contextvars.Context) -> dict[contextvars.ContextVar[t.Any], t.Any]:
+        """The context variables the session's context holds that ``before`` (a copy of
+        another context) did not, or held with another value."""
+        return {
+            var: value
+            for var, value in self.context.items()
+            if var is not _SESSION and (var not in before or before[var] is not value)
+        }
+
     @property
     def started(self) -> bool:
-        """Whether the loop was made (something awaited): else no task can exist."""
+        """Whether the loop was made or adopted (something awaited): else no task of the
+        session's can exist."""
         return self._loop is not None
 
     def run(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
         """Evaluate compiled ``code``; if it awaits, run it to completion on the loop."""
-        if self._loop is not None and not self._threaded:
+        result = self.begin(code, globals, locals)
+        if self.awaits(code, result):
+            result = self.complete(result)
+        return result
+
+    def begin(self, code: CodeType, globals: dict[str, t.Any], locals: t.Any = None) -> t.Any:
+        """Evaluate compiled ``code`` in the session's context: its value, or, for code that
+        awaits, the coroutine still to be run (by :meth:`complete` or :meth:`acomplete`)."""
+        if self._loop is not None and not self._threaded and not self._loop.is_running():
             import asyncio
 
             # Code that asks for "the" event loop gets the session's.
             asyncio.set_event_loop(self._loop)
-        result = self.call(eval, code, globals, locals if locals is not None else globals)
-        if _CO_COROUTINE & code.co_flags and isinstance(result, types.CoroutineType):
-            result = self.complete(result)
-        return result
+        return self.call(eval, code, globals, locals if locals is not None else globals)
+
+    @staticmethod
+    def awaits(code: CodeType, value: t.Any) -> bool:
+        """Whether ``value``, what :meth:`begin` gave for ``code``, is a coroutine to run."""
+        return SessionLoop.awaits_at_top_level(code) and isinstance(value, types.CoroutineType)
+
+    @staticmethod
+    def awaits_at_top_level(code: CodeType) -> bool:
+        """Whether compiled ``code`` awaits outside any function (so needs the loop)."""
+        return bool(_CO_COROUTINE & code.co_flags)
 
     def complete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
         """Run ``coroutine`` on the session loop in the session context.
@@ -124,6 +219,9 @@ class SessionLoop:
         import asyncio
 
         loop = self.loop
+        if loop.is_running():
+            coroutine.close()
+            raise LoopRunning()
         asyncio.set_event_loop(loop)
         # Inside call() (startup code run while the namespace is built in the session's
         # context) the context is entered already: the task gets a copy of it.
@@ -156,28 +254,102 @@ class SessionLoop:
             self._statement = None
             self._report_failures()
 
+    async def acomplete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+        """:meth:`complete`, awaited by a caller on the running loop (a kernel's cell): the
+        coroutine runs as a task of that loop in the session's context. Cancelling the
+        caller (the kernel's interrupt) cancels it."""
+        import asyncio
+
+        task = self.loop.create_task(coroutine, context=self.context)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        finally:
+            self._report_failures()
+
+    def run_steps(self, steps: Steps[T]) -> T:
+        """Run ``steps``, each coroutine by :meth:`complete`: here and now."""
+
+        async def here(step: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+            return self.complete(step)
+
+        # Nothing in it suspends, so one send runs the driver to its end.
+        driving = _drive(steps, here)
+        try:
+            driving.send(None)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        driving.close()
+        raise AssertionError("a step of the session suspended outside any loop")
+
+    async def arun_steps(self, steps: Steps[T]) -> T:
+        """Run ``steps``, each coroutine by :meth:`acomplete`: awaited, on the loop running
+        the caller."""
+        return await _drive(steps, self.acomplete)
+
+    def check_can_complete(self) -> None:
+        """:raises LoopRunning: :meth:`complete` cannot run now: the session's loop is
+        running this very code (a kernel's cell), which has to await instead."""
+        loop = self._loop
+        if loop is not None and not self._threaded and loop.is_running():
+            raise LoopRunning()
+
     def close(self) -> None:
         """Cancel the tasks still pending (named in one line) and close the loop (if one
-        was ever made)."""
+        was ever made; an adopted loop is left open)."""
+        ending = self.ending()
+        if ending is not None:
+            self.complete(ending)
+        self.release()
+
+    def ending(self) -> t.Coroutine[t.Any, t.Any, None] | None:
+        """What closing still has to run on the loop (None: nothing): the session's pending
+        tasks cancelled (named in one line) and waited for, and, on its own loop, the async
+        generators finalized. :meth:`release` comes after it."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return None
+        import asyncio
+
+        self._stop_thread()
+        pending = [task for task in self._tasks(loop) if not task.done()]
+        pending = [task for task in pending if task is not _current_task(loop)]
+        for task in pending:
+            task.cancel()
+        if pending:
+            self._say_cancelled(pending)
+        if not pending and self._borrowed:
+            return None
+
+        async def end() -> None:
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            if not self._borrowed:
+                await loop.shutdown_asyncgens()
+
+        return end()
+
+    def release(self) -> None:
+        """The last of closing: the :attr:`before_close` callbacks, then the loop closed,
+        or, adopted, given back to its owner as it was."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         import asyncio
 
-        self._stop_thread()
         try:
-            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                self._say_cancelled(pending)
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
             for last in self.before_close:
                 last(loop)
         finally:
-            asyncio.set_event_loop(None)
-            loop.close()
+            if self._borrowed:
+                if loop.get_task_factory() == self._make_task:
+                    loop.set_task_factory(None)
+            else:
+                asyncio.set_event_loop(None)
+                loop.close()
 
     def run_while(self, read: t.Callable[[], t.Any]) -> t.Any:
         """``read()`` (a prompt) in a thread of its own while the loop runs here, so that
@@ -226,20 +398,38 @@ class SessionLoop:
             self._watch(loop)
         return self._loop
 
+    def _borrow(self, loop: t.Any) -> None:
+        """Adopt ``loop``, its owner's (a kernel's): the session's tasks on it are those
+        made from its context, and the loop outlives the session."""
+        self._borrowed = True
+        self._watch(loop)
+
     def _watch(self, loop: t.Any) -> None:
         """Make ``loop`` the session's, and see every task made on it end."""
         self._loop = loop
-        if loop.get_task_factory() is not None:
-            return  # someone else's: their tasks are theirs to report
+        if loop.get_task_factory() is None:  # else someone else's: theirs to report
+            loop.set_task_factory(self._make_task)
 
-        def make_task(loop: t.Any, coro: t.Any, **options: t.Any) -> t.Any:
-            import asyncio
+    def _make_task(self, loop: t.Any, coro: t.Any, **options: t.Any) -> t.Any:
+        import asyncio
 
-            task = asyncio.Task(coro, loop=loop, **options)
-            task.add_done_callback(self._task_done)
-            return task
+        made_in = options.get("context")
+        if made_in is None:
+            made_in = contextvars.copy_context()
+        task = asyncio.Task(coro, loop=loop, **options)
+        if self._borrowed and made_in.get(_SESSION) is not self:
+            return task  # the owner's task (a kernel's cell): the owner reports it
+        task.add_done_callback(self._task_done)
+        self._own.add(task)
+        return task
 
-        loop.set_task_factory(make_task)
+    def _tasks(self, loop: t.Any) -> list[t.Any]:
+        """The session's tasks on ``loop``: on a loop of its own, all of them."""
+        import asyncio
+
+        if self._borrowed:
+            return list(self._own)
+        return list(asyncio.all_tasks(loop))
 
     def _task_done(self, task: t.Any) -> None:
         if task is self._statement or task.cancelled():
@@ -375,7 +565,7 @@ class SessionLoop:
     @classmethod
     def _say_cancelled(cls, tasks: list[t.Any]) -> None:
         """One line naming the tasks cancelled at the session's end."""
-        from ..term import warn
+        from .term import warn
 
         names = ", ".join(f"{task.get_name()} ({cls._coroutine_name(task)})" for task in tasks)
         count = f"{len(tasks)} task{'s' if len(tasks) > 1 else ''}"
