@@ -116,25 +116,25 @@ def _hooks(dialect: t.Any, told: list[tuple[SQLEcho, str]]) -> _Hooks:
                 sql.record(statement, parameters, duration, name)
         return True
 
-    def execute_no_params(cursor: t.Any, statement: str, context: t.Any) -> bool:
+    def timed(
+        method: Callable[..., None], args: tuple[t.Any, ...], parameters: t.Any, many: bool
+    ) -> bool:
+        # The two rarer hooks: args are (cursor, statement, ..., context).
         began = clock()
         try:
-            dialect.do_execute_no_params(cursor, statement, context)
+            method(*args)
         except Exception as error:
-            tell(statement, None, began, False, error, context)
+            tell(args[1], parameters, began, many, error, args[-1])
             raise
-        tell(statement, None, began, False, None, context)
+        tell(args[1], parameters, began, many, None, args[-1])
         return True
 
+    def execute_no_params(cursor: t.Any, statement: str, context: t.Any) -> bool:
+        return timed(dialect.do_execute_no_params, (cursor, statement, context), None, False)
+
     def executemany(cursor: t.Any, statement: str, parameters: t.Any, context: t.Any) -> bool:
-        began = clock()
-        try:
-            dialect.do_executemany(cursor, statement, parameters, context)
-        except Exception as error:
-            tell(statement, parameters, began, True, error, context)
-            raise
-        tell(statement, parameters, began, True, None, context)
-        return True
+        arguments = (cursor, statement, parameters, context)
+        return timed(dialect.do_executemany, arguments, parameters, True)
 
     return (
         ("do_execute", execute),
