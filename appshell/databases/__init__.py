@@ -1,14 +1,16 @@
 """What appshell needs from an ORM, behind one protocol: the app's databases and models.
 
-An :class:`Integration` is given a :class:`Scope` (the loaded app, its adapter and the
-objects the app keeps: its module's globals, ``app.extensions``, ``app.state``, the
-lifespan state) and finds the app's databases (:class:`Database`) and models in it. It also
-opens the session's database tools on what it found: a sandbox, read-only, statement echo.
+An :class:`~.protocols.Integration` is given a :class:`~.scope.Scope` (the loaded app,
+its adapter and the objects the app keeps: its module's globals, ``app.extensions``,
+``app.state``, the lifespan state) and finds the app's databases
+(:class:`~.database.Database`) and models in it. It also opens the session's database tools
+on what it found: a sandbox, read-only, statement echo.
 
-The integrations are appshell's own ``sqlalchemy`` (imported only when the app imported
-SQLAlchemy already, or an option asks for a database) and the entry points of the
-``appshell.databases`` group, each naming an Integration object or class. This module
-imports no ORM.
+This module is the registry above the integrations: appshell's own ``sqlalchemy`` (imported
+only when the app imported SQLAlchemy already, or an option asks for a database) and
+``django`` (for a Django project), and the entry points of the ``appshell.databases``
+group, each naming an Integration object or class. It imports no ORM. The integrations
+import only what is below them, never this module (pyproject.toml's contracts check it).
 """
 
 from __future__ import annotations

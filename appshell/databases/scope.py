@@ -2,8 +2,9 @@
 
 The app's own modules (the one its import string names, its ``import_name``, the loaded
 modules of the same package, and the app's modules their globals hold), the values of
-``app.extensions`` and ``app.state``, the lifespan state, and what the adapter names.
-Nothing is imported: only modules already loaded are read.
+``app.extensions`` and ``app.state``, the lifespan state, and what the adapter names,
+held in a :class:`Scope` with the app and its adapter. Nothing is imported: only modules
+already loaded are read.
 """
 
 from __future__ import annotations
