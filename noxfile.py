@@ -87,10 +87,12 @@ def corpus(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff's checks and formatting."""
-    session.install("ruff>=0.6")
+    """ruff's checks and formatting, and the import contracts of pyproject.toml (the rows
+    of DESIGN.md, read from the source: appshell need not be installed)."""
+    session.install("ruff>=0.6", "import-linter>=2.17")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports", "--no-cache")
 
 
 @nox.session

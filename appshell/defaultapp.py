@@ -15,9 +15,9 @@ import os
 import typing as t
 
 from .discovery import (
-    _APP_NAMES,
-    _FACTORY_NAMES,
-    _import_and_find,
+    APP_NAMES,
+    FACTORY_NAMES,
+    import_and_find,
     load_from_import_string,
     prepare_import,
 )
@@ -90,7 +90,7 @@ def find_default_app() -> tuple[t.Any, str]:
             if not _may_hold_app(step):
                 passed_over.append(step)
                 continue
-            app = _import_and_find(prepare_import(step), None, False)
+            app = import_and_find(prepare_import(step), None, False)
             if app is not None:
                 return app, step
 
@@ -111,7 +111,7 @@ def find_default_app() -> tuple[t.Any, str]:
 
 
 #: What a module that holds the app binds, or imports, at its top level.
-_APP_BINDINGS = frozenset(_APP_NAMES + _FACTORY_NAMES)
+_APP_BINDINGS = frozenset(APP_NAMES + FACTORY_NAMES)
 _WEB_FRAMEWORKS = frozenset(("flask", "quart", "fastapi", "starlette", "litestar", "django"))
 
 

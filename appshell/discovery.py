@@ -22,16 +22,22 @@ if t.TYPE_CHECKING:
     from types import ModuleType
 
 __all__ = [
+    "APP_NAMES",
+    "FACTORY_NAMES",
     "NoAppException",
     "find_app_by_string",
     "find_best_app",
+    "import_and_find",
     "locate_app",
     "prepare_import",
     "split_import_string",
 ]
 
-_FACTORY_NAMES = ("create_app", "make_app")
-_APP_NAMES = ("app", "api", "application")
+#: The names a module's factory is looked for under, in this order (the default discovery
+#: of :mod:`appshell.defaultapp` reads a file for them too).
+FACTORY_NAMES = ("create_app", "make_app")
+#: The names a module's app is looked for under, in this order.
+APP_NAMES = ("app", "api", "application")
 _KNOWN_APPS = (
     "an app that appshell knows (an app of Flask, FastAPI, Starlette, Quart, Litestar or"
     " Django, a WSGI or ASGI callable, or an app of an installed adapter)"
@@ -69,7 +75,7 @@ def find_best_app(module: ModuleType) -> t.Any:
     # Read from the module's namespace: a module's __getattr__ is the user's code.
     namespace: dict[str, t.Any] = vars(module)
     not_apps: list[str] = []
-    for attr_name in _APP_NAMES:
+    for attr_name in APP_NAMES:
         app = namespace.get(attr_name)
         if app is None:
             continue
@@ -98,7 +104,7 @@ def find_best_app(module: ModuleType) -> t.Any:
             f" '{module.__name__}:{next(iter(found.values()))[0]}'."
         )
 
-    for attr_name in _FACTORY_NAMES:
+    for attr_name in FACTORY_NAMES:
         factory: t.Any = namespace.get(attr_name)
         if is_instance(factory, staticmethod):  # a class standing in for a module
             factory = factory.__func__
@@ -112,8 +118,8 @@ def find_best_app(module: ModuleType) -> t.Any:
         )
     raise NoAppException(
         f"Found no app in module {module.__name__!r}: looked for an app named"
-        f" {', '.join(map(repr, _APP_NAMES[:-1]))} or {_APP_NAMES[-1]!r}, for a single app"
-        f" instance, and for a factory named {' or '.join(map(repr, _FACTORY_NAMES))}."
+        f" {', '.join(map(repr, APP_NAMES[:-1]))} or {APP_NAMES[-1]!r}, for a single app"
+        f" instance, and for a factory named {' or '.join(map(repr, FACTORY_NAMES))}."
         f" {_HOW_TO_NAME}"
     )
 
@@ -161,7 +167,7 @@ def _call_factory(
     if not _is_app(app):
         why = (
             ""
-            if args or kwargs or name in _FACTORY_NAMES
+            if args or kwargs or name in FACTORY_NAMES
             else " (a function that is not a WSGI or ASGI app is called as a factory)"
         )
         raise NoAppException(
@@ -234,8 +240,8 @@ def find_app_by_string(module: ModuleType, app_name: str) -> t.Any:
     if is_instance(attr, types.FunctionType):
         # A function is a factory, as in flask.cli, unless it was named bare and is an app
         # itself: a coroutine function (ASGI), or one that takes exactly two arguments (WSGI).
-        if is_call or name in _FACTORY_NAMES or not _is_app_function(attr):
-            if not is_call and name not in _FACTORY_NAMES and _takes_asgi_arguments(attr):
+        if is_call or name in FACTORY_NAMES or not _is_app_function(attr):
+            if not is_call and name not in FACTORY_NAMES and _takes_asgi_arguments(attr):
                 raise NoAppException(
                     f"{module.__name__ + ':' + name!r} takes three arguments as an ASGI app"
                     " does (scope, receive, send), but it is a plain 'def', so it is neither"
@@ -339,7 +345,7 @@ def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool 
     with its traceback in the message. Other exceptions of the module propagate unchanged.
     """
     try:
-        return _import_and_find(module_name, app_name, raise_if_not_found)
+        return import_and_find(module_name, app_name, raise_if_not_found)
     except ImportError as e:
         from .exceptions import format_user_exception
 
@@ -349,7 +355,7 @@ def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool 
         ) from None
 
 
-def _import_and_find(module_name: str, app_name: str | None, raise_if_not_found: bool) -> t.Any:
+def import_and_find(module_name: str, app_name: str | None, raise_if_not_found: bool) -> t.Any:
     """:func:`locate_app` for appshell's own command line: an ``ImportError`` raised inside
     the module propagates, to be shown as the user's traceback."""
     from . import plugins
@@ -409,7 +415,7 @@ def load_from_import_string(import_string: str, base_dir: str | None = None) -> 
     module_name = prepare_import(path)
     if looks_like_path:
         _check_not_shadowed(module_name, path)
-    return _import_and_find(module_name, name, True)
+    return import_and_find(module_name, name, True)
 
 
 def _check_not_shadowed(module_name: str, path: str) -> None:
@@ -426,12 +432,3 @@ def _check_not_shadowed(module_name: str, path: str) -> None:
             f" different module of that name is already loaded from {loaded_file!r}."
             " Rename the file, or give its package's dotted name."
         )
-
-
-def __getattr__(name: str) -> t.Any:
-    # The order of discovery when no app is named lives in appshell.defaultapp.
-    if name in ("APP_FILES", "find_default_app", "find_pyproject_app"):
-        from . import defaultapp
-
-        return getattr(defaultapp, name)
-    raise AttributeError(f"module 'appshell.discovery' has no attribute {name!r}")

@@ -127,10 +127,33 @@ def _give_litestar_arguments(command: click.Command) -> None:
     command.callback = given
 
 
-def _info(ctx: click.Context) -> t.Any:
-    from ..scriptinfo import ScriptInfo
+if t.TYPE_CHECKING:
 
-    return ctx.ensure_object(ScriptInfo)
+    class _AppSource(t.Protocol):
+        """What a plugin's command reads of the command line's lazily loaded app: appshell's
+        ScriptInfo, which sits on a row above the adapters and so is known here by this."""
+
+        app_import_path: str | None
+        app_origin: str
+        create_app: t.Callable[..., t.Any] | None
+
+        def load_app(self) -> t.Any: ...
+
+
+def _info(ctx: click.Context) -> _AppSource:
+    """The ScriptInfo nearest ``ctx``: the root command put it there when it asked the
+    adapter for this group, so a plugin's command always finds it."""
+    node: click.Context | None = ctx
+    while node is not None:
+        if callable(getattr(node.obj, "load_app", None)):
+            return t.cast("_AppSource", node.obj)
+        node = node.parent
+    from ..exceptions import NoAppException
+
+    raise NoAppException(
+        "A command of the app's Litestar plugins ran outside appshell's command line, with"
+        " no app loaded to give it: run it as 'appshell COMMAND'."
+    )
 
 
 def _litestar_env() -> t.Any:

@@ -1,14 +1,16 @@
 """What appshell needs from an ORM, behind one protocol: the app's databases and models.
 
-An :class:`Integration` is given a :class:`Scope` (the loaded app, its adapter and the
-objects the app keeps: its module's globals, ``app.extensions``, ``app.state``, the
-lifespan state) and finds the app's databases (:class:`Database`) and models in it. It also
-opens the session's database tools on what it found: a sandbox, read-only, statement echo.
+An :class:`~.protocols.Integration` is given a :class:`~.scope.Scope` (the loaded app,
+its adapter and the objects the app keeps: its module's globals, ``app.extensions``,
+``app.state``, the lifespan state) and finds the app's databases
+(:class:`~.database.Database`) and models in it. It also opens the session's database tools
+on what it found: a sandbox, read-only, statement echo.
 
-The integrations are appshell's own ``sqlalchemy`` (imported only when the app imported
-SQLAlchemy already, or an option asks for a database) and the entry points of the
-``appshell.databases`` group, each naming an Integration object or class. This module
-imports no ORM.
+This module is the registry above the integrations: appshell's own ``sqlalchemy`` (imported
+only when the app imported SQLAlchemy already, or an option asks for a database) and
+``django`` (for a Django project), and the entry points of the ``appshell.databases``
+group, each naming an Integration object or class. It imports no ORM. The integrations
+import only what is below them, never this module (pyproject.toml's contracts check it).
 """
 
 from __future__ import annotations
@@ -17,85 +19,26 @@ import sys
 import typing as t
 
 from ..exceptions import AppShellUsageError
+from .scope import make_scope
 
 if t.TYPE_CHECKING:
+    from .database import Database
     from .protocols import Integration, Tool
+    from .scope import Scope
 
 __all__ = [
     "ENTRY_POINTS",
-    "Database",
     "Integration",
     "NoDatabaseFound",
-    "Scope",
     "Tool",
     "find_databases",
     "find_models",
     "integrations",
-    "make_scope",
+    "no_database_message",
 ]
 
 #: The entry-point group of third-party ORM integrations.
 ENTRY_POINTS = "appshell.databases"
-
-
-class Database:
-    """One database of the app (an engine, a bind).
-
-    A plain class, not a NamedTuple, because making a NamedTuple class costs more start-up
-    than the whole discovery does.
-    """
-
-    __slots__ = ("dialect", "engine", "is_async", "name", "orm", "url")
-
-    def __init__(
-        self,
-        name: str,
-        url: str,
-        dialect: str,
-        engine: t.Any,
-        is_async: bool = False,
-        orm: str = "sqlalchemy",
-    ) -> None:
-        #: The bind name: ``"default"`` for the default bind, else the bind key or the name
-        #: of the variable the engine was found under.
-        self.name = name
-        #: The URL with its password hidden.
-        self.url = url
-        #: ``"sqlite"``, ``"postgresql"``, ...
-        self.dialect = dialect
-        #: The ORM's object: for SQLAlchemy a sync ``Engine`` (an ``AsyncEngine``'s
-        #: ``.sync_engine``).
-        self.engine = engine
-        self.is_async = is_async
-        #: The name of the integration that found it.
-        self.orm = orm
-
-    def __repr__(self) -> str:
-        return f"<Database {self.name!r} ({self.dialect}) {self.url}>"
-
-    def describe(self) -> dict[str, t.Any]:
-        """What ``--print-context --json`` says of it."""
-        return {
-            "name": self.name,
-            "orm": self.orm,
-            "dialect": self.dialect,
-            "url": self.url,
-            "async": self.is_async,
-        }
-
-
-class Scope:
-    """Where an integration looks: the app and what it keeps, found once per session."""
-
-    __slots__ = ("adapter", "app", "objects")
-
-    def __init__(self, app: t.Any, adapter: t.Any, objects: list[tuple[str, t.Any]]) -> None:
-        self.app = app
-        self.adapter = adapter
-        #: (where, value) pairs: ``("blog.engine", engine)``,
-        #: ``("app.extensions['sqlalchemy']", db)``, in the order they were found (the app's
-        #: module first).
-        self.objects = objects
 
 
 class NoDatabaseFound(AppShellUsageError):
@@ -153,22 +96,6 @@ def _installed(name: str) -> bool:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):
         return False
-
-
-def make_scope(
-    app: t.Any,
-    adapter: t.Any,
-    *,
-    origin: str = "",
-    state: t.Mapping[str, t.Any] | None = None,
-) -> Scope:
-    """The :class:`Scope` of ``app``: the globals of its modules (the one ``origin``
-    names, the app's ``import_name``, the loaded modules of the same package and the
-    modules those globals hold), ``app.extensions``, ``app.state``, the lifespan ``state``,
-    and what the adapter's ``database_objects()`` names, if it has that method."""
-    from .scope import app_objects
-
-    return Scope(app, adapter, app_objects(app, adapter, origin=origin, state=state))
 
 
 def find_databases(

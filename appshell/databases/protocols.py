@@ -9,8 +9,9 @@ from __future__ import annotations
 import typing as t
 
 if t.TYPE_CHECKING:
-    from . import Database, Scope
+    from .database import Database
     from .echo import SQLEcho
+    from .scope import Scope
 
 __all__ = ["Integration", "Tool"]
 

@@ -2,8 +2,9 @@
 
 The app's own modules (the one its import string names, its ``import_name``, the loaded
 modules of the same package, and the app's modules their globals hold), the values of
-``app.extensions`` and ``app.state``, the lifespan state, and what the adapter names.
-Nothing is imported: only modules already loaded are read.
+``app.extensions`` and ``app.state``, the lifespan state, and what the adapter names,
+held in a :class:`Scope` with the app and its adapter. Nothing is imported: only modules
+already loaded are read.
 """
 
 from __future__ import annotations
@@ -16,7 +17,35 @@ import typing as t
 
 from ..inspection import MISSING, instance_dict, is_class, is_instance, is_module, static_attribute
 
-__all__ = ["app_modules", "app_objects"]
+__all__ = ["Scope", "app_modules", "app_objects", "make_scope"]
+
+
+class Scope:
+    """Where an integration looks: the app and what it keeps, found once per session."""
+
+    __slots__ = ("adapter", "app", "objects")
+
+    def __init__(self, app: t.Any, adapter: t.Any, objects: list[tuple[str, t.Any]]) -> None:
+        self.app = app
+        self.adapter = adapter
+        #: (where, value) pairs: ``("blog.engine", engine)``,
+        #: ``("app.extensions['sqlalchemy']", db)``, in the order they were found (the app's
+        #: module first).
+        self.objects = objects
+
+
+def make_scope(
+    app: t.Any,
+    adapter: t.Any,
+    *,
+    origin: str = "",
+    state: t.Mapping[str, t.Any] | None = None,
+) -> Scope:
+    """The :class:`Scope` of ``app``: the globals of its modules (the one ``origin``
+    names, the app's ``import_name``, the loaded modules of the same package and the
+    modules those globals hold), ``app.extensions``, ``app.state``, the lifespan ``state``,
+    and what the adapter's ``database_objects()`` names, if it has that method."""
+    return Scope(app, adapter, app_objects(app, adapter, origin=origin, state=state))
 
 
 def app_objects(

@@ -12,17 +12,11 @@ from __future__ import annotations
 import sys
 import typing as t
 
-from . import (
-    Database,
-    NoDatabaseFound,
-    find_databases,
-    find_models,
-    integrations,
-    make_scope,
-    no_database_message,
-)
+from . import NoDatabaseFound, find_databases, find_models, integrations, no_database_message
+from .scope import make_scope
 
 if t.TYPE_CHECKING:
+    from .database import Database
     from .echo import SQLEcho
     from .protocols import Integration, Tool
 

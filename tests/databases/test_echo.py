@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from appshell.databases import Database
+from appshell.databases.database import Database
 from appshell.databases.echo import SQLEcho, register_ipython_magic, unregister_ipython_magic
 from appshell.databases.sqlalchemy.echo import attach
 from appshell.exceptions import MagicError

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from appshell.databases import Database
+from appshell.databases.database import Database
 from appshell.databases.dbapi import ReadOnlyError
 from appshell.databases.sqlalchemy.readonly import ReadOnly
 from appshell.exceptions import AppShellUsageError

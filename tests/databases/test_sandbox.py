@@ -24,7 +24,7 @@ from appshell.exceptions import AppShellUsageError
 
 @dataclass
 class Db:
-    """What the integration finds for a database (the fields of appshell.databases.Database)."""
+    """What the integration finds for a database (the fields of databases.database.Database)."""
 
     name: str
     url: str

@@ -22,7 +22,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
 import django
 django.setup()
 from django.db import close_old_connections, connection, connections, transaction
-from appshell.databases import Scope
+from appshell.databases.scope import Scope
 from appshell.databases.django import integration
 from blog.models import Comment, Post
 from shop.models import Item

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from appshell.databases import Database
+from appshell.databases.database import Database
 from appshell.databases.django.readonly import ReadOnly
 from appshell.exceptions import AppShellUsageError
 from tests.django.db_harness import Project, migrated_project

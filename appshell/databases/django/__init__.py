@@ -2,7 +2,7 @@
 models, and the database tools on them.
 
 Listed by :func:`appshell.databases.integrations` only when Django is imported already (a
-Django project is the app). A :class:`~appshell.databases.Database` of Django holds the
+Django project is the app). A :class:`~appshell.databases.database.Database` of Django holds the
 alias as its ``engine``: Django makes one connection per alias and per thread, so the tools
 act on every connection Django opens for an alias (its ``connection_created`` signal), not
 on one object. Nothing here connects to a database: an alias the session never uses is never
@@ -14,8 +14,10 @@ from __future__ import annotations
 import typing as t
 
 if t.TYPE_CHECKING:
-    from .. import Database, Scope, Tool
+    from ..database import Database
     from ..echo import SQLEcho
+    from ..protocols import Tool
+    from ..scope import Scope
 
 __all__ = ["DjangoIntegration", "integration", "vendor_of"]
 
@@ -32,7 +34,7 @@ class DjangoIntegration:
 
         if not _ready():
             return []
-        from .. import Database
+        from ..database import Database
 
         aliases = list(settings.DATABASES)
         aliases.sort(key=lambda alias: alias != "default")

@@ -18,7 +18,7 @@ from .hooks import EveryConnection
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from .. import Database
+    from ..database import Database
     from ..echo import SQLEcho
 
 __all__ = ["attach"]

@@ -43,7 +43,7 @@ from .hooks import EveryConnection
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from .. import Database
+    from ..database import Database
 
 __all__ = ["ReadOnly"]
 

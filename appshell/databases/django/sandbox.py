@@ -30,7 +30,7 @@ _SandboxError = SandboxError
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .. import Database
+    from ..database import Database
 
 __all__ = ["Sandbox", "SandboxEnded", "SandboxError"]
 

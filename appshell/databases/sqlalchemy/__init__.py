@@ -10,8 +10,10 @@ from __future__ import annotations
 import typing as t
 
 if t.TYPE_CHECKING:
-    from .. import Database, Scope, Tool
+    from ..database import Database
     from ..echo import SQLEcho
+    from ..protocols import Tool
+    from ..scope import Scope
 
 __all__ = ["SQLAlchemyIntegration", "integration"]
 

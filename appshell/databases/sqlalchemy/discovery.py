@@ -20,10 +20,10 @@ from sqlalchemy.orm import Mapper, scoped_session, sessionmaker
 from sqlalchemy.orm import registry as Registry
 
 from ...inspection import is_class, is_instance, static_attribute
-from .. import Database
+from ..database import Database
 
 if t.TYPE_CHECKING:
-    from .. import Scope
+    from ..scope import Scope
 
 __all__ = ["find_engines", "find_registries", "model_classes", "to_database"]
 

@@ -3,7 +3,7 @@ shell's :class:`~appshell.databases.echo.SQLEcho` through SQLAlchemy's public en
 
 The cursor events are the engine's, so they see every road to it: ORM sessions, Core
 connections, ``executemany``, and an ``AsyncEngine`` (through its ``sync_engine``, the engine
-a :class:`~appshell.databases.Database` holds).
+a :class:`~appshell.databases.database.Database` holds).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import event
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from .. import Database
+    from ..database import Database
     from ..echo import SQLEcho
 
 __all__ = ["attach"]

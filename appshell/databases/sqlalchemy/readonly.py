@@ -60,7 +60,7 @@ from .aiosqlite_thread import set_aiosqlite_authorizer
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from .. import Database
+    from ..database import Database
 
 __all__ = ["ReadOnly"]
 

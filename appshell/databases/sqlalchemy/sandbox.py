@@ -43,7 +43,7 @@ if t.TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import IsolationLevel
     from sqlalchemy.pool import Pool
 
-    from .. import Database
+    from ..database import Database
 
 __all__ = ["Sandbox", "SandboxEnded", "SandboxError"]
 

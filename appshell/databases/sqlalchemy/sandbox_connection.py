@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from ..dbapi import SandboxEnded, SandboxError
 from ..statements import SAVEPOINT_SQL, judge, statement_words
 
-if t.TYPE_CHECKING:
-    from .sandbox import _Outer
-
-__all__ = ["SandboxConnection", "SandboxEnded", "SandboxError", "hide_own_frames"]
+__all__ = [
+    "OuterTransaction",
+    "SandboxConnection",
+    "SandboxEnded",
+    "SandboxError",
+    "hide_own_frames",
+]
 
 
 def hide_own_frames(context: t.Any) -> None:
@@ -82,6 +85,41 @@ class Savepoints:
         del self._open[index:]
 
 
+class OuterTransaction(t.Protocol):
+    """What a stand-in needs of the one real connection it shares and its outer transaction.
+
+    The sandbox (:mod:`appshell.databases.sqlalchemy.sandbox`) keeps that connection and
+    hands the stand-ins out; the stand-ins see it through this protocol only.
+    """
+
+    #: The driver's real connection (None once the sandbox has let it go).
+    real: t.Any
+    #: SQLAlchemy's name of the dialect, for messages.
+    dialect_name: str
+    #: Whether the database commits by itself before DDL (MySQL, MariaDB).
+    implicit_commits: bool
+    #: The driver's transaction settings as they were before the sandbox began.
+    saved_attrs: dict[str, t.Any]
+    savepoints: Savepoints
+    #: How many of the user's statements ran.
+    statements: int
+    #: Why the outer transaction ended before its time, or None while it is open.
+    ended: str | None
+    #: Whether the session is over (a late stand-in is refused).
+    finished: bool
+    #: Whether the real connection is inside a transaction, as its driver says.
+    in_transaction: t.Callable[[], bool | None]
+
+    def check(self) -> None:
+        """Raise SandboxEnded when the sandbox is over or its transaction ended."""
+
+    def leave(self) -> None:
+        """A stand-in is done with the real connection: another thread may take its turn."""
+
+    def verify(self, error: BaseException | None) -> None:
+        """After a statement: raise when the outer transaction is no longer open."""
+
+
 # Statements after which MySQL and MariaDB commit by themselves, whatever transaction is open.
 _IMPLICIT_COMMIT = {
     "ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK",
@@ -114,7 +152,7 @@ def transaction_probe(real: t.Any) -> t.Callable[[], bool | None]:
 class SandboxConnection:
     """One checkout's view of the database's real connection (see the module docstring)."""
 
-    def __init__(self, outer: _Outer) -> None:
+    def __init__(self, outer: OuterTransaction) -> None:
         self._outer = outer
         self.savepoint: Savepoint | None = None
         self._closed = False
