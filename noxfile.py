@@ -13,6 +13,9 @@ from pathlib import Path
 
 import nox
 
+sys.path.insert(0, str(Path(__file__).parent / "tests"))
+from interpreters import find_python  # the tests' folder, just above
+
 nox.options.sessions = ["tests", "lint", "typing"]
 nox.options.default_venv_backend = "venv"
 
@@ -34,13 +37,14 @@ DJANGO_DATABASE_TESTS = [
 ]
 
 
-@nox.session(python="3.12")
+@nox.session(python=str(find_python("3.12")[0] or "3.12"))
 def django6(session: nox.Session) -> None:
     """The Django database tests on the newest Django, on SQLite and PostgreSQL.
 
     Django 6 needs Python 3.12, and the ``tests`` session's Python gets Django 5.2, so this
-    one runs on 3.12 (``python3.12`` found by nox: on ``PATH``, or pyenv's). Its PostgreSQL
-    cases fail, never skip, when the suite's server cannot start. CI runs it after ``nox``.
+    one runs on 3.12 (``python3.12`` on ``PATH``, else pyenv's: tests/interpreters.py). Its
+    PostgreSQL cases fail, never skip, when the suite's server cannot start. CI runs it
+    after ``nox``.
     """
     session.install(".[test]")
     # 6.1 at least: its MAILERS setting is tested here.

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
-import glob
 import hashlib
 import json
 import os
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import pytest
 
+from .. import interpreters
 from ..databases.conftest import postgres_url  # noqa: F401  (the suite's one PostgreSQL)
 
 ROOT = Path(__file__).parents[2]
@@ -78,34 +78,9 @@ class Result(t.NamedTuple):
 def find_python(version: str) -> Path:
     """The interpreter of ``version`` ("3.12"): ``pythonX.Y`` on PATH, else pyenv's; a test
     fails (never skips) when the machine has none."""
-    candidates: list[str] = []
-    on_path = shutil.which(f"python{version}")
-    if on_path:
-        candidates.append(on_path)
-    roots = [os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv")]
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        roots.insert(
-            0,
-            subprocess.run(
-                ["pyenv", "root"], capture_output=True, text=True, check=True
-            ).stdout.strip(),
-        )
-    for pyenv_root in dict.fromkeys(filter(None, roots)):
-        candidates += sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))
-    for candidate in candidates:
-        # A pyenv shim exists for every version pyenv has, and fails when that version is not
-        # selected; the first on PATH may be a virtualenv's (nox's own): ask the interpreter
-        # where its real executable lives, so that the cache key is the same from any clone.
-        proc = subprocess.run(
-            [candidate, "-c", "import os, sys; print(os.path.realpath(sys.executable));"
-             " print(sys.version.split()[0])"],
-            capture_output=True,
-            text=True,
-        )  # fmt: skip
-        if proc.returncode == 0:
-            executable, full = proc.stdout.split()
-            if full.startswith(version + "."):
-                return Path(executable)
+    found, candidates = interpreters.find_python(version)
+    if found is not None:
+        return found
     pytest.fail(
         f"the corpus needs Python {version} and none was found (tried {candidates or 'nothing'};"
         f" put python{version} on PATH, e.g. PYENV_VERSION=3.11.7:3.12.1:3.13.0)",
