@@ -37,6 +37,8 @@ _CO_COROUTINE = 0x0080
 
 #: The session whose context this is (set in every session's context, so in its tasks').
 _SESSION: contextvars.ContextVar[SessionLoop] = contextvars.ContextVar("appshell_session")
+#: Set for an instant to tell whether the code running is in a session's context itself.
+_PROBE: contextvars.ContextVar[object] = contextvars.ContextVar("appshell_probe")
 
 
 def _copy_context(leaving_out: t.Collection[contextvars.ContextVar[t.Any]]) -> contextvars.Context:
@@ -165,6 +167,17 @@ class SessionLoop:
             return self.context.run(function, *args, **kwargs)
         finally:
             self._entered = None
+
+    def runs_here(self) -> bool:
+        """Whether the calling code runs in the session's context itself, not in a copy of
+        it (a task's) nor in another one: what it sets is there for the next statement."""
+        mark = object()
+        token = _PROBE.set(mark)
+        try:
+            # A context entered now holds what is set now: only the current one does.
+            return self.context.get(_PROBE) is mark
+        finally:
+            _PROBE.reset(token)
 
     def set_since(self, before: contextvars.Context) -> dict[contextvars.ContextVar[t.Any], t.Any]:
         """The context variables the session's context holds that ``before`` (a copy of

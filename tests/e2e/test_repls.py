@@ -178,7 +178,7 @@ def test_the_app_context_lasts_the_session_and_is_torn_down(
     assert teardown.read_text() == "torn down\n"
 
 
-@pytest.mark.parametrize("repl", ["ptpython", "python"])
+@pytest.mark.parametrize("repl", ["ipython", "ptpython", "python"])
 def test_state_set_by_one_statement_survives_to_the_next(
     spawn: t.Callable[..., Session], flask_app: tuple[str, Path], tmp_path: Path, repl: str
 ) -> None:

@@ -83,6 +83,11 @@ def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
                 return
             super()._handle_exception(e)
 
+        def _show_result(self, result: object) -> None:
+            # Its repr in the session's context, where the statement ran: a proxy of the
+            # app context (Quart's current_app) shows what it stands for.
+            session.call(super()._show_result, result)
+
         def eval(self, line: str) -> object:
             command = line.lstrip()
             if command.startswith("!"):  # a system command, as ptpython's own prompt has
