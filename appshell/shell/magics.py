@@ -19,13 +19,13 @@ import click
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..exceptions import MagicError
+from ..loop import SessionLoop
 from .dboptions import database_options, session_options
 
 if t.TYPE_CHECKING:
     from ..adapters import AppAdapter
     from ..databases.echo import SQLEcho
     from ..jupyter import Notebook
-    from ..loop import SessionLoop
     from .runner import CommandRunner
 
 __all__ = [
@@ -216,7 +216,13 @@ class CellWatch:
         # IPython runs each piece of a cell's code through its run_code method: the
         # shell's own (or what was set on it before) is kept, and called in the context.
         self._shadowed = shell.__dict__.get("run_code") if in_context else None
-        self._code_runner = shell.run_code if in_context else None
+        runner: t.Any = shell.run_code if in_context else None
+        outer = getattr(runner, "__self__", None)
+        if isinstance(outer, CellWatch):
+            # An app attached in appshell's IPython: its cells run in its session's context
+            # alone, not in the shell's session's too.
+            runner = outer._code_runner
+        self._code_runner: t.Any = runner
         if in_context:
             shell.run_code = self._run_code
         self._saved: list[str | None] = []  # while a cell runs: the variable's value before
@@ -240,9 +246,11 @@ class CellWatch:
         loop = self.loop
         if loop.runs_here():
             return await run(code, result, async_=async_)
+        # The kernel's variables of this cell go in with it (its output is this cell's).
+        cell = loop.ambient_here()
         if async_:
-            return await loop.acomplete(run(code, result, async_=True))
-        return loop.call(_run_to_end, run(code, result, async_=False))
+            return await loop.acomplete(_awaited(cell, run(code, result, async_=True)))
+        return loop.call(_run_to_end, cell, run(code, result, async_=False))
 
     def _before_cell(self, _info: t.Any = None) -> None:
         if not self._saved:
@@ -290,15 +298,22 @@ class CellWatch:
 watch_cells = CellWatch
 
 
-def _run_to_end(coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+def _run_to_end(cell: dict[t.Any, t.Any], coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
     """The value of ``coroutine``, which never suspends (IPython's run_code for code that
-    does not await), run here."""
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
+    does not await), run here with the ``cell``'s variables."""
+    with SessionLoop.holding(cell):
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return done.value
     coroutine.close()
     raise RuntimeError("IPython's run_code suspended for code that does not await")
+
+
+async def _awaited(cell: dict[t.Any, t.Any], coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+    """``coroutine`` awaited with the ``cell``'s variables."""
+    with SessionLoop.holding(cell):
+        return await coroutine
 
 
 _ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"

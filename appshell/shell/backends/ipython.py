@@ -261,10 +261,12 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
             config[section][key] = value
 
     app = TerminalIPythonApp.instance(config=config, user_ns=namespace)
+    # IPython's startup files and the profile's extensions see what the cells see.
+    in_session = settings.session.call if settings.session is not None else _call
     with warnings.catch_warnings():
         # Said in one line above already; IPython would say it again, in two.
         warnings.filterwarnings("ignore", message=".*is not a writable location")
-        app.initialize(argv=[])  # not sys.argv: those are appshell's or a script's
+        in_session(app.initialize, argv=[])  # not sys.argv: those are appshell's or a script's
     if settings.session is not None:
         from ..magics import watch_cells
 
@@ -275,7 +277,7 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
         # `await` at the prompt runs on the session's loop, shared with scripts.
         app.shell.loop_runner = _runner(app.shell, settings.session)
         _run_loop_at_prompt(app.shell, settings.session)
-    _load_extensions(app.shell, settings)
+    in_session(_load_extensions, app.shell, settings)
     for line in exec_lines:
         app.shell.run_cell(line, store_history=False)
     # The in-shell command runner, if the namespace has one, gets its %cli magic.
@@ -285,6 +287,10 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
     if settings.prompt_marker:
         _mark_prompts(app.shell, settings.prompt_marker)
     return app
+
+
+def _call(function: t.Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    return function(*args, **kwargs)
 
 
 class IPythonBackend(BaseBackend):

@@ -169,7 +169,7 @@ class PtpythonBackend(BaseBackend):
         )
         config = config_file()
         if os.path.isfile(config):
-            run_config(repl, config)
+            session.call(run_config, repl, config)  # in the context the statements see
         for option, value in settings.ptpython_options.items():
             if not hasattr(repl, option):
                 warn(f"ptpython has no option {option!r}; it is ignored.")
