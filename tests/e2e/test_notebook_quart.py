@@ -149,7 +149,7 @@ def test_every_cell_runs_in_the_sessions_context(project: Path) -> None:
         folder=project,
     )
     assert_no_errors(outputs)
-    shown, set_awaiting, got, set_plainly, got_awaiting, detach, gone = outputs[3:]
+    shown, _set_awaiting, got, _set_plainly, got_awaiting, detach, gone = outputs[3:]
     assert shown.text == "<Quart 'quart_recorded'>"
     assert got.text == "42"
     assert got_awaiting.text == "(48, 'quart_recorded')"

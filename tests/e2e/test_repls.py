@@ -202,6 +202,44 @@ def test_state_set_by_one_statement_survives_to_the_next(
     assert shell.exit(repl) == 0
 
 
+QUART_APP = """
+import contextvars
+from quart import Quart
+
+app = Quart("quartctx")
+marker = contextvars.ContextVar("marker")
+
+@app.shell_context_processor
+def names():
+    return {"marker": marker}
+"""
+
+
+@pytest.mark.parametrize("repl", ["ipython", "ptpython", "python"])
+def test_every_statement_runs_in_the_sessions_context(
+    spawn: t.Callable[..., Session], tmp_path: Path, repl: str
+) -> None:
+    # Quart's app context lives in context variables, entered on the session's loop: a
+    # statement that does not await sees it as one that does, and a value shown is shown
+    # in it. What any statement sets is there for the next, awaited or not.
+    (tmp_path / "quartctx.py").write_text(QUART_APP)
+    shell = spawn("--app", "quartctx:app", "shell", "--repl", repl, "-q", repl=repl)
+    shell.wait_prompt()
+    shell.run("import asyncio; from quart import current_app", "")
+    shell.run("print('sync: ' + current_app.name.upper())", "sync: QUARTCTX")
+    shell.run("current_app", "<Quart 'quartctx'>")
+    shell.run(
+        "await asyncio.sleep(0); print('awaited: ' + current_app.name.upper())",
+        "awaited: QUARTCTX",
+    )
+    shell.run("_ = marker.set(6 * 7)", "")
+    shell.run("await asyncio.sleep(0); print('awaited sees', marker.get())", "awaited sees 42")
+    shell.run("await asyncio.sleep(0); _ = marker.set(6 * 8)", "")
+    shell.run("print('sync sees', marker.get())", "sync sees 48")
+    assert shell.exit(repl) == 0
+    assert "Traceback" not in (tmp_path / "pty.log").read_text()
+
+
 def test_python_history_is_saved_privately(spawn: t.Callable[..., Session], tmp_path: Path) -> None:
     state = tmp_path / "state"
     shell = spawn(
