@@ -197,7 +197,7 @@ def test_state_set_by_one_statement_survives_to_the_next(
         shell.child.sendline("")  # the stdlib REPL ends a compound statement with a blank line
     shell.wait_prompt()
     shell.run("await set_marker()", "")
-    shell.run("marker.get() * 2", r"32")
+    shell.run("print('marker is', marker.get() * 2)", r"marker is 32")
     shell.run("request_ctx.pop()", "")
     assert shell.exit(repl) == 0
 
