@@ -240,6 +240,29 @@ def test_every_statement_runs_in_the_sessions_context(
     assert "Traceback" not in (tmp_path / "pty.log").read_text()
 
 
+def test_an_app_attached_at_the_ipython_prompt_has_its_own_context(
+    spawn: t.Callable[..., Session], tmp_path: Path, flask_app: tuple[str, Path]
+) -> None:
+    # %appshell in appshell's IPython: while it is attached its cells run in its session's
+    # context (not in the shell's own too), and after the detach in the shell's again.
+    app, teardown = flask_app
+    (tmp_path / "quartctx.py").write_text(QUART_APP)
+    shell = spawn(
+        "--app", "quartctx:app", "shell", "--repl", "ipython", "-q",
+        repl="ipython", env={"TEARDOWN_MARKER": str(teardown)},
+    )  # fmt: skip
+    shell.wait_prompt()
+    shell.run("%load_ext appshell", "appshell loaded")
+    shell.run(f"%appshell --app {app}", "names added")
+    shell.run("from flask import current_app", "")
+    shell.run("print('attached:', current_app.name)", "attached: flaskapp")
+    shell.run("%appshell --detach", "detached")
+    assert teardown.read_text() == "torn down\n"
+    shell.run("from quart import current_app", "")
+    shell.run("print('own:', current_app.name)", "own: quartctx")
+    assert shell.exit("ipython") == 0
+
+
 def test_python_history_is_saved_privately(spawn: t.Callable[..., Session], tmp_path: Path) -> None:
     state = tmp_path / "state"
     shell = spawn(
