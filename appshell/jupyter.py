@@ -17,7 +17,6 @@ import contextlib
 import contextvars
 import html
 import os
-import re
 import typing as t
 
 import click
@@ -29,7 +28,7 @@ from .exceptions import (
     MagicError,
     UserCodeError,
 )
-from .jupyter_await import AwaitTransformer, CarriedContext, KernelShutdown, shell_loop
+from .jupyter_await import AwaitTransformer, KernelShutdown, shell_loop
 
 if t.TYPE_CHECKING:
     from .adapters import AppAdapter
@@ -52,7 +51,6 @@ LoadKey = tuple[str | None, str | None, str]
 DatabaseChoice = t.Mapping[str, bool | None]  # sandbox, read_only, sql, models
 
 _NOT_ATTACHED = "No app attached: attach one with %appshell --app IMPORT."
-_AWAIT = re.compile(r"^\s*(?:[^#\n]*\s)?await\s", re.MULTILINE)
 
 
 class Attachment:
@@ -73,7 +71,8 @@ class Attachment:
         from .shell.magics import watch_cells
 
         sql = session.databases.sql if session.databases is not None else None
-        self._watch = watch_cells(shell, session.loop, sql, adapter=self.adapter)
+        # Every cell runs in the session's context, where its app context is pushed.
+        self._watch = watch_cells(shell, session.loop, sql, adapter=self.adapter, in_context=True)
 
     @property
     def awaited(self) -> bool:
@@ -90,14 +89,14 @@ class Attachment:
             self.session.loop.check_can_complete()
         removed = self._drop(shell)
         with self._watch.allowed(), contextlib.chdir(self.folder):
-            self.session.close(context_may_be_lost=True)
+            self.session.close()
         return removed
 
     async def adetach(self, shell: t.Any) -> int:
         """:meth:`detach`, the session's async parts awaited on the running loop."""
         removed = self._drop(shell)
         with self._watch.allowed(), contextlib.chdir(self.folder):
-            await self.session.aclose(context_may_be_lost=True)
+            await self.session.aclose()
         return removed
 
     def _drop(self, shell: t.Any) -> int:
@@ -152,10 +151,12 @@ class Notebook:
         self.attachment: Attachment | None = None
         #: The ScriptInfo the input transformer loaded, for the magic of the same line.
         self.loaded: tuple[LoadKey, ScriptInfo] | None = None
-        self.carry = CarriedContext()
         self.transformer: AwaitTransformer | None = None
         #: In a kernel: what detaches when the kernel shuts down.
         self.shutdown: KernelShutdown | None = None
+        # Found now, while sys.stdout is the kernel's (an attach at the kernel's start runs
+        # with it redirected).
+        self._cell_variables = _cell_variables(shell)
 
     # -- %appshell ---------------------------------------------------------------------------
 
@@ -169,7 +170,6 @@ class Notebook:
             return None
         if not line.strip() and self.attachment is not None:
             return self.status()
-        self._warn_if_cell_awaits()
         return self.attach(**options)
 
     def status(self) -> Summary | str:
@@ -232,12 +232,10 @@ class Notebook:
         beside = _opens_beside(session)
         if not beside:
             await self.adetach(say=False)
-        before = contextvars.copy_context()
         with _open_errors(session):
             namespace = await session.aopen()
         if beside:
             await self.adetach(say=False)
-        self.carry.remember(session.loop.set_since(before))
         return self._attached(session, namespace, awaited=True, folder=os.getcwd())
 
     def session_for(
@@ -284,7 +282,7 @@ class Notebook:
             profile=chosen,
             strict=strict,
             host_loop=shell_loop(self.shell),
-            ambient=_cell_variables(self.shell),
+            ambient=(*self._cell_variables, *_cell_variables(self.shell)),
             **_database_keywords(database or {}),
         )
 
@@ -315,7 +313,6 @@ class Notebook:
         attachment = self.attachment
         removed = attachment.detach(self.shell)  # raises before it detaches anything
         self.attachment = None
-        self.carry.forget(now=True)
         return self._detached(attachment, removed) if say else None
 
     async def adetach(self, *, say: bool) -> str | None:
@@ -324,7 +321,6 @@ class Notebook:
             return "appshell: no app attached." if say else None
         attachment, self.attachment = self.attachment, None
         removed = await attachment.adetach(self.shell)
-        self.carry.forget(now=False)
         return self._detached(attachment, removed) if say else None
 
     @staticmethod
@@ -333,15 +329,6 @@ class Notebook:
             f"appshell: detached {attachment.adapter.name}; its app context is popped and"
             f" {removed} names removed."
         )
-
-    def _warn_if_cell_awaits(self) -> None:
-        history = self.shell.user_ns.get("_ih") or [""]
-        if _AWAIT.search(history[-1] or ""):
-            click.echo(
-                "appshell: attach in a cell of its own: a cell with top-level await loses the"
-                " app context when it ends (ipykernel#749).",
-                err=True,
-            )
 
     # -- for %cli and %%appshell_request ------------------------------------------------
 
@@ -387,14 +374,22 @@ def _database_keywords(choice: DatabaseChoice) -> dict[str, t.Any]:
 
 
 def _cell_variables(shell: t.Any) -> tuple[contextvars.ContextVar[t.Any], ...]:
-    """A kernel's context variables of the cell running now: the message its output streams
-    and its displays answer (ipykernel's), which has to be the cell running when a
-    session's task prints or displays."""
+    """A kernel's context variables of the cell running now: the message its output
+    streams, its displays, its result and the kernel answer (ipykernel's), which has to be
+    the cell running when a session's task prints or displays, and the cell's own while
+    its code runs in the session's context."""
     import sys
 
-    answering = (sys.stdout, sys.stderr, getattr(shell, "display_pub", None))
-    found = (getattr(each, "_parent_header", None) for each in answering)
-    return tuple(var for var in found if isinstance(var, contextvars.ContextVar))
+    answering = (
+        sys.stdout,
+        sys.stderr,
+        getattr(shell, "display_pub", None),
+        getattr(shell, "displayhook", None),
+        shell,
+        getattr(shell, "kernel", None),
+    )
+    found = (value for each in answering for value in getattr(each, "__dict__", {}).values())
+    return tuple(dict.fromkeys(var for var in found if isinstance(var, contextvars.ContextVar)))
 
 
 def _env_app() -> str | None:
@@ -503,6 +498,3 @@ def unload_ipython_extension(shell: t.Any) -> None:
         notebook.shutdown.remove()
     with contextlib.suppress(ValueError):
         shell.input_transformers_cleanup.remove(notebook.transformer)
-    if notebook.carry.reset_pending:
-        # An awaited detach left context variables to reset before the next cell.
-        shell.input_transformers_cleanup.append(notebook.carry.settle_once(shell))

@@ -5,15 +5,14 @@ A cell runs inside the kernel's running event loop, so a magic cannot wait for a
 on unload), turns the lines that have to wait into awaited calls before IPython compiles the
 cell: ``%appshell`` lines that attach an ASGI app, or detach or replace one attached that way,
 ``%unload_ext appshell`` while one is attached, and ``%%appshell_request`` cells of an app whose
-test request is entered on the loop (Quart's). Flask and other WSGI apps stay plain magics,
-so that their app context is pushed in the kernel's own context. :func:`attach` and
-:func:`detach` are the same for code (``await appshell.attach("main:app")``).
+test request is entered on the loop (Quart's). Flask and other WSGI apps stay plain magics.
+Either way the app context is pushed in the session's context, where every later cell runs.
+:func:`attach` and :func:`detach` are the same for code (``await appshell.attach("main:app")``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import re
 import typing as t
 
@@ -24,7 +23,6 @@ if t.TYPE_CHECKING:
 
 __all__ = [
     "AwaitTransformer",
-    "CarriedContext",
     "attach",
     "detach",
     "magic_async",
@@ -45,56 +43,6 @@ def _request_call(args: str, body: list[str]) -> str:
     literal = "".join(f"    {line!r}\n" for line in body)
     call = _CALL.format("request_async", args)
     return f"{call[:-1]}, (\n{literal}    ''\n))\n"
-
-
-class CarriedContext:
-    """The context variables an awaited attach set, carried into the shell's own context.
-
-    A cell that awaits runs as a task with a copy of the kernel's context (ipykernel#749):
-    what it sets (Quart's app context, an app context pushed by ``await appshell.attach``)
-    would be gone when it ends. :meth:`remember` notes what the attach set;
-    :meth:`settle`, called from the input transformer in the kernel's own context before
-    the next cell runs, sets it there, and resets it there after a detach.
-    """
-
-    def __init__(self) -> None:
-        self.pending: dict[contextvars.ContextVar[t.Any], t.Any] = {}
-        self.tokens: list[tuple[contextvars.ContextVar[t.Any], contextvars.Token[t.Any]]] = []
-        self.reset_pending = False
-
-    def remember(self, changed: dict[contextvars.ContextVar[t.Any], t.Any]) -> None:
-        """Note the variables the attach set (:meth:`SessionLoop.set_since`)."""
-        self.pending.update(changed)
-
-    def forget(self, *, now: bool) -> None:
-        """Undo what was carried: ``now`` in the shell's own context, else when it settles."""
-        self.pending.clear()
-        self.reset_pending = True
-        if now:
-            self.settle()
-
-    def settle(self) -> None:
-        """In the shell's own context: reset what a detach left, set what an attach set."""
-        if self.reset_pending:
-            self.reset_pending = False
-            tokens, self.tokens = self.tokens, []
-            for var, token in reversed(tokens):
-                with contextlib.suppress(ValueError):
-                    var.reset(token)
-        pending, self.pending = self.pending, {}
-        self.tokens.extend((var, var.set(value)) for var, value in pending.items())
-
-    def settle_once(self, shell: t.Any) -> t.Callable[[list[str]], list[str]]:
-        """A transformer that settles before the next cell, then removes itself (the
-        extension's own is gone after an unload)."""
-
-        def settle(lines: list[str]) -> list[str]:
-            with contextlib.suppress(Exception):
-                self.settle()
-                shell.input_transformers_cleanup.remove(settle)
-            return lines
-
-        return settle
 
 
 def shell_loop(shell: t.Any) -> t.Any:
@@ -126,16 +74,13 @@ class AwaitTransformer:
     """The cleanup input transformer: rewrites the lines that attach or detach by awaiting.
 
     It never raises: a line it cannot judge (bad options, an app that does not load) is
-    left to the magic, which reports it. Before each cell it settles the context variables
-    an awaited attach or detach changed (see :class:`CarriedContext`).
+    left to the magic, which reports it.
     """
 
     def __init__(self, notebook: Notebook) -> None:
         self.notebook = notebook
 
     def __call__(self, lines: list[str]) -> list[str]:
-        with contextlib.suppress(Exception):
-            self.notebook.carry.settle()
         if not getattr(self.notebook.shell, "autoawait", True):
             return lines
         request = _REQUEST.fullmatch(lines[0].rstrip("\r\n")) if lines else None

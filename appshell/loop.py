@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sys
-import threading
 import types
 import typing as t
 import weakref
@@ -37,6 +36,8 @@ _CO_COROUTINE = 0x0080
 
 #: The session whose context this is (set in every session's context, so in its tasks').
 _SESSION: contextvars.ContextVar[SessionLoop] = contextvars.ContextVar("appshell_session")
+#: Set for an instant to tell whether the code running is in a session's context itself.
+_PROBE: contextvars.ContextVar[object] = contextvars.ContextVar("appshell_probe")
 
 
 def _copy_context(leaving_out: t.Collection[contextvars.ContextVar[t.Any]]) -> contextvars.Context:
@@ -97,16 +98,15 @@ class SessionLoop:
     :param ambient: the host's context variables that belong to the statement running now
         (a kernel's: the cell its output goes to): the session's context leaves them out, so
         that what its tasks do later (a lifespan shutdown's print) goes to the statement
-        running then.
+        running then (see :meth:`holding`).
     """
 
     def __init__(self, host: t.Any = None, ambient: t.Collection[t.Any] = ()) -> None:
         self.context = _copy_context(leaving_out=ambient)
+        self._ambient = tuple(ambient)
         # Marks the session's context, and the copies its tasks run in.
         self.context.run(_SESSION.set, self)
         self._own: weakref.WeakSet[t.Any] = weakref.WeakSet()
-        #: The thread running in ``context`` through :meth:`call`, if one is.
-        self._entered: int | None = None
         self._loop: t.Any = None
         # The loop runs in this thread while a REPL reads on the main one (python REPL).
         self._thread: t.Any = None
@@ -155,25 +155,43 @@ class SessionLoop:
 
     def call(self, function: t.Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """``function(*args, **kwargs)`` in the session's context, so that the context
-        variables it sets are there for every later statement. Called again from inside (a
-        statement run while the namespace is built in the context), it simply calls."""
-        me = threading.get_ident()
-        if self._entered == me:
+        variables it sets are there for every later statement. Called from code running in
+        that context already (a statement run while the namespace is built), it simply calls."""
+        if self.runs_here():
             return function(*args, **kwargs)
-        self._entered = me
-        try:
-            return self.context.run(function, *args, **kwargs)
-        finally:
-            self._entered = None
+        return self.context.run(function, *args, **kwargs)
 
-    def set_since(self, before: contextvars.Context) -> dict[contextvars.ContextVar[t.Any], t.Any]:
-        """The context variables the session's context holds that ``before`` (a copy of
-        another context) did not, or held with another value."""
-        return {
-            var: value
-            for var, value in self.context.items()
-            if var is not _SESSION and (var not in before or before[var] is not value)
-        }
+    def ambient_here(self) -> dict[contextvars.ContextVar[t.Any], t.Any]:
+        """The caller's values of the ambient variables (a kernel's: those of the cell
+        running now), for :meth:`holding` in the session's context."""
+        missing = object()
+        values = {var: var.get(missing) for var in self._ambient}
+        return {var: value for var, value in values.items() if value is not missing}
+
+    @staticmethod
+    @contextlib.contextmanager
+    def holding(values: dict[contextvars.ContextVar[t.Any], t.Any]) -> t.Iterator[None]:
+        """Within the block, in the session's context, the ambient variables hold ``values``
+        (what the user's statement prints goes to the cell running it); they are left out
+        again after it, for the session's own tasks."""
+        tokens = [(var, var.set(value)) for var, value in values.items()]
+        try:
+            yield
+        finally:
+            for var, token in reversed(tokens):
+                with contextlib.suppress(ValueError):
+                    var.reset(token)
+
+    def runs_here(self) -> bool:
+        """Whether the calling code runs in the session's context itself, not in a copy of
+        it (a task's) nor in another one: what it sets is there for the next statement."""
+        mark = object()
+        token = _PROBE.set(mark)
+        try:
+            # A context entered now holds what is set now: only the current one does.
+            return self.context.get(_PROBE) is mark
+        finally:
+            _PROBE.reset(token)
 
     @property
     def started(self) -> bool:
@@ -223,9 +241,9 @@ class SessionLoop:
             coroutine.close()
             raise LoopRunning()
         asyncio.set_event_loop(loop)
-        # Inside call() (startup code run while the namespace is built in the session's
-        # context) the context is entered already: the task gets a copy of it.
-        inside = self._entered == threading.get_ident()
+        # In the session's context already (startup code run while the namespace is built
+        # there), which a task cannot enter again: the task gets a copy of it.
+        inside = self.runs_here()
         task = loop.create_task(coroutine, context=None if inside else self.context)
         self._statement = task
         self.interrupted = False

@@ -86,3 +86,35 @@ def test_app_commands_are_listed_with_their_help(run_appshell: RunAppshell, proj
     assert "  own-loop  Runs an event loop of its own" in result.stdout
     assert "  wrapped   Quart's AppGroup wraps it" in result.stdout
     assert log(project) == []
+
+
+SCRIPT = """\
+import asyncio
+from quart import current_app
+print("sync", current_app.name)
+await asyncio.sleep(0)
+print("awaited", current_app.name)
+current_app
+"""
+
+
+@pytest.mark.parametrize(
+    "how", ["-c", "stdin", "--echo", "file", "ipy"], ids=["c", "stdin", "echo", "file", "ipy"]
+)
+def test_every_statement_of_a_script_sees_the_app_context(
+    run_appshell: RunAppshell, project: Path, how: str
+) -> None:
+    # Quart's app context is entered on the session's loop, in the session's context: a
+    # script's statements run there, those that await and those that do not.
+    args: list[str] = {"-c": ["-c", SCRIPT], "--echo": ["--echo"]}.get(how, [])
+    if how in ("file", "ipy"):
+        name = f"script.{'py' if how == 'file' else 'ipy'}"
+        (project / name).write_text(SCRIPT)
+        args = [name]
+    stdin = SCRIPT if how in ("stdin", "--echo") else None
+    result = run_appshell("--app", "quart_recorded", "shell", *args, cwd=project, input=stdin)
+    assert result.returncode == 0, result.stderr
+    assert "sync quart_recorded\n" in result.stdout
+    assert "awaited quart_recorded\n" in result.stdout
+    if how == "--echo":
+        assert ">>> current_app\n<Quart 'quart_recorded'>\n" in result.stdout

@@ -74,11 +74,13 @@ def test_session_opens_pushes_the_context_and_closes_it(tmp_path: Path) -> None:
     namespace = session.open()
     try:
         assert namespace["app"] is info.load_app()
-        assert info.adapter.context_is_active()
+        # In the session's context, where every statement runs; not in the caller's.
+        assert session.loop.call(info.adapter.context_is_active)
+        assert not info.adapter.context_is_active()
         assert namespace.provenance["cli"].source == "default"
     finally:
         assert session.close() is True
-    assert not info.adapter.context_is_active()
+    assert not session.loop.call(info.adapter.context_is_active)
     assert session.close() is True  # a second close does nothing
 
 

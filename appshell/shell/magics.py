@@ -19,13 +19,13 @@ import click
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..exceptions import MagicError
+from ..loop import SessionLoop
 from .dboptions import database_options, session_options
 
 if t.TYPE_CHECKING:
     from ..adapters import AppAdapter
     from ..databases.echo import SQLEcho
     from ..jupyter import Notebook
-    from ..loop import SessionLoop
     from .runner import CommandRunner
 
 __all__ = [
@@ -197,14 +197,34 @@ class CellWatch:
     still the cell's: in a kernel, its stderr); when the session has databases, the line
     magic ``%sql_echo``; for a Django project's ``adapter``, Django's async-unsafe calls
     allowed while each cell runs (a kernel runs every cell inside its running event loop),
-    the environment as it was after it. :meth:`stop` undoes it all."""
+    the environment as it was after it. With ``in_context``, the code of every cell runs in
+    the session's context, awaited or not (see :meth:`_run_code`). :meth:`stop` undoes it
+    all."""
 
     def __init__(
-        self, shell: t.Any, loop: SessionLoop, sql: SQLEcho | None, *, adapter: t.Any = None
+        self,
+        shell: t.Any,
+        loop: SessionLoop,
+        sql: SQLEcho | None,
+        *,
+        adapter: t.Any = None,
+        in_context: bool = False,
     ) -> None:
         from ..databases.echo import register_ipython_magic
 
         self.shell, self.loop, self.sql, self.adapter = shell, loop, sql, adapter
+        # IPython runs each piece of a cell's code through its run_code method: the
+        # shell's own (or what was set on it before) is kept, and called in the context.
+        self._shadowed = shell.__dict__.get("run_code") if in_context else None
+        runner: t.Any = shell.run_code if in_context else None
+        outer = getattr(runner, "__self__", None)
+        if isinstance(outer, CellWatch):
+            # An app attached in appshell's IPython: its cells run in its session's context
+            # alone, not in the shell's session's too.
+            runner = outer._code_runner
+        self._code_runner: t.Any = runner
+        if in_context:
+            shell.run_code = self._run_code
         self._saved: list[str | None] = []  # while a cell runs: the variable's value before
         shell.events.register("post_run_cell", self._after_cell)
         if is_django(adapter):
@@ -216,6 +236,21 @@ class CellWatch:
         self._kept = self._line_magics.get("sql_echo")
         if sql is not None:
             register_ipython_magic(shell, sql)
+
+    async def _run_code(self, code: t.Any, result: t.Any = None, *, async_: bool = False) -> t.Any:
+        """IPython's ``run_code``, in the session's context: a statement that does not
+        await sees the context variables the session set (Quart's app context), and what
+        any statement sets is there for the next. Code running in the context already
+        (a cell that awaits, run by the session's loop) just runs."""
+        run = t.cast("t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]", self._code_runner)
+        loop = self.loop
+        if loop.runs_here():
+            return await run(code, result, async_=async_)
+        # The kernel's variables of this cell go in with it (its output is this cell's).
+        cell = loop.ambient_here()
+        if async_:
+            return await loop.acomplete(_awaited(cell, run(code, result, async_=True)))
+        return loop.call(_run_to_end, cell, run(code, result, async_=False))
 
     def _before_cell(self, _info: t.Any = None) -> None:
         if not self._saved:
@@ -238,6 +273,12 @@ class CellWatch:
         ``appshell shell``'s own session)."""
         from ..databases.echo import unregister_ipython_magic
 
+        if self._code_runner is not None and self.shell.__dict__.get("run_code") is not None:
+            if self._shadowed is None:
+                del self.shell.run_code
+            else:
+                self.shell.run_code = self._shadowed
+            self._code_runner = None
         for event, callback in (
             ("post_run_cell", self._after_cell),
             ("pre_run_cell", self._before_cell),
@@ -255,6 +296,24 @@ class CellWatch:
 
 #: How a session is hooked into the cells of a shell (the IPython backend, the notebook).
 watch_cells = CellWatch
+
+
+def _run_to_end(cell: dict[t.Any, t.Any], coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+    """The value of ``coroutine``, which never suspends (IPython's run_code for code that
+    does not await), run here with the ``cell``'s variables."""
+    with SessionLoop.holding(cell):
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return done.value
+    coroutine.close()
+    raise RuntimeError("IPython's run_code suspended for code that does not await")
+
+
+async def _awaited(cell: dict[t.Any, t.Any], coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+    """``coroutine`` awaited with the ``cell``'s variables."""
+    with SessionLoop.holding(cell):
+        return await coroutine
 
 
 _ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"

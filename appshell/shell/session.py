@@ -228,14 +228,17 @@ class ShellSession:
         return False
 
     def _push_context(self) -> None:
-        """Push the app context where the caller runs, and make the session's loop."""
+        """Make the session's loop and push the app context in its context, where every
+        statement runs (and where the context is popped again)."""
+        self.loop = SessionLoop(self.host_loop, self.ambient)
+        self.loop.call(self._enter_app_context)
+
+    def _enter_app_context(self) -> None:
         adapter = self.adapter
         if not adapter.context_is_active():
             context = adapter.app_context()
             context.__enter__()
             self._app_context = context
-        # Made after the push: every statement sees the app context.
-        self.loop = SessionLoop(self.host_loop, self.ambient)
 
     def _opening(self) -> Steps[Namespace]:
         """Opening, as steps for the session's loop (see :meth:`SessionLoop.run_steps`)."""
@@ -332,7 +335,7 @@ class ShellSession:
         first = self.databases.banner_lines() if self.databases is not None else []
         return make_banner(self.info, self.namespace, backend, color=color, first_lines=first)
 
-    def close(self, *, context_may_be_lost: bool = False) -> bool:
+    def close(self) -> bool:
         """End the session: stop its background servers, stop the app's async parts (the
         lifespan shutdown), end the session's tasks and close its loop, pop the app context
         (the app's teardown runs). Safe to call twice.
@@ -340,17 +343,14 @@ class ShellSession:
         A teardown that raises has its traceback printed, as the user's code it is; the
         return value is then False, so that the caller can keep a script's own exit code
         and still report the failure.
-
-        :param context_may_be_lost: the context was pushed in a notebook cell whose context
-            variables the kernel dropped (ipykernel#749): nothing is left to pop then.
         """
-        return self.loop.run_steps(self._closing(context_may_be_lost))
+        return self.loop.run_steps(self._closing())
 
-    async def aclose(self, *, context_may_be_lost: bool = False) -> bool:
+    async def aclose(self) -> bool:
         """:meth:`close`, awaited where the session's loop runs the caller (see :meth:`aopen`)."""
-        return await self.loop.arun_steps(self._closing(context_may_be_lost))
+        return await self.loop.arun_steps(self._closing())
 
-    def _closing(self, context_may_be_lost: bool) -> Steps[bool]:
+    def _closing(self) -> Steps[bool]:
         """Closing, as steps for the session's loop (see :meth:`SessionLoop.run_steps`)."""
         if self._closed:
             return True
@@ -371,7 +371,8 @@ class ShellSession:
             if ending is not None:
                 yield ending
             self.loop.release()
-            return self._pop_context(clean, context_may_be_lost)
+            popped: bool = self.loop.call(self._pop_context, clean)
+            return popped
         finally:
             # Last: the lifespan's shutdown and the app's teardown (which closes its database
             # sessions) still run inside the sandbox.
@@ -383,17 +384,13 @@ class ShellSession:
         if databases is not None:
             databases.finish()
 
-    def _pop_context(self, clean: bool, context_may_be_lost: bool) -> bool:
+    def _pop_context(self, clean: bool) -> bool:
+        """Pop the app context (in the session's context, where it was pushed)."""
         context, self._app_context = self._app_context, None
         if context is None:
             return clean
-        lost: tuple[type[Exception], ...] = (
-            (LookupError, ValueError, RuntimeError, AssertionError) if context_may_be_lost else ()
-        )
         try:
             context.__exit__(None, None, None)
-        except lost:
-            return clean
         except Exception as e:
             show_user_error(e)
             return False

@@ -128,3 +128,30 @@ def test_request_cells_that_fail(project: Path) -> None:
             " instead, or attach a Flask or Quart app."
         ]
     ]
+
+
+def test_every_cell_runs_in_the_sessions_context(project: Path) -> None:
+    # What a cell sets is there for the next, whether either awaits or not (a cell that
+    # awaits is a task of the kernel's: it ran in a copy of the kernel's context, and what
+    # it set went with it), and a value is shown in the app context.
+    outputs = run_cells(
+        "%load_ext appshell",
+        "%appshell --app quart_recorded",
+        "import asyncio, contextvars\nfrom quart import current_app\n"
+        "marker = contextvars.ContextVar('marker')",
+        "current_app",
+        "await asyncio.sleep(0)\n_ = marker.set(6 * 7)",
+        "marker.get()",
+        "_ = marker.set(6 * 8)",
+        "await asyncio.sleep(0)\nmarker.get(), current_app.name",
+        "%appshell --detach",
+        "from quart import has_app_context\nhas_app_context()",
+        folder=project,
+    )
+    assert_no_errors(outputs)
+    shown, _set_awaiting, got, _set_plainly, got_awaiting, detach, gone = outputs[3:]
+    assert shown.text == "<Quart 'quart_recorded'>"
+    assert got.text == "42"
+    assert got_awaiting.text == "(48, 'quart_recorded')"
+    assert "detached" in detach.stdout
+    assert gone.text == "False"

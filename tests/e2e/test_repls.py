@@ -178,7 +178,7 @@ def test_the_app_context_lasts_the_session_and_is_torn_down(
     assert teardown.read_text() == "torn down\n"
 
 
-@pytest.mark.parametrize("repl", ["ptpython", "python"])
+@pytest.mark.parametrize("repl", ["ipython", "ptpython", "python"])
 def test_state_set_by_one_statement_survives_to_the_next(
     spawn: t.Callable[..., Session], flask_app: tuple[str, Path], tmp_path: Path, repl: str
 ) -> None:
@@ -197,9 +197,70 @@ def test_state_set_by_one_statement_survives_to_the_next(
         shell.child.sendline("")  # the stdlib REPL ends a compound statement with a blank line
     shell.wait_prompt()
     shell.run("await set_marker()", "")
-    shell.run("marker.get() * 2", r"32")
+    shell.run("print('marker is', marker.get() * 2)", r"marker is 32")
     shell.run("request_ctx.pop()", "")
     assert shell.exit(repl) == 0
+
+
+QUART_APP = """
+import contextvars
+from quart import Quart
+
+app = Quart("quartctx")
+marker = contextvars.ContextVar("marker")
+
+@app.shell_context_processor
+def names():
+    return {"marker": marker}
+"""
+
+
+@pytest.mark.parametrize("repl", ["ipython", "ptpython", "python"])
+def test_every_statement_runs_in_the_sessions_context(
+    spawn: t.Callable[..., Session], tmp_path: Path, repl: str
+) -> None:
+    # Quart's app context lives in context variables, entered on the session's loop: a
+    # statement that does not await sees it as one that does, and a value shown is shown
+    # in it. What any statement sets is there for the next, awaited or not.
+    (tmp_path / "quartctx.py").write_text(QUART_APP)
+    shell = spawn("--app", "quartctx:app", "shell", "--repl", repl, "-q", repl=repl)
+    shell.wait_prompt()
+    shell.run("import asyncio; from quart import current_app", "")
+    shell.run("print('sync: ' + current_app.name.upper())", "sync: QUARTCTX")
+    shell.run("current_app", "<Quart 'quartctx'>")
+    shell.run(
+        "await asyncio.sleep(0); print('awaited: ' + current_app.name.upper())",
+        "awaited: QUARTCTX",
+    )
+    shell.run("_ = marker.set(6 * 7)", "")
+    shell.run("await asyncio.sleep(0); print('awaited sees', marker.get())", "awaited sees 42")
+    shell.run("await asyncio.sleep(0); _ = marker.set(6 * 8)", "")
+    shell.run("print('sync sees', marker.get())", "sync sees 48")
+    assert shell.exit(repl) == 0
+    assert "Traceback" not in (tmp_path / "pty.log").read_text()
+
+
+def test_an_app_attached_at_the_ipython_prompt_has_its_own_context(
+    spawn: t.Callable[..., Session], tmp_path: Path, flask_app: tuple[str, Path]
+) -> None:
+    # %appshell in appshell's IPython: while it is attached its cells run in its session's
+    # context (not in the shell's own too), and after the detach in the shell's again.
+    app, teardown = flask_app
+    (tmp_path / "quartctx.py").write_text(QUART_APP)
+    shell = spawn(
+        "--app", "quartctx:app", "shell", "--repl", "ipython", "-q",
+        repl="ipython", env={"TEARDOWN_MARKER": str(teardown)},
+    )  # fmt: skip
+    shell.wait_prompt()
+    shell.run("%load_ext appshell", "appshell loaded")
+    shell.run(f"%appshell --app {app}", "names added")
+    shell.run("from flask import current_app", "")
+    shell.run("print('attached:', current_app.name)", "attached: flaskapp")
+    shell.run("%appshell --detach", "detached")
+    assert teardown.read_text() == "torn down\n"
+    shell.run("from quart import current_app", "")
+    shell.run("print('own:', current_app.name)", "own: quartctx")
+    assert shell.exit("ipython") == 0
 
 
 def test_python_history_is_saved_privately(spawn: t.Callable[..., Session], tmp_path: Path) -> None:

@@ -261,11 +261,23 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
             config[section][key] = value
 
     app = TerminalIPythonApp.instance(config=config, user_ns=namespace)
+    # IPython's startup files and the profile's extensions see what the cells see.
+    in_session = settings.session.call if settings.session is not None else _call
     with warnings.catch_warnings():
         # Said in one line above already; IPython would say it again, in two.
         warnings.filterwarnings("ignore", message=".*is not a writable location")
-        app.initialize(argv=[])  # not sys.argv: those are appshell's or a script's
-    _load_extensions(app.shell, settings)
+        in_session(app.initialize, argv=[])  # not sys.argv: those are appshell's or a script's
+    if settings.session is not None:
+        from ..magics import watch_cells
+
+        # Every cell's code in the session's context (the exec_lines' too); after each
+        # cell, the session's after-statement line (sql's N+1 finder); with a database,
+        # %sql_echo.
+        watch_cells(app.shell, settings.session, settings.sql, in_context=True)
+        # `await` at the prompt runs on the session's loop, shared with scripts.
+        app.shell.loop_runner = _runner(app.shell, settings.session)
+        _run_loop_at_prompt(app.shell, settings.session)
+    in_session(_load_extensions, app.shell, settings)
     for line in exec_lines:
         app.shell.run_cell(line, store_history=False)
     # The in-shell command runner, if the namespace has one, gets its %cli magic.
@@ -274,16 +286,11 @@ def ipython_app(namespace: dict[str, t.Any], banner: str, settings: ShellSetting
         register(app.shell)
     if settings.prompt_marker:
         _mark_prompts(app.shell, settings.prompt_marker)
-    if settings.session is not None:
-        from ..magics import watch_cells
-
-        # After each cell: the session's after-statement line (sql's N+1 finder); with a
-        # database, %sql_echo.
-        watch_cells(app.shell, settings.session, settings.sql)
-        # `await` at the prompt runs on the session's loop, shared with scripts.
-        app.shell.loop_runner = _runner(app.shell, settings.session)
-        _run_loop_at_prompt(app.shell, settings.session)
     return app
+
+
+def _call(function: t.Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    return function(*args, **kwargs)
 
 
 class IPythonBackend(BaseBackend):

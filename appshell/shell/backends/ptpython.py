@@ -83,6 +83,11 @@ def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
                 return
             super()._handle_exception(e)
 
+        def _show_result(self, result: object) -> None:
+            # Its repr in the session's context, where the statement ran: a proxy of the
+            # app context (Quart's current_app) shows what it stands for.
+            session.call(super()._show_result, result)
+
         def eval(self, line: str) -> object:
             command = line.lstrip()
             if command.startswith("!"):  # a system command, as ptpython's own prompt has
@@ -164,7 +169,7 @@ class PtpythonBackend(BaseBackend):
         )
         config = config_file()
         if os.path.isfile(config):
-            run_config(repl, config)
+            session.call(run_config, repl, config)  # in the context the statements see
         for option, value in settings.ptpython_options.items():
             if not hasattr(repl, option):
                 warn(f"ptpython has no option {option!r}; it is ignored.")

@@ -225,10 +225,12 @@ class PythonBackend(BaseBackend):
     def run(self, namespace: dict[str, t.Any], banner: str, settings: ShellSettings) -> None:
         if sys.stdin is None:  # no input at all (stdin closed): nothing to read, as at EOF
             return
-        # PYTHONSTARTUP runs first and the shell's names win, as in `flask shell`.
+        session = settings.session or SessionLoop()
+        # PYTHONSTARTUP runs first (in the session's context, as the statements after it)
+        # and the shell's names win, as in `flask shell`.
         names: dict[str, t.Any] = {"__name__": "__main__", "__builtins__": __builtins__}
         if settings.pythonstartup:
-            _run_pythonstartup(names)
+            session.call(_run_pythonstartup, names)
         names.update(namespace)
         namespace.clear()
         namespace.update(names)
@@ -244,7 +246,6 @@ class PythonBackend(BaseBackend):
         if settings.prompt_marker:
             sys.ps1 = f"[{settings.prompt_marker}] {sys.ps1}"
 
-        session = settings.session or SessionLoop()
         try:
             with (
                 _hangup_exits(history.save if history is not None else lambda: None),
