@@ -19,6 +19,7 @@ __all__ = [
     "AppGroup",
     "collect_providers",
     "enclosing_groups",
+    "import_group",
     "pass_script_info",
     "with_appcontext",
 ]
@@ -112,3 +113,22 @@ def collect_providers(groups: t.Iterable[AppGroup]) -> list[Provider]:
         if provider is not None:
             found.append((f"provider:{name}", provider))
     return found
+
+
+def import_group(spec: str) -> AppGroup:
+    """The AppGroup ``spec`` names, ``MODULE:NAME`` (a custom script's ``cli``), imported.
+
+    :raises click.BadParameter: ``spec`` names no AppGroup.
+    """
+    import importlib
+
+    module_name, _, name = spec.partition(":")
+    module = importlib.import_module(module_name)
+    group = getattr(module, name or "cli", None)
+    if not isinstance(group, AppGroup):
+        raise click.BadParameter(
+            f"{spec!r} is not an AppGroup: give a custom script's group as MODULE:NAME"
+            " (a manage.py's `cli = AppShellGroup(...)` is manage:cli).",
+            param_hint="--cli",
+        )
+    return group

@@ -47,8 +47,9 @@ KERNEL_ENV = {
     "project_dir": "APPSHELL_KERNEL_PROJECT_DIR",
 }
 
-LoadKey = tuple[str | None, str | None, str]
-DatabaseChoice = t.Mapping[str, bool | None]  # sandbox, read_only, sql, models
+LoadKey = tuple[str | None, str | None, str, str | None]
+#: A session's keywords from its options: strict, startup, lifespan, and the database ones.
+SessionOptions = t.Mapping[str, t.Any]
 
 _NOT_ATTACHED = "No app attached: attach one with %appshell --app IMPORT."
 
@@ -185,12 +186,13 @@ class Notebook:
         env_file: str | None = None,
         profile: str | None = None,
         *,
-        strict: bool = False,
+        cli: str | None = None,
         project_dir: str | None = None,
-        database: DatabaseChoice | None = None,
+        options: SessionOptions | None = None,
     ) -> Summary:
         """Attach the app (detaching the one attached before); returns what was injected.
-        ``database``: ``sandbox``, ``read_only``, ``sql``, ``models`` (None: the profile's).
+        ``cli``: a custom script's group (``--cli``); ``options``: the session's keywords
+        from ``%appshell``'s switches (see :func:`~appshell.shell.dboptions.session_keywords`).
 
         The session's loop is the shell's (see :func:`shell_loop`): an ASGI app's lifespan
         runs there. In a kernel, whose loop is running, such an app is attached by
@@ -198,7 +200,7 @@ class Notebook:
         ``%appshell`` lines await it).
         """
         session = self.session_for(
-            app, env_file, profile, strict=strict, project_dir=project_dir, database=database
+            app, env_file, profile, cli=cli, project_dir=project_dir, options=options
         )
         host = session.host_loop
         if host is not None and host.is_running() and session.opening_awaits():
@@ -220,12 +222,12 @@ class Notebook:
         env_file: str | None = None,
         profile: str | None = None,
         *,
-        strict: bool = False,
-        database: DatabaseChoice | None = None,
+        cli: str | None = None,
+        options: SessionOptions | None = None,
     ) -> Summary:
         """:meth:`attach` on the running loop (the kernel's), awaited: an ASGI app's
         lifespan startup has finished when it returns, and what it made lives on that loop."""
-        session = self.session_for(app, env_file, profile, strict=strict, database=database)
+        session = self.session_for(app, env_file, profile, cli=cli, options=options)
         return await self._aattach(session)
 
     async def _aattach(self, session: ShellSession) -> Summary:
@@ -244,28 +246,32 @@ class Notebook:
         env_file: str | None,
         profile: str | None,
         *,
-        strict: bool = False,
+        cli: str | None = None,
         project_dir: str | None = None,
-        database: DatabaseChoice | None = None,
+        options: SessionOptions | None = None,
     ) -> ShellSession:
         """The session for an app, loaded (not yet open); the ScriptInfo the input transformer
         loaded for the same line is reused."""
+        from .cli import cli as root_group
         from .envfiles import get_load_dotenv, load_dotenv
-        from .scriptinfo import ScriptInfo
+        from .groups import AppGroup, import_group
         from .shell.session import ShellSession, choose_profile
 
         where = project_dir or os.getcwd()
-        key = self.key(app, env_file, project_dir)
+        key = self.key(app, env_file, project_dir, cli)
         try:
             with contextlib.chdir(where):
                 if env_file is not None and not os.path.isfile(env_file):
                     raise MagicError(f"The env file {env_file!r} does not exist.")
                 load_dotenv(env_file, load_defaults=get_load_dotenv())
+                # The group a shell would run under: a custom script's, else appshell's.
+                group = import_group(cli) if cli is not None else root_group
                 cached, self.loaded = self.loaded, None
                 if cached is not None and cached[0] == key:
                     info = cached[1]
                 else:
-                    info = ScriptInfo(app_import_path=app or _env_app())
+                    info = _script_info(group)
+                    info.app_import_path = app or _env_app()
                     info.load_app()
                 chosen = choose_profile(profile)
         except click.ClickException as e:
@@ -273,23 +279,25 @@ class Notebook:
         except Exception as e:
             raise UserCodeError(e) from None
 
-        from .cli import cli as root_group
-
         return ShellSession(
             info,
-            group=root_group,
-            groups=(root_group,),
+            group=group,
+            groups=(group,) if isinstance(group, AppGroup) else (),
             profile=chosen,
-            strict=strict,
             host_loop=shell_loop(self.shell),
             ambient=(*self._cell_variables, *_cell_variables(self.shell)),
-            **_database_keywords(database or {}),
+            **(options or {}),
         )
 
     @staticmethod
-    def key(app: str | None, env_file: str | None, project_dir: str | None = None) -> LoadKey:
+    def key(
+        app: str | None,
+        env_file: str | None,
+        project_dir: str | None = None,
+        cli: str | None = None,
+    ) -> LoadKey:
         """What a loaded ScriptInfo in :attr:`loaded` was loaded for."""
-        return (app or _env_app(), env_file, project_dir or os.getcwd())
+        return (app or _env_app(), env_file, project_dir or os.getcwd(), cli)
 
     def _attached(
         self, session: ShellSession, namespace: Namespace, *, awaited: bool, folder: str = "."
@@ -369,8 +377,12 @@ def _opens_beside(session: ShellSession) -> bool:
     return session.lifespan and session.adapter.lifespan_app() is not None
 
 
-def _database_keywords(choice: DatabaseChoice) -> dict[str, t.Any]:
-    return {key: choice.get(key) for key in ("sandbox", "read_only", "sql", "models")}
+def _script_info(group: click.Group) -> ScriptInfo:
+    """A new ScriptInfo as a run of ``group`` starts with (a custom script's ``create_app``)."""
+    from .scriptinfo import ScriptInfo
+
+    make = getattr(group, "new_script_info", None)
+    return t.cast("ScriptInfo", make()) if callable(make) else ScriptInfo()
 
 
 def _cell_variables(shell: t.Any) -> tuple[contextvars.ContextVar[t.Any], ...]:

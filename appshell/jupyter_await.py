@@ -117,10 +117,17 @@ class AwaitTransformer:
                 return notebook.awaited()
             if notebook.awaited():
                 return True  # replacing an app attached by awaiting
-            session = notebook.session_for(options["app"], options["env_file"], options["profile"])
+            session = notebook.session_for(
+                options["app"],
+                options["env_file"],
+                options["profile"],
+                cli=options["cli"],
+                options=options["options"],
+            )
         except (Exception, SystemExit):
             return False
-        notebook.loaded = (notebook.key(options["app"], options["env_file"]), session.info)
+        key = notebook.key(options["app"], options["env_file"], cli=options["cli"])
+        notebook.loaded = (key, session.info)
         return session.opening_awaits()
 
 
@@ -175,9 +182,10 @@ async def attach(
 
     :raises MagicError: not inside IPython, or the app could not be loaded.
     """
-    database = {"sandbox": sandbox, "read_only": read_only, "sql": sql, "models": models}
+    options = {"strict": strict, "sandbox": sandbox, "read_only": read_only, "sql": sql}
+    options["models"] = models
     notebook = _notebook(_shell(), load=True)
-    return await notebook.aattach(app, env_file, profile, strict=strict, database=database)
+    return await notebook.aattach(app, env_file, profile, options=options)
 
 
 async def detach() -> None:

@@ -20,7 +20,7 @@ from ..exceptions import AppShellUsageError, ReplNotAvailable
 from ..profiles import complete_profile_names
 from ..term import use_color
 from .banner import show_context
-from .dboptions import database_options, session_options
+from .dboptions import session_keywords, session_switches
 from .script import ScriptRunner, flush_output, read_script
 from .session import ShellSession, choose_profile
 
@@ -140,9 +140,6 @@ class _ShellCommand(click.Command):
     envvar="APPSHELL_SHELL_JSON",
     help="With --print-context: print JSON.",
 )
-@click.option(
-    "--strict", is_flag=True, help="A shell-context provider that raises is an error (exit 1)."
-)
 @click.option("--no-history", is_flag=True, help="Do not read or write a history file.")
 @click.option(
     "--profile",
@@ -153,13 +150,7 @@ class _ShellCommand(click.Command):
     help="The profile to start with (see appshell profiles); default: [tool.appshell]"
     " profile in pyproject.toml, else 'default'. [env: APPSHELL_PROFILE]",
 )
-@click.option("--no-startup", is_flag=True, help="Do not run the profile's startup code.")
-@click.option(
-    "--no-lifespan",
-    is_flag=True,
-    help="Do not run an ASGI app's lifespan (its startup and shutdown) around the session.",
-)
-@database_options
+@session_switches
 @click.argument("script_args", metavar="[FILE] [ARGS]...", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def shell_command(
@@ -174,13 +165,10 @@ def shell_command(
     quiet: bool,
     print_context: bool,
     as_json: bool,
-    strict: bool,
     no_history: bool,
     profile_name: str | None,
-    no_startup: bool,
-    no_lifespan: bool,
     script_args: tuple[str, ...],
-    **database: bool | None,
+    **switches: bool | None,
 ) -> None:
     """Run an interactive Python shell in the app context, or a script with its names.
 
@@ -229,10 +217,8 @@ def shell_command(
             " pip install 'appshell[ipython]'"
         )
 
-    options: dict[str, t.Any] = {"strict": strict, "startup": not no_startup}
-    options["lifespan"] = not no_lifespan
-    options.update(session_options(database))  # --sandbox, --read-only, --sql, --no-models
-    session = ShellSession.for_command(ctx, profile=profile, **options)
+    # --strict, --no-startup, --no-lifespan and the database options, as %appshell reads them.
+    session = ShellSession.for_command(ctx, profile=profile, **session_keywords(switches))
     try:
         code = _run_session(
             session,

@@ -1,9 +1,11 @@
-"""The shell's database options: ``shell`` and ``flask shell`` take the same ones.
+"""The session's options: ``shell``, ``flask shell`` and ``%appshell`` take the same ones.
 
-``--sandbox/--no-sandbox``, ``--read-only``, ``--sql`` and ``--no-models`` go to the
-:class:`~appshell.shell.session.ShellSession`, which starts what they ask for. Each one
-left out means "as the profile says" (None), so a profile's ``sandbox = true`` holds
-unless ``--no-sandbox`` is given. Nothing here imports a database module.
+``--strict``, ``--no-startup``, ``--no-lifespan`` and the database options
+(``--sandbox/--no-sandbox``, ``--read-only``, ``--sql``, ``--no-models``) are turned into the
+keywords of a :class:`~appshell.shell.session.ShellSession` here, in one place, so that a
+notebook gets what a shell gets. Each database option left out means "as the profile says"
+(None), so a profile's ``sandbox = true`` holds unless ``--no-sandbox`` is given. Nothing
+here imports a database module.
 """
 
 from __future__ import annotations
@@ -12,9 +14,23 @@ import typing as t
 
 import click
 
-__all__ = ["database_options", "session_options"]
+__all__ = ["database_options", "session_keywords", "session_switches"]
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+_SWITCHES = (
+    click.option(
+        "--strict",
+        is_flag=True,
+        help="A shell-context provider that raises is an error (exit 1).",
+    ),
+    click.option("--no-startup", is_flag=True, help="Do not run the profile's startup code."),
+    click.option(
+        "--no-lifespan",
+        is_flag=True,
+        help="Do not run an ASGI app's lifespan (its startup and shutdown) around the session.",
+    ),
+)
 
 _OPTIONS = (
     click.option(
@@ -58,6 +74,21 @@ def database_options(f: F) -> F:
     return f
 
 
-def session_options(values: t.Mapping[str, t.Any]) -> dict[str, bool | None]:
-    """The ShellSession keywords of the options' ``values`` (None: the profile's)."""
-    return {key: values.get(key) for key in ("sandbox", "read_only", "sql", "models")}
+def session_switches(f: F) -> F:
+    """Add ``--strict``, ``--no-startup``, ``--no-lifespan`` and the database options."""
+    f = database_options(f)
+    for option in reversed(_SWITCHES):
+        f = option(f)
+    return f
+
+
+def session_keywords(values: t.Mapping[str, t.Any]) -> dict[str, bool | None]:
+    """The ShellSession keywords of the options' ``values``: ``strict``, ``startup``,
+    ``lifespan``, and the database ones (None: the profile's)."""
+    keywords: dict[str, bool | None] = {
+        "strict": bool(values.get("strict")),
+        "startup": not values.get("no_startup"),
+        "lifespan": not values.get("no_lifespan"),
+    }
+    keywords.update({key: values.get(key) for key in ("sandbox", "read_only", "sql", "models")})
+    return keywords

@@ -20,7 +20,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..exceptions import MagicError
 from ..loop import SessionLoop
-from .dboptions import database_options, session_options
+from .dboptions import session_keywords, session_switches
 
 if t.TYPE_CHECKING:
     from ..adapters import AppAdapter
@@ -84,15 +84,19 @@ class AppShellMagics(Magics):
 
     @line_magic
     def appshell(self, line: str) -> t.Any:
-        """%appshell [--app IMPORT] [--env-file FILE] [--profile NAME] [--strict]
-        [--sandbox/--no-sandbox] [--read-only] [--sql] [--no-models] | --detach
+        """%appshell [--app IMPORT] [--env-file FILE] [--profile NAME] [--cli MODULE:GROUP]
+        [--strict] [--no-startup] [--no-lifespan] [--sandbox/--no-sandbox] [--read-only]
+        [--sql] [--no-models] | --detach
 
         Attach an app to this notebook: load it as the command line does (no --app: the
         environment, .env and pyproject.toml), keep its app context pushed for every later
         cell, and add the shell's names (cli included). Alone, when an app is attached:
         show what is attached. --detach pops the context and removes the names it added.
-        The database options are the shell's: a sandbox is rolled back, read-only ended,
-        when the app is detached (--detach, %unload_ext appshell, the kernel's shutdown).
+        --cli names a custom script's group (a manage.py's ``cli``): its commands are the
+        ones ``cli(...)`` runs, its ``@shell_context`` providers add their names, as its
+        ``shell`` command would. The other options are the shell's: a sandbox is rolled
+        back, read-only ended, when the app is detached (--detach, %unload_ext appshell, the
+        kernel's shutdown).
         """
         return self._notebook().appshell(line)
 
@@ -167,18 +171,18 @@ class AppShellMagics(Magics):
 @click.option("--app", "-A", default=None)
 @click.option("--env-file", "-e", default=None)
 @click.option("--profile", default=None)
-@click.option("--strict", is_flag=True)
+@click.option("--cli", default=None)
 @click.option("--detach", is_flag=True)
-@database_options
+@session_switches
 def _appshell_options(**given: t.Any) -> dict[str, t.Any]:
-    database = session_options(given)
-    options = {key: value for key, value in given.items() if key not in database}
-    return {**options, "database": database}
+    # The session's switches become its keywords as the shell command's do.
+    own = {key: given.pop(key) for key in ("app", "env_file", "profile", "cli", "detach")}
+    return {**own, "options": session_keywords(given)}
 
 
 def parse_options(line: str) -> dict[str, t.Any]:
     """The options of a ``%appshell`` line: ``detach``, and the keywords of
-    :meth:`Notebook.attach` (``app``, ``env_file``, ``profile``, ``strict``, ``database``).
+    :meth:`Notebook.attach` (``app``, ``env_file``, ``profile``, ``cli``, ``options``).
 
     :raises MagicError: a line that does not split into words, or a bad option.
     """

@@ -10,13 +10,14 @@ import dataclasses
 import json
 import os
 import re
+import subprocess
 import sys
 import typing as t
 from pathlib import Path
 
 import pytest
 
-from ..conftest import RECORDED_ASGI_APP, Result
+from ..conftest import RECORDED_ASGI_APP, Result, _clean_environ
 
 pytestmark = pytest.mark.slow
 
@@ -420,3 +421,82 @@ def test_an_asgi_app_in_a_kernel(project: Path) -> None:
     assert gone.text == "False"
     assert log.read_text() == "startup\nshutdown\n" * 2
     assert (project / "teardown.log").read_text() == "torn down\n"
+
+
+CUSTOM_SCRIPT = """
+from flask import Flask
+
+from appshell.cli import AppShellGroup
+
+
+def create_app():
+    app = Flask("managed")
+
+    @app.shell_context_processor
+    def names():
+        return {"answer": 42}
+
+    return app
+
+
+cli = AppShellGroup(create_app=create_app)
+
+
+@cli.shell_context
+def models():
+    return {"User": "the user model", "answer": 43}
+
+
+if __name__ == "__main__":
+    cli()
+"""
+
+CUSTOM_PYPROJECT = """
+[tool.appshell]
+profile = "team"
+
+[tool.appshell.profiles.team]
+imports = ["pathlib:Path"]
+startup = ["started = 'the startup code ran'"]
+"""
+
+
+def test_a_notebook_gets_a_custom_groups_providers_and_the_shells_switches(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``%appshell --cli manage:cli --no-startup`` gives the names ``python manage.py shell
+    --no-startup`` gives: the group's providers, the profile's imports, no startup code."""
+    (project / "manage.py").write_text(CUSTOM_SCRIPT)
+    (project / "pyproject.toml").write_text(CUSTOM_PYPROJECT)
+    monkeypatch.setenv("PYTHONPATH", str(project))
+    listed = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--print-context", "--json", "--no-startup"],
+        cwd=project,
+        env=_clean_environ(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    from_shell = json.loads(listed.stdout)
+
+    load, attach, described = run_cells(
+        "%load_ext appshell",
+        "%appshell --cli manage:cli --no-startup",
+        "import json\n"
+        "from appshell.shell.magics import installed\n"
+        "notebook = installed(get_ipython()).notebook\n"
+        "print(json.dumps(notebook.attachment.namespace.describe()))",
+        folder=project,
+    )
+    assert_no_errors([load, attach, described])
+    from_notebook = json.loads(described.stdout)
+
+    def key(records: list[dict[str, t.Any]]) -> list[tuple[str, str, str, list[str]]]:
+        return [(r["name"], r["source"], r["type"], r["overrides"]) for r in records]
+
+    assert key(from_notebook) == key(from_shell)
+    records = {r["name"]: r for r in from_shell}
+    assert (records["User"]["source"], records["answer"]["source"]) == ("provider:models",) * 2
+    assert records["Path"]["source"] == "profile:team"
+    assert "started" not in records
