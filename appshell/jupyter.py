@@ -252,38 +252,30 @@ class Notebook:
     ) -> ShellSession:
         """The session for an app, loaded (not yet open); the ScriptInfo the input transformer
         loaded for the same line is reused."""
-        from .cli import cli as root_group
-        from .envfiles import get_load_dotenv, load_dotenv
-        from .groups import AppGroup, import_group
-        from .shell.session import ShellSession, choose_profile
+        from .groups import import_group
+        from .shell.session import ShellSession, choose_profile, root_context
 
         where = project_dir or os.getcwd()
         key = self.key(app, env_file, project_dir, cli)
         try:
-            with contextlib.chdir(where):
-                if env_file is not None and not os.path.isfile(env_file):
-                    raise MagicError(f"The env file {env_file!r} does not exist.")
-                load_dotenv(env_file, load_defaults=get_load_dotenv())
-                # The group a shell would run under: a custom script's, else appshell's.
-                group = import_group(cli) if cli is not None else root_group
+            with contextlib.chdir(where), _variable_kept("FLASK_RUN_FROM_CLI"):
+                # As the group's command line reads --env-file, --app and their variables.
+                ctx = root_context(import_group(cli) if cli is not None else None, app, env_file)
                 cached, self.loaded = self.loaded, None
                 if cached is not None and cached[0] == key:
-                    info = cached[1]
+                    ctx.obj = cached[1]
                 else:
-                    info = _script_info(group)
-                    info.app_import_path = app or _env_app()
-                    info.load_app()
+                    ctx.obj.load_app()
                 chosen = choose_profile(profile)
         except click.ClickException as e:
             raise MagicError(e.format_message()) from None
         except Exception as e:
             raise UserCodeError(e) from None
 
-        return ShellSession(
-            info,
-            group=group,
-            groups=(group,) if isinstance(group, AppGroup) else (),
+        return ShellSession.for_command(
+            ctx,
             profile=chosen,
+            handle_sigterm=False,  # the kernel's
             host_loop=shell_loop(self.shell),
             ambient=(*self._cell_variables, *_cell_variables(self.shell)),
             **(options or {}),
@@ -297,7 +289,7 @@ class Notebook:
         cli: str | None = None,
     ) -> LoadKey:
         """What a loaded ScriptInfo in :attr:`loaded` was loaded for."""
-        return (app or _env_app(), env_file, project_dir or os.getcwd(), cli)
+        return (app, env_file, project_dir or os.getcwd(), cli)
 
     def _attached(
         self, session: ShellSession, namespace: Namespace, *, awaited: bool, folder: str = "."
@@ -377,12 +369,19 @@ def _opens_beside(session: ShellSession) -> bool:
     return session.lifespan and session.adapter.lifespan_app() is not None
 
 
-def _script_info(group: click.Group) -> ScriptInfo:
-    """A new ScriptInfo as a run of ``group`` starts with (a custom script's ``create_app``)."""
-    from .scriptinfo import ScriptInfo
-
-    make = getattr(group, "new_script_info", None)
-    return t.cast("ScriptInfo", make()) if callable(make) else ScriptInfo()
+@contextlib.contextmanager
+def _variable_kept(name: str) -> t.Iterator[None]:
+    """Put the environment variable ``name`` back as it was: the command line's group sets
+    Flask's (an app module's ``app.run()`` does nothing while it loads), which a later
+    cell's own ``app.run()`` must not find set."""
+    before = os.environ.get(name)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def _cell_variables(shell: t.Any) -> tuple[contextvars.ContextVar[t.Any], ...]:
@@ -402,14 +401,6 @@ def _cell_variables(shell: t.Any) -> tuple[contextvars.ContextVar[t.Any], ...]:
     )
     found = (value for each in answering for value in getattr(each, "__dict__", {}).values())
     return tuple(dict.fromkeys(var for var in found if isinstance(var, contextvars.ContextVar)))
-
-
-def _env_app() -> str | None:
-    from .options import app_option
-
-    # The variables --app reads, in its order (APPSHELL_APP, then the frameworks' own).
-    names = app_option.envvar if isinstance(app_option.envvar, list) else []
-    return next((os.environ[name] for name in names if os.environ.get(name)), None)
 
 
 def load_ipython_extension(shell: t.Any) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "choose_profile",
     "from_app_frame",
     "make_banner",
+    "root_context",
     "show_user_error",
 ]
 
@@ -61,6 +62,31 @@ def choose_profile(given: str | None = None) -> Profile:
         or "default"
     )
     return load_profile(name)
+
+
+def root_context(group: click.Group | None, app: str | None, env_file: str | None) -> click.Context:
+    """The context a run of ``group`` (None: ``appshell`` itself; else a custom script's)
+    starts with, given ``--app`` and ``--env-file``: read by the group's own options, so a
+    session opened outside the command line (``%appshell``) finds its app, env file and
+    ``.env`` as ``shell`` does. A group without those options (a plain AppGroup) runs
+    under ``appshell``'s.
+
+    :raises click.ClickException: an env file that does not exist, a bad option.
+    """
+    from ..cli import cli as root
+
+    if group is None or not any(p.name == "app" for p in group.params):
+        parent = root.make_context("appshell", _root_args(app, env_file))
+        if group is None:
+            return parent
+        return click.Context(group, parent=parent, info_name=group.name)
+    return group.make_context(group.name or "appshell", _root_args(app, env_file))
+
+
+def _root_args(app: str | None, env_file: str | None) -> list[str]:
+    # A command name after the options: a group given no arguments shows its help instead.
+    given = [*(["--env-file", env_file] if env_file else []), *(["--app", app] if app else [])]
+    return [*given, "shell"]
 
 
 class ShellSession:
@@ -154,6 +180,7 @@ class ShellSession:
 
         info = ctx.ensure_object(ScriptInfo)
         root = ctx.find_root()
+        options.setdefault("handle_sigterm", True)
         return cls(
             info,
             group=t.cast(click.Group, root.command),
@@ -161,7 +188,6 @@ class ShellSession:
             profile=profile,
             command_obj=info.commands_obj,
             prog_name=root.info_name or "appshell",
-            handle_sigterm=True,
             **options,
         )
 
