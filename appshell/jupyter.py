@@ -252,6 +252,7 @@ class Notebook:
     ) -> ShellSession:
         """The session for an app, loaded (not yet open); the ScriptInfo the input transformer
         loaded for the same line is reused."""
+        from .cli import cli as root
         from .groups import import_group
         from .shell.session import ShellSession, choose_profile, root_context
 
@@ -260,7 +261,8 @@ class Notebook:
         try:
             with contextlib.chdir(where), _variable_kept("FLASK_RUN_FROM_CLI"):
                 # As the group's command line reads --env-file, --app and their variables.
-                ctx = root_context(import_group(cli) if cli is not None else None, app, env_file)
+                group = import_group(cli) if cli is not None else None
+                ctx = root_context(root, group, app, env_file)
                 cached, self.loaded = self.loaded, None
                 if cached is not None and cached[0] == key:
                     ctx.obj = cached[1]

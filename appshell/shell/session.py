@@ -64,23 +64,20 @@ def choose_profile(given: str | None = None) -> Profile:
     return load_profile(name)
 
 
-def root_context(group: click.Group | None, app: str | None, env_file: str | None) -> click.Context:
-    """The context a run of ``group`` (None: ``appshell`` itself; else a custom script's)
-    starts with, given ``--app`` and ``--env-file``: read by the group's own options, so a
-    session opened outside the command line (``%appshell``) finds its app, env file and
-    ``.env`` as ``shell`` does. A group without those options (a plain AppGroup) runs
-    under ``appshell``'s.
+def root_context(
+    root: click.Group, group: click.Group | None, app: str | None, env_file: str | None
+) -> click.Context:
+    """The context a run of ``group`` (a custom script's; None: ``root``'s) starts with,
+    given ``--app`` and ``--env-file``, read by the group's own options: a session opened
+    outside the command line (``%appshell``) finds its app and env files as ``shell`` does.
+    A group without those options (a plain AppGroup) runs under ``root``.
 
     :raises click.ClickException: an env file that does not exist, a bad option.
     """
-    from ..cli import cli as root
-
-    if group is None or not any(p.name == "app" for p in group.params):
-        parent = root.make_context("appshell", _root_args(app, env_file))
-        if group is None:
-            return parent
-        return click.Context(group, parent=parent, info_name=group.name)
-    return group.make_context(group.name or "appshell", _root_args(app, env_file))
+    if group is not None and any(param.name == "app" for param in group.params):
+        return group.make_context(group.name or root.name or "", _root_args(app, env_file))
+    parent = root.make_context(root.name or "", _root_args(app, env_file))
+    return parent if group is None else click.Context(group, parent=parent, info_name=group.name)
 
 
 def _root_args(app: str | None, env_file: str | None) -> list[str]:

@@ -309,6 +309,29 @@ def test_kernel_install_starts_notebooks_with_the_app_attached(
     assert "No appshell kernel called 'appshell-test'" in again.stderr
 
 
+def assert_same_namespace(
+    from_shell: list[dict[str, t.Any]], magic: str, folder: Path
+) -> dict[str, dict[str, t.Any]]:
+    """Assert that the line ``magic`` in a real kernel gives the names, sources, types and
+    overrides ``from_shell`` (a shell's ``--print-context --json``) lists; its records."""
+    load, attach, described = run_cells(
+        "%load_ext appshell",
+        magic,
+        "import json\n"
+        "from appshell.shell.magics import installed\n"
+        "notebook = installed(get_ipython()).notebook\n"
+        "print(json.dumps(notebook.attachment.namespace.describe()))",
+        folder=folder,
+    )
+    assert_no_errors([load, attach, described])
+
+    def key(records: list[dict[str, t.Any]]) -> list[tuple[str, str, str, list[str]]]:
+        return [(r["name"], r["source"], r["type"], r["overrides"]) for r in records]
+
+    assert key(json.loads(described.stdout)) == key(from_shell)
+    return {r["name"]: r for r in from_shell}
+
+
 SAME_APP = """
 from flask import Flask
 
@@ -358,23 +381,7 @@ def test_the_shell_and_a_notebook_build_the_same_namespace(
     assert listed.returncode == 0, listed.stderr
     from_shell = json.loads(listed.stdout)
 
-    load, attach, described = run_cells(
-        "%load_ext appshell",
-        "%appshell",
-        "import json\n"
-        "from appshell.shell.magics import installed\n"
-        "notebook = installed(get_ipython()).notebook\n"
-        "print(json.dumps(notebook.attachment.namespace.describe()))",
-        folder=project,
-    )
-    assert_no_errors([load, attach, described])
-    from_notebook = json.loads(described.stdout)
-
-    def key(records: list[dict[str, t.Any]]) -> list[tuple[str, str, str, list[str]]]:
-        return [(r["name"], r["source"], r["type"], r["overrides"]) for r in records]
-
-    assert key(from_notebook) == key(from_shell)
-    records = {r["name"]: r for r in from_shell}
+    records = assert_same_namespace(from_shell, "%appshell", project)
     assert records["answer"]["source"] == "provider:same"
     assert records["answer"]["overrides"] == ["adapter"]
     assert records["Path"]["source"] == "profile:team"
@@ -480,23 +487,7 @@ def test_a_notebook_gets_a_custom_groups_providers_and_the_shells_switches(
     assert listed.returncode == 0, listed.stderr
     from_shell = json.loads(listed.stdout)
 
-    load, attach, described = run_cells(
-        "%load_ext appshell",
-        "%appshell --cli manage:cli --no-startup",
-        "import json\n"
-        "from appshell.shell.magics import installed\n"
-        "notebook = installed(get_ipython()).notebook\n"
-        "print(json.dumps(notebook.attachment.namespace.describe()))",
-        folder=project,
-    )
-    assert_no_errors([load, attach, described])
-    from_notebook = json.loads(described.stdout)
-
-    def key(records: list[dict[str, t.Any]]) -> list[tuple[str, str, str, list[str]]]:
-        return [(r["name"], r["source"], r["type"], r["overrides"]) for r in records]
-
-    assert key(from_notebook) == key(from_shell)
-    records = {r["name"]: r for r in from_shell}
+    records = assert_same_namespace(from_shell, "%appshell --cli manage:cli --no-startup", project)
     assert (records["User"]["source"], records["answer"]["source"]) == ("provider:models",) * 2
     assert records["Path"]["source"] == "profile:team"
     assert "started" not in records
