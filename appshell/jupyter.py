@@ -29,6 +29,7 @@ from .exceptions import (
     UserCodeError,
 )
 from .jupyter_await import AwaitTransformer, KernelShutdown, shell_loop
+from .shell.dboptions import SessionRequest
 
 if t.TYPE_CHECKING:
     from .adapters import AppAdapter
@@ -47,9 +48,6 @@ KERNEL_ENV = {
     "project_dir": "APPSHELL_KERNEL_PROJECT_DIR",
 }
 
-LoadKey = tuple[str | None, str | None, str, str | None]
-#: A session's keywords from its options: strict, startup, lifespan, and the database ones.
-SessionOptions = t.Mapping[str, t.Any]
 
 _NOT_ATTACHED = "No app attached: attach one with %appshell --app IMPORT."
 
@@ -151,7 +149,7 @@ class Notebook:
         self.shell_runner = shell_runner
         self.attachment: Attachment | None = None
         #: The ScriptInfo the input transformer loaded, for the magic of the same line.
-        self.loaded: tuple[LoadKey, ScriptInfo] | None = None
+        self.loaded: tuple[SessionRequest, ScriptInfo] | None = None
         self.transformer: AwaitTransformer | None = None
         #: In a kernel: what detaches when the kernel shuts down.
         self.shutdown: KernelShutdown | None = None
@@ -165,13 +163,13 @@ class Notebook:
         """``%appshell LINE`` (see :meth:`AppShellMagics.appshell`)."""
         from .shell.magics import parse_options
 
-        options = parse_options(line)
-        if options.pop("detach"):
+        detach, request = parse_options(line)
+        if detach:
             print(self._detach(say=True))
             return None
         if not line.strip() and self.attachment is not None:
             return self.status()
-        return self.attach(**options)
+        return self.attach(request)
 
     def status(self) -> Summary | str:
         if self.attachment is None:
@@ -180,28 +178,16 @@ class Notebook:
         title = f"appshell: {self.attachment.adapter.name} ({info.app_origin}) is attached."
         return Summary(title, self.attachment.namespace, self.attachment.session)
 
-    def attach(
-        self,
-        app: str | None = None,
-        env_file: str | None = None,
-        profile: str | None = None,
-        *,
-        cli: str | None = None,
-        project_dir: str | None = None,
-        options: SessionOptions | None = None,
-    ) -> Summary:
-        """Attach the app (detaching the one attached before); returns what was injected.
-        ``cli``: a custom script's group (``--cli``); ``options``: the session's keywords
-        from ``%appshell``'s switches (see :func:`~appshell.shell.dboptions.session_keywords`).
+    def attach(self, request: SessionRequest) -> Summary:
+        """Attach the app ``request`` asks for (detaching the one attached before); returns
+        what was injected.
 
         The session's loop is the shell's (see :func:`shell_loop`): an ASGI app's lifespan
         runs there. In a kernel, whose loop is running, such an app is attached by
         :meth:`aattach` (the input transformer of :mod:`appshell.jupyter_await` makes
         ``%appshell`` lines await it).
         """
-        session = self.session_for(
-            app, env_file, profile, cli=cli, project_dir=project_dir, options=options
-        )
+        session = self.session_for(request)
         host = session.host_loop
         if host is not None and host.is_running() and session.opening_awaits():
             raise LoopRunning()  # before anything is detached or pushed
@@ -209,25 +195,17 @@ class Notebook:
         beside = _opens_beside(session)
         if not beside:
             self._detach(say=False)
-        folder = project_dir or os.getcwd()
+        folder = request.folder or os.getcwd()
         with _open_errors(session), contextlib.chdir(folder):
             namespace = session.open()
         if beside:
             self._detach(say=False)
         return self._attached(session, namespace, awaited=False, folder=folder)
 
-    async def aattach(
-        self,
-        app: str | None = None,
-        env_file: str | None = None,
-        profile: str | None = None,
-        *,
-        cli: str | None = None,
-        options: SessionOptions | None = None,
-    ) -> Summary:
+    async def aattach(self, request: SessionRequest) -> Summary:
         """:meth:`attach` on the running loop (the kernel's), awaited: an ASGI app's
         lifespan startup has finished when it returns, and what it made lives on that loop."""
-        session = self.session_for(app, env_file, profile, cli=cli, options=options)
+        session = self.session_for(request)
         return await self._aattach(session)
 
     async def _aattach(self, session: ShellSession) -> Summary:
@@ -240,35 +218,25 @@ class Notebook:
             await self.adetach(say=False)
         return self._attached(session, namespace, awaited=True, folder=os.getcwd())
 
-    def session_for(
-        self,
-        app: str | None,
-        env_file: str | None,
-        profile: str | None,
-        *,
-        cli: str | None = None,
-        project_dir: str | None = None,
-        options: SessionOptions | None = None,
-    ) -> ShellSession:
+    def session_for(self, request: SessionRequest) -> ShellSession:
         """The session for an app, loaded (not yet open); the ScriptInfo the input transformer
         loaded for the same line is reused."""
         from .cli import cli as root
         from .groups import import_group
         from .shell.session import ShellSession, choose_profile, root_context
 
-        where = project_dir or os.getcwd()
-        key = self.key(app, env_file, project_dir, cli)
+        where = request.folder or os.getcwd()
         try:
             with contextlib.chdir(where), _variable_kept("FLASK_RUN_FROM_CLI"):
                 # As the group's command line reads --env-file, --app and their variables.
-                group = import_group(cli) if cli is not None else None
-                ctx = root_context(root, group, app, env_file)
+                group = import_group(request.cli) if request.cli is not None else None
+                ctx = root_context(root, group, request.app, request.env_file)
                 cached, self.loaded = self.loaded, None
-                if cached is not None and cached[0] == key:
+                if cached is not None and cached[0] == request:
                     ctx.obj = cached[1]
                 else:
                     ctx.obj.load_app()
-                chosen = choose_profile(profile)
+                chosen = choose_profile(request.profile)
         except click.ClickException as e:
             raise MagicError(e.format_message()) from None
         except Exception as e:
@@ -280,18 +248,8 @@ class Notebook:
             handle_sigterm=False,  # the kernel's
             host_loop=shell_loop(self.shell),
             ambient=(*self._cell_variables, *_cell_variables(self.shell)),
-            **(options or {}),
+            **request.options,
         )
-
-    @staticmethod
-    def key(
-        app: str | None,
-        env_file: str | None,
-        project_dir: str | None = None,
-        cli: str | None = None,
-    ) -> LoadKey:
-        """What a loaded ScriptInfo in :attr:`loaded` was loaded for."""
-        return (app, env_file, project_dir or os.getcwd(), cli)
 
     def _attached(
         self, session: ShellSession, namespace: Namespace, *, awaited: bool, folder: str = "."
@@ -446,10 +404,12 @@ def _attach_from_kernel_env(notebook: Notebook) -> None:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             summary = notebook.attach(
-                app,
-                os.environ.get(KERNEL_ENV["env_file"]) or None,
-                os.environ.get(KERNEL_ENV["profile"]) or None,
-                project_dir=os.environ.get(KERNEL_ENV["project_dir"]) or None,
+                SessionRequest(
+                    app,
+                    os.environ.get(KERNEL_ENV["env_file"]) or None,
+                    os.environ.get(KERNEL_ENV["profile"]) or None,
+                    folder=os.environ.get(KERNEL_ENV["project_dir"]) or None,
+                )
             )
         except click.ClickException as e:
             failure = _not_attached(app, e)

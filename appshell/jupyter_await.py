@@ -112,22 +112,15 @@ class AwaitTransformer:
 
         notebook = self.notebook
         try:
-            options = parse_options(args)
-            if options["detach"] or (not args.strip() and notebook.attachment is not None):
+            detach, request = parse_options(args)
+            if detach or (not args.strip() and notebook.attachment is not None):
                 return notebook.awaited()
             if notebook.awaited():
                 return True  # replacing an app attached by awaiting
-            session = notebook.session_for(
-                options["app"],
-                options["env_file"],
-                options["profile"],
-                cli=options["cli"],
-                options=options["options"],
-            )
+            session = notebook.session_for(request)
         except (Exception, SystemExit):
             return False
-        key = notebook.key(options["app"], options["env_file"], cli=options["cli"])
-        notebook.loaded = (key, session.info)
+        notebook.loaded = (request, session.info)
         return session.opening_awaits()
 
 
@@ -136,13 +129,13 @@ async def magic_async(shell: t.Any, line: str) -> t.Any:
     from .shell.magics import parse_options
 
     notebook = _notebook(shell)
-    options = parse_options(line)
-    if options.pop("detach"):
+    detach, request = parse_options(line)
+    if detach:
         print(await notebook.adetach(say=True))
         return None
     if not line.strip() and notebook.attachment is not None:
         return notebook.status()
-    return await notebook.aattach(**options)
+    return await notebook.aattach(request)
 
 
 async def unload_async(shell: t.Any, _line: str = "") -> None:
@@ -182,10 +175,12 @@ async def attach(
 
     :raises MagicError: not inside IPython, or the app could not be loaded.
     """
-    options = {"strict": strict, "sandbox": sandbox, "read_only": read_only, "sql": sql}
-    options["models"] = models
+    from .shell.dboptions import SessionRequest, session_keywords
+
+    given = {"strict": strict, "sandbox": sandbox, "read_only": read_only, "sql": sql}
+    options = session_keywords({**given, "models": models})
     notebook = _notebook(_shell(), load=True)
-    return await notebook.aattach(app, env_file, profile, options=options)
+    return await notebook.aattach(SessionRequest(app, env_file, profile, options=options))
 
 
 async def detach() -> None:

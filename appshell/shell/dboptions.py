@@ -10,11 +10,12 @@ here imports a database module.
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 import click
 
-__all__ = ["database_options", "session_keywords", "session_switches"]
+__all__ = ["SessionRequest", "database_options", "session_keywords", "session_switches"]
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -92,3 +93,18 @@ def session_keywords(values: t.Mapping[str, t.Any]) -> dict[str, bool | None]:
     }
     keywords.update({key: values.get(key) for key in ("sandbox", "read_only", "sql", "models")})
     return keywords
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionRequest:
+    """What a session outside the command line (``%appshell``) is asked for: the app and
+    env file (read by the command line's own options), the profile's name, a custom
+    script's group (``MODULE:NAME``), the project folder (None: the current one), and the
+    session's keywords (:func:`session_keywords`)."""
+
+    app: str | None = None
+    env_file: str | None = None
+    profile: str | None = None
+    cli: str | None = None
+    folder: str | None = None
+    options: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)

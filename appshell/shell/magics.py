@@ -20,7 +20,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..exceptions import MagicError
 from ..loop import SessionLoop
-from .dboptions import session_keywords, session_switches
+from .dboptions import SessionRequest, session_keywords, session_switches
 
 if t.TYPE_CHECKING:
     from ..adapters import AppAdapter
@@ -174,15 +174,15 @@ class AppShellMagics(Magics):
 @click.option("--cli", default=None)
 @click.option("--detach", is_flag=True)
 @session_switches
-def _appshell_options(**given: t.Any) -> dict[str, t.Any]:
+def _appshell_options(**given: t.Any) -> tuple[bool, SessionRequest]:
     # The session's switches become its keywords as the shell command's do.
-    own = {key: given.pop(key) for key in ("app", "env_file", "profile", "cli", "detach")}
-    return {**own, "options": session_keywords(given)}
+    detach = given.pop("detach")
+    own = {key: given.pop(key) for key in ("app", "env_file", "profile", "cli")}
+    return detach, SessionRequest(**own, options=session_keywords(given))
 
 
-def parse_options(line: str) -> dict[str, t.Any]:
-    """The options of a ``%appshell`` line: ``detach``, and the keywords of
-    :meth:`Notebook.attach` (``app``, ``env_file``, ``profile``, ``cli``, ``options``).
+def parse_options(line: str) -> tuple[bool, SessionRequest]:
+    """A ``%appshell`` line: whether it detaches, and the session it asks for.
 
     :raises MagicError: a line that does not split into words, or a bad option.
     """
@@ -192,7 +192,7 @@ def parse_options(line: str) -> dict[str, t.Any]:
         raise MagicError(f"Could not read the arguments {line!r}: {e}.") from None
     except click.ClickException as e:
         raise MagicError(e.format_message()) from None
-    return t.cast("dict[str, t.Any]", parsed)
+    return t.cast("tuple[bool, SessionRequest]", parsed)
 
 
 class CellWatch:
