@@ -7,6 +7,7 @@ Nothing here imports a command module, so both the root group (``cli.py``) and t
 
 from __future__ import annotations
 
+import importlib
 import typing as t
 from functools import update_wrapper
 
@@ -120,11 +121,8 @@ def import_group(spec: str) -> AppGroup:
 
     :raises click.BadParameter: ``spec`` names no AppGroup.
     """
-    import importlib
-
     module_name, _, name = spec.partition(":")
-    module = importlib.import_module(module_name)
-    group = getattr(module, name or "cli", None)
+    group = getattr(importlib.import_module(module_name), name or "cli", None)
     if not isinstance(group, AppGroup):
         raise click.BadParameter(
             f"{spec!r} is not an AppGroup: give a custom script's group as MODULE:NAME"

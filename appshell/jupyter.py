@@ -206,9 +206,6 @@ class Notebook:
         """:meth:`attach` on the running loop (the kernel's), awaited: an ASGI app's
         lifespan startup has finished when it returns, and what it made lives on that loop."""
         session = self.session_for(request)
-        return await self._aattach(session)
-
-    async def _aattach(self, session: ShellSession) -> Summary:
         beside = _opens_beside(session)
         if not beside:
             await self.adetach(say=False)
@@ -338,10 +335,8 @@ def _variable_kept(name: str) -> t.Iterator[None]:
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
+        os.environ.pop(name, None)
+        os.environ.update({} if before is None else {name: before})
 
 
 def _cell_variables(shell: t.Any) -> tuple[contextvars.ContextVar[t.Any], ...]:

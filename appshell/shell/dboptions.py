@@ -21,9 +21,7 @@ F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 _SWITCHES = (
     click.option(
-        "--strict",
-        is_flag=True,
-        help="A shell-context provider that raises is an error (exit 1).",
+        "--strict", is_flag=True, help="A shell-context provider that raises is an error (exit 1)."
     ),
     click.option("--no-startup", is_flag=True, help="Do not run the profile's startup code."),
     click.option(
