@@ -742,3 +742,20 @@ def test_the_transformer_leaves_lines_it_cannot_judge_to_the_magic(
     assert transformer(lines) == lines
     result = run(loaded, "%appshell --app nosuch_module_x")
     assert isinstance(result.error_in_exec, Exception)
+
+
+def test_no_lifespan_and_no_startup_mean_what_they_mean_to_the_shell(
+    loaded: InteractiveShell, asgi_app: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.appshell.profiles.team]\nstartup = [\"started = 'the startup code ran'\"]\n"
+    )
+    summary = ok(loaded, "%appshell --app jupyter_asgiapp:app --profile team --no-lifespan")
+    assert not asgi_app.exists()  # the lifespan's startup never ran
+    assert summary_rows(summary)["started"][0] == "startup"
+    ok(loaded, "%appshell --detach")
+    assert not asgi_app.exists()  # nor its shutdown
+    summary = ok(loaded, "%appshell --app jupyter_asgiapp:app --profile team --no-startup")
+    assert asgi_app.read_text() == "startup\n"
+    assert "started" not in summary_rows(summary)
+    ok(loaded, "%appshell --detach")
