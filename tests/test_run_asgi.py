@@ -342,6 +342,22 @@ def test_a_background_server_left_running_is_stopped_with_the_session(
     assert _port_is_free(f"http://127.0.0.1:{port}")
 
 
+def test_a_second_await_of_stop_does_nothing(
+    run_appshell: t.Callable[..., t.Any], fastapi_app: Path
+) -> None:
+    code = textwrap.dedent(
+        """\
+        server = cli.run(background=True, port=0)
+        await server.stop()
+        await server.stop()
+        print("stopped twice:", server.running)
+        """
+    )
+    result = run_appshell("--app", "main:app", "shell", "-c", code, timeout=30)
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert "stopped twice: False" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("code", "expected", "without_uvicorn"),
     [

@@ -282,21 +282,21 @@ class AsgiBackgroundServer:
 
         Called from code that runs on the loop itself (an ``async def``, a script that
         awaits) it cannot wait there: it returns an awaitable instead, so that
-        ``await server.stop()`` waits; not awaited, the server still ends within a tenth
-        of a second, at its next tick.
+        ``await server.stop()`` waits (and, the server stopped already, returns at once);
+        not awaited, the server still ends within a tenth of a second, at its next tick.
         """
         import asyncio
 
         self._server.should_exit = True
         task = self._task
         loop = task.get_loop()
-        if task.done():
-            return None
         if _on_thread_of(loop):
             # A task, not a coroutine: a caller that does not await it (a notebook cell, the
             # shell stopping its servers) leaves nothing unawaited behind.
             ending: asyncio.Task[None] = loop.create_task(_ended(task))
             return ending
+        if task.done():
+            return None
         if loop.is_running():
             asyncio.run_coroutine_threadsafe(_ended(task), loop).result(timeout=15)
         else:
