@@ -482,8 +482,6 @@ class SessionLoop:
     def _task_done(self, task: t.Any) -> None:
         if task is self._statement or task.cancelled():
             return
-        if isinstance(task.exception(), KeyboardInterrupt | SystemExit):
-            return  # Ctrl-C or SIGTERM came while it ran: what ends the session says so
         self._failed.append(task)
         if self._statement is None:
             # Idle: once the tasks awaiting this one had their turn (they see its error).
@@ -497,6 +495,8 @@ class SessionLoop:
             if not getattr(task, "_log_traceback", False):
                 continue
             error = task.exception()  # taken now: asyncio will not log it again
+            if isinstance(error, KeyboardInterrupt | SystemExit):
+                continue  # Ctrl-C or SIGTERM came while it ran: what it ended says so
             sys.stdout.flush()
             stream = sys.stderr
             stream.write(f"Task {task.get_name()!r} ({self._coroutine_name(task)}) failed:\n")
