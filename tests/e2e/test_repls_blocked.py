@@ -1,0 +1,57 @@
+"""Ctrl-C at a prompt while a task blocks the session's loop, in a real pseudo-terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from .test_repls import PROMPTS, Session, spawn_appshell, stop_all
+
+pytestmark = pytest.mark.slow
+
+APP = """
+from starlette.applications import Starlette
+
+app = Starlette()
+"""
+
+# In a module: a task that blocks the loop with synchronous code while a statement awaits.
+TASKS = """
+import asyncio, time
+
+async def blocker():
+    print("block" + "ing", flush=True)
+    time.sleep(3600)
+
+async def main():
+    task = asyncio.create_task(blocker())
+    await asyncio.sleep(3600)
+"""
+
+
+def test_the_first_ctrl_c_interrupts_a_task_that_blocks_the_loop(tmp_path: Path) -> None:
+    (tmp_path / "blockapp.py").write_text(APP)
+    (tmp_path / "tasks.py").write_text(TASKS)
+    child = spawn_appshell(tmp_path, ["--app", "blockapp:app", "shell", "--repl", "ipython"])
+    shell = Session(child, PROMPTS["ipython"])
+    try:
+        shell.wait_prompt()
+        shell.run("import tasks", "")
+        child.sendline("await tasks.main()")
+        child.expect("blocking")
+        child.sendintr()
+        shown = shell.wait_prompt()
+        # As python shows it: the user's frame, where the code blocked, last, then the
+        # line; no frame of appshell's signal handling after it.
+        traceback = shown[shown.index("Traceback") : shown.index("KeyboardInterrupt\r\n")]
+        frames = [line for line in traceback.splitlines() if line.lstrip().startswith("File ")]
+        assert frames[-1].split('"')[1] == str(tmp_path / "tasks.py"), traceback
+        assert traceback.rstrip().endswith("time.sleep(3600)"), traceback
+        shell.run("print('still' + ' here')", "still here")
+    finally:
+        if child.isalive():
+            child.sendcontrol("d")
+            child.expect([pexpect.EOF, r"\(\[y\]/n\)"])
+        stop_all([child])
