@@ -143,6 +143,47 @@ def test_a_starlette_app_with_a_mount_stops_cleanly(tmp_path: Path, sig: int) ->
     assert _port_is_free(url)
 
 
+# An app whose lifespan startup fails, awaits for ever, or blocks the loop (STARTUP).
+STARTUP_APP = """\
+import asyncio, contextlib, os, time
+from starlette.applications import Starlette
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    print("starting", flush=True)
+    if os.environ["STARTUP"] == "fail":
+        raise RuntimeError("the database is not there")
+    if os.environ["STARTUP"] == "hang":
+        await asyncio.sleep(3600)
+    time.sleep(3600)
+    yield
+
+app = Starlette(lifespan=lifespan)
+"""
+
+
+def test_a_startup_that_fails_is_the_users_error(
+    run_appshell: t.Callable[..., t.Any], tmp_path: Path
+) -> None:
+    (tmp_path / "startup.py").write_text(STARTUP_APP)
+    result = run_appshell("--app", "startup:app", "run", "--port", "0", env={"STARTUP": "fail"})
+    assert result.returncode == 1, result.stderr
+    assert "RuntimeError: the database is not there" in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("startup", ["hang", "block"])
+def test_a_startup_that_never_finishes_is_stopped_by_a_signal(
+    tmp_path: Path, startup: str, sig: int
+) -> None:
+    (tmp_path / "startup.py").write_text(STARTUP_APP)
+    args = ["--app", "startup:app", "run", "--port", "0"]
+    proc, _ = _start(args, tmp_path, {"STARTUP": startup}, pattern="(starting)")
+    assert _stop(proc, sig) == 0
+    printed = "".join(_seen.pop(proc.pid, []))
+    assert "Traceback" not in printed, printed
+
+
 def test_debug_sets_the_apps_debug_mode_without_a_debugger(
     tmp_path: Path, fastapi_app: Path
 ) -> None:

@@ -147,20 +147,47 @@ def _tls_settings(tls: TlsOption | None, stack: contextlib.ExitStack) -> dict[st
     return {}
 
 
+class _StoppedStarting(BaseException):
+    """Ctrl-C or SIGTERM before the app's startup finished: uvicorn looks at ``should_exit``
+    only once it has started, so the wait for the startup is ended by this, raised."""
+
+
 def _serve_until_signalled(config: t.Any, sockets: list[socket.socket]) -> None:
-    """Run a uvicorn server on ``sockets`` until SIGINT or SIGTERM; a second SIGINT stops
-    it without waiting for open connections."""
+    """Run a uvicorn server on ``sockets`` until SIGINT or SIGTERM (also while the app's
+    startup hangs or blocks); a second SIGINT stops it without waiting for open connections.
+
+    :raises SystemExit: 1, the app's startup failed (the user's error, whose traceback
+        uvicorn logged), not uvicorn's own code for it.
+    """
+    import logging
+
+    from uvicorn.config import STARTUP_FAILURE
+
     server = _uvicorn().Server(config)
     server.capture_signals = contextlib.nullcontext
+    stopped_starting = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopped_starting
         if server.should_exit and signum == signal.SIGINT:
             server.force_exit = True
         server.should_exit = True
+        if not server.started and not stopped_starting:
+            stopped_starting = True
+            # The startup, interrupted where it blocked, is not a failure to log.
+            logging.getLogger("uvicorn.error").disabled = True
+            raise _StoppedStarting
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.run(sockets=sockets)
+    except _StoppedStarting:
+        return
+    except SystemExit as e:
+        if server.started or e.code != STARTUP_FAILURE:
+            raise
+        if not stopped_starting:
+            raise SystemExit(1) from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
