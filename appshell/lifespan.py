@@ -43,6 +43,10 @@ class LifespanFailed(AppShellError):
     """
 
     def __init__(self, phase: str, message: str, original: BaseException | None = None) -> None:
+        # A framework that runs the app's hooks in a task group (Litestar, through anyio)
+        # raises the one error of a hook wrapped in a group: the error is the hook's.
+        while isinstance(original, BaseExceptionGroup) and len(original.exceptions) == 1:
+            original = original.exceptions[0]
         if original is not None:
             # The app's own message may be a whole traceback (Starlette sends one).
             message = f"{type(original).__name__}: {original}"
