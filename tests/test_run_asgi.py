@@ -237,6 +237,21 @@ def test_reload_serves_a_broken_app_as_its_error_until_it_is_fixed(
         assert _stop(proc, signal.SIGTERM) == 0
 
 
+def test_reload_answers_with_a_failed_startup_until_it_is_fixed(
+    tmp_path: Path, fastapi_app: Path
+) -> None:
+    failing = 'raise RuntimeError("no database yet")\n    app.state.greeting ='
+    fastapi_app.write_text(FASTAPI_APP.replace("app.state.greeting =", failing))
+    proc, url = _start(["--app", "main:app", "run", "--port", "0", "--reload"], tmp_path, {})
+    try:
+        # Answered (not a connection left waiting), with what failed.
+        assert _answers_eventually(url + "/", b"lifespan startup failed")
+        fastapi_app.write_text(FASTAPI_APP.replace('"one"', '"fixed"'))
+        assert _answers_eventually(url + "/", b'"version":"fixed"')
+    finally:
+        assert _stop(proc, signal.SIGTERM) == 0
+
+
 def test_a_save_right_after_a_restart_is_not_lost(tmp_path: Path) -> None:
     # uvicorn's polling reloader forgot the file times at a restart and noted them again on
     # its next poll: a fix saved in between was never seen (the error stayed served).

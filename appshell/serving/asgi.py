@@ -147,6 +147,10 @@ def _tls_settings(tls: TlsOption | None, stack: contextlib.ExitStack) -> dict[st
     return {}
 
 
+class _StartupFailed(SystemExit):
+    """The app's lifespan startup failed (exit 1: the user's error, which uvicorn logged)."""
+
+
 class _StoppedStarting(BaseException):
     """Ctrl-C or SIGTERM before the app's startup finished: uvicorn looks at ``should_exit``
     only once it has started, so the wait for the startup is ended by this, raised."""
@@ -156,8 +160,8 @@ def _serve_until_signalled(config: t.Any, sockets: list[socket.socket]) -> None:
     """Run a uvicorn server on ``sockets`` until SIGINT or SIGTERM (also while the app's
     startup hangs or blocks); a second SIGINT stops it without waiting for open connections.
 
-    :raises SystemExit: 1, the app's startup failed (the user's error, whose traceback
-        uvicorn logged), not uvicorn's own code for it.
+    :raises _StartupFailed: exit 1, the app's startup failed (the user's error, whose
+        traceback uvicorn logged), not uvicorn's own code for it.
     """
     import logging
 
@@ -187,15 +191,29 @@ def _serve_until_signalled(config: t.Any, sockets: list[socket.socket]) -> None:
         if server.started or e.code != STARTUP_FAILURE:
             raise
         if not stopped_starting:
-            raise SystemExit(1) from None
+            raise _StartupFailed(1) from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
 def _child(config: t.Any, sockets: list[socket.socket]) -> None:
-    """What each child of the reloader runs (pickled to it: a function of this module)."""
-    _serve_until_signalled(config, sockets)
+    """What each child of the reloader runs (pickled to it: a function of this module).
+
+    A child whose app's startup failed lives on, answering every request with that failure:
+    the reloader's socket would otherwise take connections nobody answers until a fix is
+    saved.
+    """
+    from ..lifespan import LifespanFailed
+
+    try:
+        _serve_until_signalled(config, sockets)
+    except _StartupFailed:
+        failure = LifespanFailed("startup", "its traceback is in the server's output")
+        failed = FailedAsgiApp(failure, "start")
+        config.app, config.factory, config.lifespan = failed, False, "off"
+        config.loaded = False
+        _serve_until_signalled(config, sockets)
 
 
 def _supervise(
@@ -251,10 +269,12 @@ def _reloader_class(change_reload: type) -> type:
 
 class FailedAsgiApp:
     """An ASGI app that answers every request with the error that kept the real app from
-    loading in a reloader's child, so that the child lives on and saving a fix restarts."""
+    loading (or starting: ``what_failed``) in a reloader's child, so that the child lives on
+    and saving a fix restarts."""
 
-    def __init__(self, error: BaseException) -> None:
+    def __init__(self, error: BaseException, what_failed: str = "load") -> None:
         self._failure = FailedApp(error)
+        self._what_failed = what_failed
 
     def report(self) -> None:
         self._failure.report()
@@ -263,7 +283,7 @@ class FailedAsgiApp:
         if scope["type"] != "http":
             return
         self.report()
-        text = "The app did not load; fix it and save, and the server restarts.\n\n"
+        text = f"The app did not {self._what_failed}; fix it and save, and the server restarts.\n\n"
         body = (text + self._failure.text).encode()
         headers = [(b"content-type", b"text/plain; charset=utf-8")]
         await send({"type": "http.response.start", "status": 500, "headers": headers})
