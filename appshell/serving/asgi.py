@@ -19,7 +19,7 @@ import typing as t
 
 import click
 
-from ..exceptions import AppShellUsageError
+from ..exceptions import AppShellError, AppShellUsageError
 from ..term import use_color
 from .tls import CertFiles, TlsOption, write_adhoc_pair
 from .wsgi import FailedApp
@@ -204,12 +204,12 @@ def _child(config: t.Any, sockets: list[socket.socket]) -> None:
     the reloader's socket would otherwise take connections nobody answers until a fix is
     saved.
     """
-    from ..lifespan import LifespanFailed
-
     try:
         _serve_until_signalled(config, sockets)
     except _StartupFailed:
-        failure = LifespanFailed("startup", "its traceback is in the server's output")
+        failure = AppShellError(
+            "The app's lifespan startup failed: its traceback is in the server's output."
+        )
         failed = FailedAsgiApp(failure, "start")
         config.app, config.factory, config.lifespan = failed, False, "off"
         config.loaded = False
