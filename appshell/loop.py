@@ -89,12 +89,14 @@ def _waiting(frame: types.FrameType | None) -> bool:
 
 
 def _is_appshell_task(task: t.Any) -> bool:
-    """Whether ``task`` runs a coroutine of appshell's own (never named to the user)."""
-    code = getattr(task.get_coro(), "cr_code", None)
-    return code is not None and code.co_filename.startswith(_PACKAGE)
+    """Whether ``task`` runs a coroutine of appshell's own or of the REPL's machinery (its
+    prompt's), never named to the user."""
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    module = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return module.partition(".")[0] in _MACHINERY
 
 
-_PACKAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
+_MACHINERY = frozenset({__name__.partition(".")[0], "IPython", "prompt_toolkit", "ptpython"})
 
 
 def _current_task(loop: t.Any) -> t.Any:
@@ -271,7 +273,7 @@ class SessionLoop:
                 # The coroutine was cancelled by Ctrl-C while the loop waited for it.
                 raise KeyboardInterrupt from None
             return result
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit) as e:
             # Ctrl-C or SIGTERM in the loop itself, or in another task: cancel the statement
             # and let it unwind (for a while: it may not stop). If the coroutine itself was
             # interrupted the task is finished already, and running the loop for it again
@@ -280,6 +282,11 @@ class SessionLoop:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     loop.run_until_complete(asyncio.wait({task}, timeout=GRACE))
+            if isinstance(e, _Terminated):
+                # A front end may take it as the statement's own exit and go on (IPython
+                # shows a cell's SystemExit): it comes again from the loop's next turn, where
+                # the prompt waits, unless the session is closing by then.
+                loop.call_soon(e.by.raise_again, e.code)
             raise
         finally:
             self._statement = None
@@ -649,6 +656,18 @@ def catch_sigterm() -> t.Callable[[], None] | None:
     return restore
 
 
+class _Terminated(SystemExit):
+    """The ``SystemExit`` of SIGTERM, raised by ``by``."""
+
+    def __init__(self, code: int, by: _Termination) -> None:
+        super().__init__(code)
+        self.by = by
+
+    def _render_traceback_(self) -> list[str]:
+        # What IPython shows for it: the session ends, there is no traceback to read.
+        return []
+
+
 class _Termination:
     """SIGTERM's handler: ``SystemExit(143)`` raised where it ends the session.
 
@@ -685,7 +704,15 @@ class _Termination:
         if self.raised.is_set():
             return
         self.raised.set()
-        raise SystemExit(code)
+        raise _Terminated(code, self)
+
+    def raise_again(self, code: int) -> None:
+        """Raise it again if the session goes on as if it had not been (the handler is still
+        this one: closing the session restores the one before)."""
+        import signal
+
+        if id(signal.getsignal(signal.SIGTERM)) == id(self):
+            raise _Terminated(code, self)
 
     def _watch(self, signum: int) -> None:
         import signal

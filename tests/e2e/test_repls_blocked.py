@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pexpect
@@ -32,6 +33,12 @@ async def main():
     await asyncio.sleep(3600)
 """
 
+WAITING = """
+async def wait():
+    print("wait" + "ing", flush=True)
+    await asyncio.sleep(3600)
+"""
+
 
 def test_the_first_ctrl_c_interrupts_a_task_that_blocks_the_loop(tmp_path: Path) -> None:
     (tmp_path / "blockapp.py").write_text(APP)
@@ -57,4 +64,30 @@ def test_the_first_ctrl_c_interrupts_a_task_that_blocks_the_loop(tmp_path: Path)
         if child.isalive():
             child.sendcontrol("d")
             child.expect([pexpect.EOF, r"\(\[y\]/n\)"])
+        stop_all([child])
+
+
+@pytest.mark.parametrize("statement", ["await tasks.main()", "await tasks.wait()"])
+def test_sigterm_during_an_awaited_cell_ends_ipython(tmp_path: Path, statement: str) -> None:
+    # IPython takes a cell's SystemExit as the cell's own and goes on: SIGTERM's must end
+    # the session all the same, by its own road, not at the deadline that forces it.
+    (tmp_path / "blockapp.py").write_text(APP)
+    (tmp_path / "tasks.py").write_text(TASKS + WAITING)
+    child = spawn_appshell(tmp_path, ["--app", "blockapp:app", "shell", "--repl", "ipython"])
+    shell = Session(child, PROMPTS["ipython"])
+    try:
+        shell.wait_prompt()
+        shell.run("import tasks", "")
+        child.sendline(statement)
+        child.expect("blocking|waiting")
+        child.kill(signal.SIGTERM)
+        child.expect(pexpect.EOF, timeout=60)
+        child.close()
+        assert child.exitstatus == 143
+        assert "did not end within" not in child.before
+        if statement == "await tasks.wait()":
+            # (Known gap: where a task blocked the loop, IPython still shows the traceback
+            # of the SystemExit raised in that task's code before the session ends.)
+            assert "SystemExit" not in child.before
+    finally:
         stop_all([child])
