@@ -218,6 +218,20 @@ def _skip_passing_frames(exc: BaseException | None, seen: set[int]) -> None:
         exc = exc.__cause__
 
 
+def _end_at_users_frame(tb: TracebackType) -> None:
+    """Cut from ``tb`` the appshell frames after the user's last one: the signal handler
+    that raised Ctrl-C's KeyboardInterrupt in the user's code (python shows that code's
+    frame last)."""
+    last_users = None
+    current: TracebackType | None = tb
+    while current is not None:
+        if not current.tb_frame.f_code.co_filename.startswith(_APPSHELL_PATH):
+            last_users = current
+        current = current.tb_next
+    if last_users is not None:
+        last_users.tb_next = None
+
+
 def format_at_prompt(exc: BaseException) -> str:
     """What a prompt or a transcript shows for ``exc`` raised by a statement: appshell's own
     error raised into the user's code (a profile's import failing on first use, ``client``
@@ -236,6 +250,8 @@ def format_user_exception(exc: BaseException, internal: tuple[str, ...] = ()) ->
     tb = trim_traceback(exc.__traceback__, internal)
     if tb is not None and not _is_internal(tb.tb_frame.f_code.co_filename, internal):
         _skip_passing_frames(exc, set())  # a user's traceback only, never a bug's of appshell
+        if isinstance(exc, KeyboardInterrupt):
+            _end_at_users_frame(tb)
     if (
         isinstance(exc, (SyntaxError, KeyboardInterrupt))
         and tb is not None

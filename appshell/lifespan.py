@@ -14,7 +14,6 @@ startup: that is the user's code failing.
 
 from __future__ import annotations
 
-import sys
 import typing as t
 
 from .exceptions import AppShellError, format_user_exception
@@ -24,7 +23,7 @@ if t.TYPE_CHECKING:
 
     from .clients import LazyClient
 
-__all__ = ["AsyncParts", "Lifespan", "LifespanFailed", "catch_sigterm"]
+__all__ = ["AsyncParts", "Lifespan", "LifespanFailed"]
 
 Message = dict[str, t.Any]
 
@@ -44,6 +43,10 @@ class LifespanFailed(AppShellError):
     """
 
     def __init__(self, phase: str, message: str, original: BaseException | None = None) -> None:
+        # A framework that runs the app's hooks in a task group (Litestar, through anyio)
+        # raises the one error of a hook wrapped in a group: the error is the hook's.
+        while isinstance(original, BaseExceptionGroup) and len(original.exceptions) == 1:
+            original = original.exceptions[0]
         if original is not None:
             # The app's own message may be a whole traceback (Starlette sends one).
             message = f"{type(original).__name__}: {original}"
@@ -122,7 +125,14 @@ class Lifespan:
         }
         self._task = asyncio.ensure_future(self.app(scope, self._receive, self._send))
         await self._inbox.put({"type": "lifespan.startup"})
-        answer = await self._answer()
+        try:
+            answer = await self._answer()
+        except asyncio.CancelledError:
+            # The session ends before the app started (Ctrl-C, SIGTERM): the app's call
+            # ends with it, rather than be named as a task left running.
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=_RETURN_GRACE)
+            raise
         if answer is None:
             error = self._app_error()
             if error is not None and self._has_read:
@@ -275,51 +285,3 @@ class AsyncParts:
                 report(e)
                 clean = False
         return clean
-
-
-def catch_sigterm() -> t.Callable[[], None] | None:
-    """Make SIGTERM raise ``SystemExit(143)`` on the main thread; returns what restores the
-    handler before (None off the main thread, where no handler can be set).
-
-    143 is 128 + SIGTERM, the code a shell reports for a process that SIGTERM ended: the
-    session closes as after ``sys.exit(143)`` (the lifespan shutdown and the app's teardown
-    run) and whoever sent the signal still sees that it ended the process.
-    """
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def terminate(signum: int, frame: object) -> None:
-        loop = _running_loop()
-        if loop is not None:
-            # Raised here it would land in whatever task the loop was running (a request
-            # the background server answers), which would take it as its own failure: the
-            # exit is raised instead from a callback of the loop's next turn, which ends
-            # the loop's run as the same SIGTERM at an idle prompt does.
-            loop.call_soon_threadsafe(_exit, 128 + signum)
-            return
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-
-    def restore() -> None:
-        signal.signal(signal.SIGTERM, previous)
-
-    return restore
-
-
-def _running_loop() -> t.Any:
-    """The event loop running in this thread, if asyncio is in use at all."""
-    asyncio = sys.modules.get("asyncio")
-    if asyncio is None:
-        return None
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-def _exit(code: int) -> t.NoReturn:
-    raise SystemExit(code)

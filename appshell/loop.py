@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import sys
 import types
 import typing as t
@@ -21,9 +22,18 @@ from .exceptions import LoopRunning, format_user_exception
 if t.TYPE_CHECKING:
     from types import CodeType
 
-__all__ = ["SessionLoop", "Steps"]
+__all__ = ["GRACE", "SessionLoop", "Steps", "catch_sigterm"]
 
 T = t.TypeVar("T")
+
+#: Seconds a task cancelled at the session's end has to finish before it is abandoned.
+GRACE = 5.0
+#: Seconds from SIGTERM to the end of the process, however the session's closing goes: its
+#: tasks' grace and the app's shutdown fit in it.
+SIGTERM_DEADLINE = 2 * GRACE
+# Seconds a SIGTERM that came while the loop ran code waits for the loop's next turn,
+# before it is raised in that code itself (code that blocks the loop never gives a turn).
+_NUDGE = 0.5
 
 #: What a session does in steps (opening, closing): each coroutine the generator yields is
 #: run on the session's loop and its result sent back (its error thrown back in); the
@@ -67,6 +77,27 @@ async def _drive(steps: Steps[T], complete: t.Callable[[t.Any], t.Awaitable[t.An
                 value, error = await complete(step), None
             except Exception as e:
                 value, error = None, e
+
+
+def _waiting(frame: types.FrameType | None) -> bool:
+    """Whether ``frame``, where a signal came, is an event loop waiting for its next event
+    (in the selector): else some code runs on the loop, and may be blocking it."""
+    return (
+        frame is not None
+        and frame.f_code.co_name == "select"
+        and frame.f_globals.get("__name__") == "selectors"
+    )
+
+
+def _is_appshell_task(task: t.Any) -> bool:
+    """Whether ``task`` runs a coroutine of appshell's own or of the REPL's machinery (its
+    prompt's), never named to the user."""
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    module = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return module.partition(".")[0] in _MACHINERY
+
+
+_MACHINERY = frozenset({__name__.partition(".")[0], "IPython", "prompt_toolkit", "ptpython"})
 
 
 def _current_task(loop: t.Any) -> t.Any:
@@ -229,8 +260,9 @@ class SessionLoop:
     def complete(self, coroutine: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
         """Run ``coroutine`` on the session loop in the session context.
 
-        Ctrl-C while it waits cancels this coroutine only, and raises KeyboardInterrupt;
-        Ctrl-C while its own code runs raises KeyboardInterrupt in that code, as Python does.
+        Ctrl-C while the loop waits cancels this coroutine only, and raises
+        KeyboardInterrupt; Ctrl-C while code runs on the loop (this coroutine's, or a task's
+        that blocks the loop) raises KeyboardInterrupt in that code, as Python does.
         """
         if self._threaded:
             return self._complete_in_thread(coroutine)
@@ -259,14 +291,20 @@ class SessionLoop:
                 # The coroutine was cancelled by Ctrl-C while the loop waited for it.
                 raise KeyboardInterrupt from None
             return result
-        except KeyboardInterrupt:
-            # Ctrl-C in the loop itself: cancel the task and let it unwind. If the
-            # coroutine itself was interrupted the task is finished already, and running
-            # the loop for it again would never return.
+        except (KeyboardInterrupt, SystemExit) as e:
+            # Ctrl-C or SIGTERM in the loop itself, or in another task: cancel the statement
+            # and let it unwind (for a while: it may not stop). If the coroutine itself was
+            # interrupted the task is finished already, and running the loop for it again
+            # would never return.
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    loop.run_until_complete(task)
+                    loop.run_until_complete(asyncio.wait({task}, timeout=GRACE))
+            if isinstance(e, _Terminated):
+                # A front end may take it as the statement's own exit and go on (IPython
+                # shows a cell's SystemExit): it comes again from the loop's next turn, where
+                # the prompt waits, unless the session is closing by then.
+                loop.call_soon(e.by.raise_again, e.code)
             raise
         finally:
             self._statement = None
@@ -337,18 +375,35 @@ class SessionLoop:
         pending = [task for task in pending if task is not _current_task(loop)]
         for task in pending:
             task.cancel()
-        if pending:
-            self._say_cancelled(pending)
+        users = [task for task in pending if not _is_appshell_task(task)]
+        if users:
+            self._say_cancelled(users)
         if not pending and self._borrowed:
             return None
 
         async def end() -> None:
             if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+                _, stuck = await asyncio.wait(pending, timeout=GRACE)
+                if stuck:
+                    self._abandon(stuck)
             if not self._borrowed:
                 await loop.shutdown_asyncgens()
 
         return end()
+
+    def _abandon(self, tasks: t.Collection[t.Any]) -> None:
+        """Leave ``tasks``, cancelled and still running after :data:`GRACE` (they caught
+        the cancellation and went on), to their fate, named in one line."""
+        from .term import warn
+
+        for task in tasks:
+            # Closing the loop drops them: asyncio would say so once more, at exit.
+            task._log_destroy_pending = False
+        users = [task for task in tasks if not _is_appshell_task(task)] or list(tasks)
+        warn(
+            f"{self._names(users)}: still running {GRACE:g} seconds after being cancelled,"
+            " abandoned."
+        )
 
     def release(self) -> None:
         """The last of closing: the :attr:`before_close` callbacks, then the loop closed,
@@ -465,6 +520,8 @@ class SessionLoop:
             if not getattr(task, "_log_traceback", False):
                 continue
             error = task.exception()  # taken now: asyncio will not log it again
+            if isinstance(error, KeyboardInterrupt | SystemExit):
+                continue  # Ctrl-C or SIGTERM came while it ran: what it ended says so
             sys.stdout.flush()
             stream = sys.stderr
             stream.write(f"Task {task.get_name()!r} ({self._coroutine_name(task)}) failed:\n")
@@ -546,11 +603,12 @@ class SessionLoop:
 
     @contextlib.contextmanager
     def _ctrl_c_cancels(self, task: t.Any) -> t.Iterator[None]:
-        """Within the block, Ctrl-C while the loop waits cancels ``task`` (the awaited
-        statement) and no other: the default handler would raise KeyboardInterrupt in
-        whichever task runs. Ctrl-C while ``task``'s own code runs, or a second one, raises
-        KeyboardInterrupt there as usual. A handler the user installed is left alone."""
-        import asyncio
+        """Within the block, Ctrl-C while the loop waits for its next event cancels ``task``
+        (the awaited statement) and no other: the default handler would raise
+        KeyboardInterrupt in the loop's machinery. Ctrl-C while code runs on the loop
+        (``task``'s, or a task's or a startup's that blocks it), or a second one, raises
+        KeyboardInterrupt in that code, as Python does. A handler the user installed is
+        left alone."""
         import signal
         import threading
 
@@ -563,7 +621,7 @@ class SessionLoop:
         loop = task.get_loop()
 
         def on_ctrl_c(signum: int, frame: t.Any) -> None:
-            if self.interrupted or task.done() or asyncio.current_task(loop) is task:
+            if self.interrupted or task.done() or not _waiting(frame):
                 raise KeyboardInterrupt
             self.interrupted = True
             task.cancel()
@@ -581,10 +639,123 @@ class SessionLoop:
         return str(getattr(coroutine, "__qualname__", None) or coroutine)
 
     @classmethod
+    def _names(cls, tasks: t.Collection[t.Any]) -> str:
+        """Each task's name and its coroutine's, for the user to know it by."""
+        return ", ".join(f"{task.get_name()} ({cls._coroutine_name(task)})" for task in tasks)
+
+    @classmethod
     def _say_cancelled(cls, tasks: list[t.Any]) -> None:
         """One line naming the tasks cancelled at the session's end."""
         from .term import warn
 
-        names = ", ".join(f"{task.get_name()} ({cls._coroutine_name(task)})" for task in tasks)
+        names = cls._names(tasks)
         count = f"{len(tasks)} task{'s' if len(tasks) > 1 else ''}"
         warn(f"{count} still running at exit cancelled: {names}.")
+
+
+def catch_sigterm() -> t.Callable[[], None] | None:
+    """Make SIGTERM end the session as ``sys.exit(143)`` would, within
+    :data:`SIGTERM_DEADLINE` seconds whatever runs; returns what restores the handler
+    before (None off the main thread, where no handler can be set).
+
+    143 is 128 + SIGTERM, the code a shell reports for a process that SIGTERM ended: the
+    session closes as after ``sys.exit(143)`` (the lifespan shutdown and the app's teardown
+    run) and whoever sent the signal still sees that it ended the process.
+    """
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.signal(signal.SIGTERM, _Termination())
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
+class _Terminated(SystemExit):
+    """The ``SystemExit`` of SIGTERM, raised by ``by``."""
+
+    def __init__(self, code: int, by: _Termination) -> None:
+        super().__init__(code)
+        self.by = by
+
+    def _render_traceback_(self) -> list[str]:
+        # What IPython shows for it: the session ends, there is no traceback to read.
+        return []
+
+
+class _Termination:
+    """SIGTERM's handler: ``SystemExit(143)`` raised where it ends the session.
+
+    Where no loop runs, or the loop waits for its next event, it is raised at once. Where
+    code runs on the loop it is raised from the loop's next turn instead: raised in a task
+    (a request a background server answers) it would be that task's failure, which the
+    server would catch. Code that blocks the loop gives no next turn: after :data:`_NUDGE`
+    the signal is sent again and raised in that code, as ``python`` would end it. If the
+    process has not ended :data:`SIGTERM_DEADLINE` seconds after the signal (the shutdown
+    hangs, the code catches SystemExit, a C call never returns), it ends with 143 there,
+    saying so in one line.
+    """
+
+    def __init__(self) -> None:
+        self.raised = threading.Event()
+        self.nudged = False
+        self.watching = False
+
+    def __call__(self, signum: int, frame: types.FrameType | None) -> None:
+        code = 128 + signum
+        if not self.watching:
+            self.watching = True
+            threading.Thread(
+                target=self._watch, args=(signum,), name="appshell-sigterm", daemon=True
+            ).start()
+        loop = _running_loop()
+        if loop is None or self.nudged or _waiting(frame):
+            self.raise_exit(code)
+        else:
+            loop.call_soon_threadsafe(self.raise_exit, code)
+
+    def raise_exit(self, code: int) -> None:
+        """Raise ``SystemExit(code)`` unless it was raised already for this signal."""
+        if self.raised.is_set():
+            return
+        self.raised.set()
+        raise _Terminated(code, self)
+
+    def raise_again(self, code: int) -> None:
+        """Raise it again if the session goes on as if it had not been (the handler is still
+        this one: closing the session restores the one before)."""
+        import signal
+
+        if id(signal.getsignal(signal.SIGTERM)) == id(self):
+            raise _Terminated(code, self)
+
+    def _watch(self, signum: int) -> None:
+        import signal
+        import time
+
+        started = time.monotonic()
+        if not self.raised.wait(_NUDGE):
+            self.nudged = True
+            signal.pthread_kill(threading.main_thread().ident or 0, signum)
+        threading.Event().wait(max(0.0, SIGTERM_DEADLINE - (time.monotonic() - started)))
+        message = (
+            f"appshell: the session did not end within {SIGTERM_DEADLINE:g} seconds of"
+            " SIGTERM; exiting without waiting for it.\n"
+        )
+        with contextlib.suppress(OSError):
+            os.write(2, message.encode())
+        os._exit(128 + signum)
+
+
+def _running_loop() -> t.Any:
+    """The event loop running in this thread, if asyncio is in use at all."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

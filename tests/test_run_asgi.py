@@ -143,6 +143,47 @@ def test_a_starlette_app_with_a_mount_stops_cleanly(tmp_path: Path, sig: int) ->
     assert _port_is_free(url)
 
 
+# An app whose lifespan startup fails, awaits for ever, or blocks the loop (STARTUP).
+STARTUP_APP = """\
+import asyncio, contextlib, os, time
+from starlette.applications import Starlette
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    print("starting", flush=True)
+    if os.environ["STARTUP"] == "fail":
+        raise RuntimeError("the database is not there")
+    if os.environ["STARTUP"] == "hang":
+        await asyncio.sleep(3600)
+    time.sleep(3600)
+    yield
+
+app = Starlette(lifespan=lifespan)
+"""
+
+
+def test_a_startup_that_fails_is_the_users_error(
+    run_appshell: t.Callable[..., t.Any], tmp_path: Path
+) -> None:
+    (tmp_path / "startup.py").write_text(STARTUP_APP)
+    result = run_appshell("--app", "startup:app", "run", "--port", "0", env={"STARTUP": "fail"})
+    assert result.returncode == 1, result.stderr
+    assert "RuntimeError: the database is not there" in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("startup", ["hang", "block"])
+def test_a_startup_that_never_finishes_is_stopped_by_a_signal(
+    tmp_path: Path, startup: str, sig: int
+) -> None:
+    (tmp_path / "startup.py").write_text(STARTUP_APP)
+    args = ["--app", "startup:app", "run", "--port", "0"]
+    proc, _ = _start(args, tmp_path, {"STARTUP": startup}, pattern="(starting)")
+    assert _stop(proc, sig) == 0
+    printed = "".join(_seen.pop(proc.pid, []))
+    assert "Traceback" not in printed, printed
+
+
 def test_debug_sets_the_apps_debug_mode_without_a_debugger(
     tmp_path: Path, fastapi_app: Path
 ) -> None:
@@ -182,14 +223,27 @@ def test_reload_restarts_after_a_file_change(tmp_path: Path, fastapi_app: Path, 
     assert _port_is_free(url)
 
 
+# Breaks the app at its load, or at its lifespan startup (a reloader's child that took
+# connections it never answered).
+BROKEN = {
+    "load": (FASTAPI_APP + "def broken(:\n", b"SyntaxError"),
+    "startup": (
+        FASTAPI_APP.replace("app.state.greeting =", 'raise RuntimeError("no db")\n    x ='),
+        b"lifespan startup failed",
+    ),
+}
+
+
+@pytest.mark.parametrize("broken", list(BROKEN))
 def test_reload_serves_a_broken_app_as_its_error_until_it_is_fixed(
-    tmp_path: Path, fastapi_app: Path
+    tmp_path: Path, fastapi_app: Path, broken: str
 ) -> None:
+    source, shown = BROKEN[broken]
     proc, url = _start(["--app", "main:app", "run", "--port", "0", "--reload"], tmp_path, {})
     try:
         assert _answers_eventually(url + "/", b'"version":"one"')
-        fastapi_app.write_text(FASTAPI_APP + "def broken(:\n")
-        assert _answers_eventually(url + "/", b"SyntaxError")
+        fastapi_app.write_text(source)
+        assert _answers_eventually(url + "/", shown)
         fastapi_app.write_text(FASTAPI_APP.replace('"one"', '"fixed"'))
         assert _answers_eventually(url + "/", b'"version":"fixed"')
     finally:
@@ -340,6 +394,22 @@ def test_a_background_server_left_running_is_stopped_with_the_session(
     port, running = result.stdout.split()[-2:]
     assert running == "True"
     assert _port_is_free(f"http://127.0.0.1:{port}")
+
+
+def test_a_second_await_of_stop_does_nothing(
+    run_appshell: t.Callable[..., t.Any], fastapi_app: Path
+) -> None:
+    code = textwrap.dedent(
+        """\
+        server = cli.run(background=True, port=0)
+        await server.stop()
+        await server.stop()
+        print("stopped twice:", server.running)
+        """
+    )
+    result = run_appshell("--app", "main:app", "shell", "-c", code, timeout=30)
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert "stopped twice: False" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ import typing as t
 
 import click
 
-from ..exceptions import AppShellUsageError
+from ..exceptions import AppShellError, AppShellUsageError
 from ..term import use_color
 from .tls import CertFiles, TlsOption, write_adhoc_pair
 from .wsgi import FailedApp
@@ -147,28 +147,73 @@ def _tls_settings(tls: TlsOption | None, stack: contextlib.ExitStack) -> dict[st
     return {}
 
 
+class _StartupFailed(SystemExit):
+    """The app's lifespan startup failed (exit 1: the user's error, which uvicorn logged)."""
+
+
+class _StoppedStarting(BaseException):
+    """Ctrl-C or SIGTERM before the app's startup finished: uvicorn looks at ``should_exit``
+    only once it has started, so the wait for the startup is ended by this, raised."""
+
+
 def _serve_until_signalled(config: t.Any, sockets: list[socket.socket]) -> None:
-    """Run a uvicorn server on ``sockets`` until SIGINT or SIGTERM; a second SIGINT stops
-    it without waiting for open connections."""
+    """Run a uvicorn server on ``sockets`` until SIGINT or SIGTERM (also while the app's
+    startup hangs or blocks); a second SIGINT stops it without waiting for open connections.
+
+    :raises _StartupFailed: exit 1, the app's startup failed (the user's error, whose
+        traceback uvicorn logged), not uvicorn's own code for it.
+    """
+    import logging
+
+    from uvicorn.config import STARTUP_FAILURE
+
     server = _uvicorn().Server(config)
     server.capture_signals = contextlib.nullcontext
+    stopped_starting = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopped_starting
         if server.should_exit and signum == signal.SIGINT:
             server.force_exit = True
         server.should_exit = True
+        if not server.started and not stopped_starting:
+            stopped_starting = True
+            # The startup, interrupted where it blocked, is not a failure to log.
+            logging.getLogger("uvicorn.error").disabled = True
+            raise _StoppedStarting
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.run(sockets=sockets)
+    except _StoppedStarting:
+        return
+    except SystemExit as e:
+        if server.started or e.code != STARTUP_FAILURE:
+            raise
+        if not stopped_starting:
+            raise _StartupFailed(1) from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
 def _child(config: t.Any, sockets: list[socket.socket]) -> None:
-    """What each child of the reloader runs (pickled to it: a function of this module)."""
-    _serve_until_signalled(config, sockets)
+    """What each child of the reloader runs (pickled to it: a function of this module).
+
+    A child whose app's startup failed lives on, answering every request with that failure:
+    the reloader's socket would otherwise take connections nobody answers until a fix is
+    saved.
+    """
+    try:
+        _serve_until_signalled(config, sockets)
+    except _StartupFailed:
+        failure = AppShellError(
+            "The app's lifespan startup failed: its traceback is in the server's output."
+        )
+        failed = FailedAsgiApp(failure, "start")
+        config.app, config.factory, config.lifespan = failed, False, "off"
+        config.loaded = False
+        _serve_until_signalled(config, sockets)
 
 
 def _supervise(
@@ -224,10 +269,12 @@ def _reloader_class(change_reload: type) -> type:
 
 class FailedAsgiApp:
     """An ASGI app that answers every request with the error that kept the real app from
-    loading in a reloader's child, so that the child lives on and saving a fix restarts."""
+    loading (or starting: ``what_failed``) in a reloader's child, so that the child lives on
+    and saving a fix restarts."""
 
-    def __init__(self, error: BaseException) -> None:
+    def __init__(self, error: BaseException, what_failed: str = "load") -> None:
         self._failure = FailedApp(error)
+        self._what_failed = what_failed
 
     def report(self) -> None:
         self._failure.report()
@@ -236,7 +283,7 @@ class FailedAsgiApp:
         if scope["type"] != "http":
             return
         self.report()
-        text = "The app did not load; fix it and save, and the server restarts.\n\n"
+        text = f"The app did not {self._what_failed}; fix it and save, and the server restarts.\n\n"
         body = (text + self._failure.text).encode()
         headers = [(b"content-type", b"text/plain; charset=utf-8")]
         await send({"type": "http.response.start", "status": 500, "headers": headers})
@@ -282,21 +329,21 @@ class AsgiBackgroundServer:
 
         Called from code that runs on the loop itself (an ``async def``, a script that
         awaits) it cannot wait there: it returns an awaitable instead, so that
-        ``await server.stop()`` waits; not awaited, the server still ends within a tenth
-        of a second, at its next tick.
+        ``await server.stop()`` waits (and, the server stopped already, returns at once);
+        not awaited, the server still ends within a tenth of a second, at its next tick.
         """
         import asyncio
 
         self._server.should_exit = True
         task = self._task
         loop = task.get_loop()
-        if task.done():
-            return None
         if _on_thread_of(loop):
             # A task, not a coroutine: a caller that does not await it (a notebook cell, the
             # shell stopping its servers) leaves nothing unawaited behind.
             ending: asyncio.Task[None] = loop.create_task(_ended(task))
             return ending
+        if task.done():
+            return None
         if loop.is_running():
             asyncio.run_coroutine_threadsafe(_ended(task), loop).result(timeout=15)
         else:

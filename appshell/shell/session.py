@@ -265,7 +265,8 @@ class ShellSession:
 
     def _opening(self) -> Steps[Namespace]:
         """Opening, as steps for the session's loop (see :meth:`SessionLoop.run_steps`)."""
-        from ..lifespan import AsyncParts, catch_sigterm
+        from ..lifespan import AsyncParts
+        from ..loop import catch_sigterm
         from .context import compile_startup
 
         adapter = self.adapter
