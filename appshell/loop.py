@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import os
 import sys
+import threading
 import types
 import typing as t
 import weakref
