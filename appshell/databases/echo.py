@@ -221,7 +221,7 @@ class SQLEcho:
         self._generated: re.Pattern[str] | None = None
         #: Whether a frame of each file seen is never the user's: the walk outwards asks
         #: this once per file, not once per frame of every statement.
-        self._skips: dict[str, bool] = {}
+        self._skips: dict[str, bool | object] = {}
         #: The stream echo last wrote to, and whether it is coloured (asked again when the
         #: stream changes or echo is switched on).
         self._colored: tuple[t.Any, bool] | None = None
@@ -366,54 +366,57 @@ class SQLEcho:
 
     def _where(self, frame: FrameType | None) -> _Where | None:
         """Where the first frame from ``frame`` outwards that is the user's is (across the
-        greenlets an asyncio ORM runs in), None when none is: one dictionary look-up per
-        frame, each file's verdict made once (see :meth:`_skipped_file`)."""
+        greenlets an asyncio ORM runs in), None when none is."""
+        where = self._first_users(frame)
+        greenlet = sys.modules.get("greenlet")
+        if where is not None or greenlet is None:
+            return where
+        # An asyncio ORM (as SQLAlchemy's) runs the driver in a greenlet whose stack ends
+        # where the user's is suspended: the parents' stacks, outwards.
+        parent = greenlet.getcurrent().parent
+        while where is None and parent is not None:
+            where, parent = self._first_users(parent.gr_frame), parent.parent
+        return where
+
+    def _first_users(self, frame: FrameType | None) -> _Where | None:
+        """The first frame of the user's from ``frame`` outwards in one stack: one dictionary
+        look-up per frame, each file's verdict made once (see :meth:`_skipped_file`)."""
         skips = self._skips
         while frame is not None:
             code = frame.f_code
             skipped = skips.get(code.co_filename)
             if skipped is None:
                 skipped = skips[code.co_filename] = self._skipped_file(code.co_filename)
+            if skipped is _BY_MODULE:
+                skipped = self._skipped_module(frame.f_globals.get("__name__"))
             if not skipped:
                 return (code, frame.f_lasti)
             frame = frame.f_back
-        for found in _outward(None):  # the greenlets' stacks, outwards
-            code = found.f_code
-            skipped = skips.get(code.co_filename)
-            if skipped is None:
-                skipped = skips[code.co_filename] = self._skipped_file(code.co_filename)
-            if not skipped:
-                return (code, found.f_lasti)
         return None
 
-    def _skipped_file(self, filename: str) -> bool:
-        """Whether no frame of ``filename`` is ever the user's."""
+    def _skipped_file(self, filename: str) -> bool | object:
+        """Whether no frame of ``filename`` is ever the user's; :data:`_BY_MODULE` for code
+        with no file, whose module tells."""
         if filename.startswith(self._skipped) or filename.startswith("<frozen"):
             return True
         if filename.startswith("<"):
             if self._generated is None:
                 self._generated = re.compile(_GENERATED)
-            return self._generated.match(filename) is not None
+            return self._generated.match(filename) is not None or _BY_MODULE
         return False
 
+    def _skipped_module(self, name: object) -> bool:
+        """Whether code with no file, run with the globals of module ``name``, is a
+        library's: a wrapper a library compiled from a string (SQLAlchemy 2.0's
+        ``<string>`` methods of its sessions) runs in its module's globals; the user's
+        ``-c``, stdin and cells run in ``__main__``'s or the shell's namespace."""
+        module = sys.modules.get(name) if isinstance(name, str) else None
+        file = getattr(module, "__file__", None)
+        return isinstance(file, str) and file.startswith(self._skipped)
 
-def _outward(frame: FrameType | None) -> t.Iterator[FrameType]:
-    """The frames from ``frame`` to the outermost, across greenlets: an asyncio ORM (as
-    SQLAlchemy's) runs the driver in a greenlet whose stack ends where the user's is
-    suspended."""
-    while frame is not None:
-        yield frame
-        frame = frame.f_back
-    greenlet = sys.modules.get("greenlet")
-    if greenlet is None:
-        return
-    parent = greenlet.getcurrent().parent
-    while parent is not None:
-        frame = parent.gr_frame
-        while frame is not None:
-            yield frame
-            frame = frame.f_back
-        parent = parent.parent
+
+#: The verdict of a file with no file (``<string>``): ask each frame's module.
+_BY_MODULE = object()
 
 
 def _file_shown(filename: str) -> str:

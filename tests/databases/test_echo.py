@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import sys
 import textwrap
 import typing as t
 from pathlib import Path
@@ -138,6 +139,25 @@ def test_user_line_of_code_without_a_file(
     exec(compile(source, filename, "exec"), {"engine": blog})
     assert sql.last is not None
     assert sql.last.line == shown
+
+
+def test_user_line_skips_a_librarys_wrapper_compiled_from_a_string(
+    sql: SQLEcho, blog: sa.Engine
+) -> None:
+    # SQLAlchemy 2.0 compiles some session methods from strings ("<string>", in its own
+    # module's globals); the user's -c code is "<string>" too, in __main__'s.
+    wrapper = (
+        "def run(engine):\n"
+        "    with engine.connect() as conn:\n"
+        "        conn.exec_driver_sql('SELECT 1')\n"
+    )
+    library: dict[str, t.Any] = {"__name__": "sqlalchemy.orm.session"}
+    exec(compile(wrapper, "<string>", "exec"), library)
+    library["run"](blog)  # the user's line: this one
+    line = sys._getframe().f_lineno - 1
+    assert sql.last is not None
+    assert sql.last.line is not None
+    assert sql.last.line.endswith(f"test_echo.py:{line}"), sql.last.line
 
 
 def test_user_line_of_an_async_engine_crosses_the_greenlet(tmp_path: Path) -> None:

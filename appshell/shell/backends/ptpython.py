@@ -84,8 +84,8 @@ def make_repl(session: SessionLoop, **options: t.Any) -> t.Any:
             super()._handle_exception(e)
 
         def _show_result(self, result: object) -> None:
-            # Its repr in the session's context, where the statement ran: a proxy of the
-            # app context (Quart's current_app) shows what it stands for.
+            # Its repr in the session's context, where the statement ran: a proxy over a
+            # context variable shows what it stands for there.
             session.call(super()._show_result, result)
 
         def eval(self, line: str) -> object:
