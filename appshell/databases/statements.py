@@ -73,9 +73,10 @@ def judge(sql: str) -> list[Judged] | None:
     if ";" not in sql:
         first = _FIRST_WORD.match(sql)
         if first is None or first.group(1).upper() not in _WATCHED:
-            if len(_PLAIN) >= 4096:
-                _PLAIN.clear()
-            _PLAIN.add(sql)
+            if len(sql) <= 2000:  # a long text (literal values) is seldom seen again
+                if len(_PLAIN) >= 4096:
+                    _PLAIN.clear()
+                _PLAIN.add(sql)
             return None
     found = [(_kind(words), " ".join(words)) for words in statement_words(sql)]
     return found or None
